@@ -1,0 +1,71 @@
+#include "util/check.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <string.h>
+
+static void vreport(const char *prefix, const char *fmt, va_list ap) {
+    /* Build the whole line first so ranks writing at once do not interleave. */
+    char line[2048];
+    int n = snprintf(line, sizeof line, "hyperllava: %s", prefix);
+    if (n < 0) n = 0;
+    if ((size_t)n < sizeof line) vsnprintf(line + n, sizeof line - (size_t)n, fmt, ap);
+    fprintf(stderr, "%s\n", line);
+    fflush(stderr);
+}
+
+void hl_fail(const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    vreport("error: ", fmt, ap);
+    va_end(ap);
+    exit(1);
+}
+
+void hl_fail_at(const char *file, int line, const char *fmt, ...) {
+    char prefix[512];
+    snprintf(prefix, sizeof prefix, "internal error at %s:%d: ", file, line);
+    va_list ap;
+    va_start(ap, fmt);
+    vreport(prefix, fmt, ap);
+    va_end(ap);
+    exit(1);
+}
+
+void hl_warn(const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    vreport("warning: ", fmt, ap);
+    va_end(ap);
+}
+
+void *hl_malloc_at(size_t n, const char *file, int line) {
+    void *p = malloc(n ? n : 1);
+    if (!p) hl_fail_at(file, line, "out of memory allocating %zu bytes", n);
+    return p;
+}
+
+void *hl_calloc_at(size_t count, size_t size, const char *file, int line) {
+    void *p = calloc(count ? count : 1, size ? size : 1);
+    if (!p) hl_fail_at(file, line, "out of memory allocating %zu x %zu bytes", count, size);
+    return p;
+}
+
+void *hl_realloc_at(void *p, size_t n, const char *file, int line) {
+    void *q = realloc(p, n ? n : 1);
+    if (!q) hl_fail_at(file, line, "out of memory reallocating %zu bytes", n);
+    return q;
+}
+
+char *hl_strdup_at(const char *s, const char *file, int line) {
+    size_t n = strlen(s) + 1;
+    char *p = hl_malloc_at(n, file, line);
+    memcpy(p, s, n);
+    return p;
+}
+
+FILE *hl_fopen(const char *path, const char *mode) {
+    FILE *f = fopen(path, mode);
+    if (!f) hl_fail("%s: %s", path, strerror(errno));
+    return f;
+}

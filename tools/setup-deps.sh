@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Installs every Debian package hyperllava needs to build, test and run.
+# Idempotent: does nothing when all are present.
+set -euo pipefail
+PKGS=(build-essential pkg-config openmpi-bin libopenmpi-dev libhdf5-dev hdf5-tools
+      libyaml-dev libopenblas-dev libjpeg62-turbo-dev libpng-dev libjansson-dev
+      libxlsxwriter-dev zlib1g-dev python3)
+missing=()
+for p in "${PKGS[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+echo "setup-deps: installing ${missing[*]}" >&2
+SUDO=""
+[ "$(id -u)" -ne 0 ] && SUDO=sudo
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
