@@ -1,0 +1,9 @@
+/* The subcommands of bin/hyperllava. Each takes the arguments after its
+ * name (argv[0] is the command name) and returns the process exit status. */
+#ifndef HL_COMMANDS_H
+#define HL_COMMANDS_H
+
+int cmd_generate(int argc, char **argv);
+int cmd_inspect(int argc, char **argv);
+
+#endif
