@@ -37,10 +37,22 @@ ANSWERS = ["Yes", "No", "A", "B", "C", "D", "Red", "Blue", "Green", "Two", "Thre
 RARE = ["café", "naïve", "über", "façade", "señor", "résumé", "°C", "€5", "—", "…", "→", "日本", "Ω", "π≈3.14"]
 
 
+SYSTEM = ("A chat between a curious user and an artificial intelligence assistant. The assistant gives "
+          "helpful, detailed, and polite answers to the user's questions.")
+SUFFIX = "Answer the question using a single word or phrase."
+
+
 def sentence(rng):
+    if rng.random() < 0.005:
+        # Rare characters: they fall under the character coverage and use byte fallback.
+        return f"A {rng.choice(COLORS)} {rng.choice(OBJECTS)} near the {rng.choice(RARE)} sign,  with  two  spaces."
+    if rng.random() < 0.3:
+        # The vicuna_v1 chat template, so the test prompts tokenize into few pieces.
+        q = sentence(rng)
+        return f"{SYSTEM} USER: {q} {SUFFIX} ASSISTANT: {rng.choice(ANSWERS)}"
     c, s, o, o2, p = (rng.choice(COLORS), rng.choice(SHAPES), rng.choice(OBJECTS), rng.choice(OBJECTS),
                       rng.choice(PLACES))
-    k = rng.randrange(10)
+    k = rng.randrange(9)
     if k < 3:
         return rng.choice(QUESTIONS).format(c=c, s=s, o=o, o2=o2, p=p)
     if k < 5:
@@ -52,10 +64,7 @@ def sentence(rng):
         return f"What color is the {s}?\n{opts}\nAnswer with the option's letter from the given choices directly."
     if k < 8:
         return f"Answer the question using a single word or phrase. {rng.choice(ANSWERS)}"
-    if k < 9:
-        return f"In {rng.randint(1900, 2024)}, {rng.randint(2, 99)} {o}s cost {rng.randint(1, 999)}.{rng.randint(0, 99)} dollars."
-    # Rare characters: they fall under the character coverage and use byte fallback.
-    return f"A {c} {o} near the {rng.choice(RARE)} sign,  with  two  spaces."
+    return f"In {rng.randint(1900, 2024)}, {rng.randint(2, 99)} {o}s cost {rng.randint(1, 999)}.{rng.randint(0, 99)} dollars."
 
 
 def corpus(n=6000, seed=1234):
