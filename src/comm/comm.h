@@ -1,0 +1,70 @@
+/* The one place that talks MPI. Model and run code see only Groups (a set of
+ * ranks that reduce or broadcast together) and point-to-point messages
+ * between world ranks. A Group of size 1 never calls MPI, so single-rank code
+ * paths cost nothing. Each Group counts its own time and bytes (metrics). */
+#ifndef HL_COMM_H
+#define HL_COMM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct {
+    int rank, size;
+    void *mpi;      /* MPI_Comm*, or NULL for a group of one */
+    double time_s;  /* wall time spent inside this group's collectives */
+    uint64_t bytes; /* bytes this rank contributed */
+    uint64_t calls;
+} Group;
+
+typedef struct {
+    int rank, size; /* world */
+    int dp, pp, tp;
+    int dp_rank, pp_rank, tp_rank;
+    Group world;
+    Group tp_group;   /* ranks of one stage of one replica */
+    Group dp_group;   /* the same (pp, tp) place in every replica */
+    Group stage0_tp;  /* unused unless needed by callers */
+    double p2p_time_s;
+    uint64_t p2p_bytes;
+} Comm;
+
+/* MPI_Init and an exit hook: a rank that exits with an error (hl_fail) aborts
+ * the whole job instead of leaving the others waiting. */
+void comm_init(int *argc, char ***argv, Comm *c);
+/* Builds the rank grid: world rank = (dp_rank * pp + pp_rank) * tp + tp_rank. */
+void comm_grid(Comm *c, int dp, int pp, int tp);
+/* World rank of (dp_rank, pp_rank, tp_rank). */
+int comm_rank_of(const Comm *c, int dp_rank, int pp_rank, int tp_rank);
+/* MPI_Finalize; after it, exit(status) does not abort anyone. */
+void comm_finalize(Comm *c);
+/* Every rank calls this with the same decision: rank 0 prints the message,
+ * all ranks finalize and exit(1). For errors every rank detects alike. */
+void comm_fail_all(Comm *c, const char *msg);
+/* 1 if any rank of the world passed a non-zero flag. */
+int comm_any(Comm *c, int flag);
+
+void group_allreduce_sum(Group *g, float *buf, long n);
+void group_allreduce_max_double(Group *g, double *buf, long n);
+void group_allreduce_sum_double(Group *g, double *buf, long n);
+/* For each i: the largest val[i] over the group and the lowest index holding
+ * it (MPI_MAXLOC over (float, int) pairs). */
+void group_allreduce_maxloc(Group *g, float *val, int *idx, int n);
+void group_bcast(Group *g, void *buf, size_t bytes, int root);
+void group_barrier(Group *g);
+/* Gathers variable-size byte blocks to root (returns malloc'd concatenation
+ * and per-rank sizes on root, NULL elsewhere). */
+char *group_gatherv(Group *g, const void *buf, size_t bytes, int root, size_t **sizes);
+
+/* Point-to-point between world ranks. */
+void comm_send(Comm *c, int dest, int tag, const void *buf, size_t bytes);
+/* Receives a message of unknown size; returns malloc'd buffer and its size. */
+void *comm_recv(Comm *c, int src, int tag, size_t *bytes);
+
+/* A guidance broadcast group: created collectively over the world, with
+ * member = 1 on the ranks that take part; root is the member that sends. */
+void comm_subgroup(Comm *c, int member, int key, Group *out);
+
+double comm_wtime(void);
+uint64_t comm_peak_rss_bytes(void);
+
+#endif

@@ -1,0 +1,51 @@
+/* HyperLLaVA experts (DESIGN §2.3): a hypernetwork turns a guidance vector
+ * into an adapter W_u · SiLU(W_d · x) that is then applied to every token of
+ * the sample.
+ *
+ *   g   = normalise(mean of the guidance rows)       guidance_pool
+ *   e   = Enc_n g                                    PriorEncoder (per layer)
+ *   K_n = W2 (W1 e + B1) + B2 + k_n                  Hypernet + static k_n
+ *   W_d = K_n[:r*N_in] as [r, N_in], W_u = rest as [N_out, r]
+ *
+ * Tensor parallelism: every rank generates all of W_d but only its rows
+ * [out0, out0+out_n) of W_u, and adds its part of E(x) into the columns of
+ * the row-parallel partial sum, so the existing all-reduce completes it. */
+#ifndef HL_EXPERT_H
+#define HL_EXPERT_H
+
+#include "io/weights.h"
+
+typedef struct {
+    int d_e, h, r, n_in, n_out; /* n_out: the full output width */
+    int out0, out_n;            /* W_u rows generated on this rank */
+    float *w0, *b0;             /* hyper.0: [h, d_e], [h] */
+    float *w1d, *b1d;           /* hyper.1 rows of W_d: [r*n_in, h], [r*n_in] */
+    float *w1u, *b1u;           /* hyper.1 rows of local W_u: [out_n*r, h], [out_n*r] */
+} Hypernet;
+
+typedef struct {
+    int g_dim;
+    float *enc_w, *enc_b; /* [d_e, g_dim], [d_e] */
+    float *st_d, *st_u;   /* static k_n, the W_d part and the local W_u part */
+} PriorEncoder;
+
+typedef struct {
+    int r, n_in, out_n;
+    float *w_d; /* [r, n_in] */
+    float *w_u; /* [out_n, r] */
+} Adapter;
+
+/* prefix: "expert.v1", "expert.v2" or "expert.lang". */
+void hypernet_load(Hypernet *hn, WeightFile *wf, const char *prefix, int d_e, int h, int r,
+                   int n_in, int n_out, int out0, int out_n);
+/* prefix: "expert.v1" or "expert.lang.layers.{n}" (holds .enc.* and .static). */
+void prior_load(PriorEncoder *pe, WeightFile *wf, const char *prefix, int g_dim,
+                const Hypernet *hn);
+/* g = normalise(mean of n_rows rows of width dim). */
+void guidance_pool(const float *rows, int n_rows, int dim, float *g);
+void adapter_generate(const Hypernet *hn, const PriorEncoder *pe, const float *g, Adapter *a);
+void adapter_free(Adapter *a);
+/* y[m][out0 + j] += E(x_m)_j for the rank's W_u rows; y has row stride ldy. */
+void adapter_apply(const Adapter *a, int out0, const float *x, int M, float *y, int ldy);
+
+#endif

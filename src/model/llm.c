@@ -1,0 +1,177 @@
+#include "model/llm.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "kernels/attention.h"
+#include "kernels/matmul.h"
+#include "kernels/ops.h"
+#include "model/param.h"
+#include "util/check.h"
+
+void llm_load(Llm *m, WeightFile *wf, const ModelConfig *c, const LlmPart *part) {
+    memset(m, 0, sizeof *m);
+    int tp = part->tp_size, t = part->tp_rank;
+    m->d = c->hidden, m->head_dim = c->hidden / c->heads, m->heads_l = c->heads / tp;
+    m->d_l = m->heads_l * m->head_dim, m->I_l = c->inter / tp;
+    m->vocab = c->vocab, m->vocab_l = c->vocab / tp, m->vocab0 = t * m->vocab_l;
+    m->max_pos = c->max_pos, m->layers = c->layers;
+    m->guide_layer = c->guide_layer, m->lang_expert = c->expert_lang;
+    m->eps = (float)c->rms_eps, m->theta = (float)c->rope_theta;
+    m->block0 = part->block0, m->n_blocks = part->n_blocks;
+    m->has_embed = part->has_embed, m->has_head = part->has_head;
+    const int d = m->d, d_l = m->d_l, I = c->inter, I_l = m->I_l;
+    const int64_t c0 = (int64_t)t * d_l, i0 = (int64_t)t * I_l;
+    if (m->has_embed) m->embed = param_rows(wf, m->vocab, d, 0, m->vocab, "llm.embed_tokens.weight");
+    int posterior = 0;
+    for (int b = m->block0; b < m->block0 + m->n_blocks; b++)
+        posterior |= m->lang_expert && b >= m->guide_layer;
+    if (posterior) {
+        m->has_hyper = 1;
+        hypernet_load(&m->hyper, wf, "expert.lang", c->e_embed, c->e_hidden, c->e_rank, d, d,
+                      t * (d / tp), d / tp);
+    }
+    m->blocks = hl_calloc((size_t)(m->n_blocks ? m->n_blocks : 1), sizeof(LlmBlock));
+    for (int i = 0; i < m->n_blocks; i++) {
+        int b = m->block0 + i;
+        LlmBlock *B = &m->blocks[i];
+        const char *p = "llm.layers";
+        B->ln1 = param_vec(wf, d, "%s.%d.input_layernorm.weight", p, b);
+        B->ln2 = param_vec(wf, d, "%s.%d.post_attention_layernorm.weight", p, b);
+        B->q = param_rows(wf, d, d, c0, d_l, "%s.%d.self_attn.q_proj.weight", p, b);
+        B->k = param_rows(wf, d, d, c0, d_l, "%s.%d.self_attn.k_proj.weight", p, b);
+        B->v = param_rows(wf, d, d, c0, d_l, "%s.%d.self_attn.v_proj.weight", p, b);
+        B->o = param_cols(wf, d, d, c0, d_l, "%s.%d.self_attn.o_proj.weight", p, b);
+        B->gate = param_rows(wf, I, d, i0, I_l, "%s.%d.mlp.gate_proj.weight", p, b);
+        B->up = param_rows(wf, I, d, i0, I_l, "%s.%d.mlp.up_proj.weight", p, b);
+        B->down = param_cols(wf, d, I, i0, I_l, "%s.%d.mlp.down_proj.weight", p, b);
+        if (m->lang_expert && b >= m->guide_layer) {
+            char prefix[64];
+            snprintf(prefix, sizeof prefix, "expert.lang.layers.%d", b);
+            B->prior = hl_calloc(1, sizeof(PriorEncoder));
+            prior_load(B->prior, wf, prefix, d, &m->hyper);
+        }
+    }
+    if (m->has_head) {
+        m->norm = param_vec(wf, d, "llm.norm.weight");
+        m->lm_head = param_rows(wf, m->vocab, d, m->vocab0, m->vocab_l, "llm.lm_head.weight");
+    }
+}
+
+void seq_state_init(SeqState *s, const Llm *m, int cap) {
+    memset(s, 0, sizeof *s);
+    s->cap = cap;
+    size_t n = (size_t)(m->n_blocks ? m->n_blocks : 1) * cap * m->d_l;
+    s->k = hl_malloc(n * sizeof(float));
+    s->v = hl_malloc(n * sizeof(float));
+    s->guidance = hl_calloc((size_t)m->d, sizeof(float));
+    s->adapters = hl_calloc((size_t)(m->n_blocks ? m->n_blocks : 1), sizeof(Adapter));
+}
+
+void seq_state_free(SeqState *s, const Llm *m) {
+    for (int i = 0; i < m->n_blocks; i++) adapter_free(&s->adapters[i]);
+    free(s->k), free(s->v), free(s->guidance), free(s->adapters);
+    memset(s, 0, sizeof *s);
+}
+
+void llm_embed(const Llm *m, const int *ids, int n, float *x) {
+    CHECK(m->has_embed);
+    for (int i = 0; i < n; i++) {
+        if (ids[i] < 0) continue;
+        CHECK(ids[i] < m->vocab);
+        memcpy(x + (long)i * m->d, m->embed + (long)ids[i] * m->d, (size_t)m->d * sizeof(float));
+    }
+}
+
+void llm_make_adapters(const Llm *m, SeqState *st) {
+    CHECK(st->has_guidance);
+    for (int i = 0; i < m->n_blocks; i++) {
+        const LlmBlock *B = &m->blocks[i];
+        if (!B->prior || st->adapters[i].w_d) continue;
+        adapter_generate(&m->hyper, B->prior, st->guidance, &st->adapters[i]);
+    }
+}
+
+void llm_blocks(const Llm *m, float *x, const SeqSpan *spans, int n_spans, Group *tp) {
+    int R = 0;
+    for (int s = 0; s < n_spans; s++) R += spans[s].n_rows;
+    if (R == 0) return;
+    const int d = m->d, d_l = m->d_l, I_l = m->I_l;
+    float *h = hl_malloc((size_t)R * d * sizeof(float));
+    float *q = hl_malloc((size_t)R * d_l * sizeof(float));
+    float *kk = hl_malloc((size_t)R * d_l * sizeof(float));
+    float *vv = hl_malloc((size_t)R * d_l * sizeof(float));
+    float *a = hl_malloc((size_t)R * d_l * sizeof(float));
+    float *g = hl_malloc((size_t)R * I_l * sizeof(float));
+    float *u = hl_malloc((size_t)R * I_l * sizeof(float));
+    for (int i = 0; i < m->n_blocks; i++) {
+        const int b = m->block0 + i;
+        const LlmBlock *B = &m->blocks[i];
+        rmsnorm(h, x, B->ln1, R, d, m->eps);
+        matmul(q, h, B->q, NULL, R, d, d_l);
+        matmul(kk, h, B->k, NULL, R, d, d_l);
+        matmul(vv, h, B->v, NULL, R, d, d_l);
+        int row = 0;
+        for (int s = 0; s < n_spans; s++) {
+            const SeqSpan *sp = &spans[s];
+            SeqState *st = sp->st;
+            CHECKF(sp->pos0 + sp->n_rows <= st->cap, "KV cache overflow (%d + %d > %d)", sp->pos0,
+                   sp->n_rows, st->cap);
+            float *kc = st->k + (long)i * st->cap * d_l, *vc = st->v + (long)i * st->cap * d_l;
+            for (int r = 0; r < sp->n_rows; r++) {
+                long o = (long)(row + r) * d_l;
+                rope_row(q + o, m->heads_l, m->head_dim, sp->pos0 + r, m->theta);
+                rope_row(kk + o, m->heads_l, m->head_dim, sp->pos0 + r, m->theta);
+                memcpy(kc + (long)(sp->pos0 + r) * d_l, kk + o, (size_t)d_l * sizeof(float));
+                memcpy(vc + (long)(sp->pos0 + r) * d_l, vv + o, (size_t)d_l * sizeof(float));
+            }
+            attention(a + (long)row * d_l, q + (long)row * d_l, kc, vc, sp->n_rows, sp->pos0,
+                      sp->pos0 + sp->n_rows, m->heads_l, m->head_dim, d_l, d_l, 1);
+            row += sp->n_rows;
+        }
+        matmul(h, a, B->o, NULL, R, d_l, d);
+        group_allreduce_sum(tp, h, (long)R * d);
+        add_inplace(x, h, (long)R * d);
+        /* x is now h of DESIGN §2.4: the expert reads it */
+        rmsnorm(h, x, B->ln2, R, d, m->eps);
+        matmul(g, h, B->gate, NULL, R, d, I_l);
+        matmul(u, h, B->up, NULL, R, d, I_l);
+        swiglu(g, u, (long)R * I_l);
+        matmul(h, g, B->down, NULL, R, I_l, d);
+        if (B->prior) {
+            row = 0;
+            for (int s = 0; s < n_spans; s++) {
+                SeqState *st = spans[s].st;
+                if (!st->adapters[i].w_d) llm_make_adapters(m, st);
+                adapter_apply(&st->adapters[i], m->hyper.out0, x + (long)row * d, spans[s].n_rows,
+                              h + (long)row * d, d);
+                row += spans[s].n_rows;
+            }
+        }
+        group_allreduce_sum(tp, h, (long)R * d);
+        add_inplace(x, h, (long)R * d);
+        if (m->lang_expert && b == m->guide_layer - 1) {
+            row = 0;
+            for (int s = 0; s < n_spans; s++) {
+                if (spans[s].prefill) {
+                    guidance_pool(x + (long)row * d, spans[s].n_rows, d, spans[s].st->guidance);
+                    spans[s].st->has_guidance = 1;
+                }
+                row += spans[s].n_rows;
+            }
+        }
+    }
+    for (int s = 0; s < n_spans; s++) {
+        int end = spans[s].pos0 + spans[s].n_rows;
+        if (end > spans[s].st->len) spans[s].st->len = end;
+    }
+    free(h), free(q), free(kk), free(vv), free(a), free(g), free(u);
+}
+
+void llm_logits(const Llm *m, const float *x, int R, float *logits) {
+    CHECK(m->has_head);
+    float *h = hl_malloc((size_t)R * m->d * sizeof(float));
+    rmsnorm(h, x, m->norm, R, m->d, m->eps);
+    matmul(logits, h, m->lm_head, NULL, R, m->d, m->vocab_l);
+    free(h);
+}

@@ -1,0 +1,71 @@
+#include "model/projector.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "kernels/matmul.h"
+#include "kernels/ops.h"
+#include "model/param.h"
+#include "util/check.h"
+
+void projector_load(Projector *p, WeightFile *wf, const ModelConfig *c) {
+    memset(p, 0, sizeof *p);
+    p->C = c->v_hidden, p->d = c->hidden;
+    p->w1 = param_rows(wf, p->d, p->C, 0, p->d, "projector.0.weight");
+    p->b1 = param_vec(wf, p->d, "projector.0.bias");
+    p->w2 = param_rows(wf, p->d, p->d, 0, p->d, "projector.2.weight");
+    p->b2 = param_vec(wf, p->d, "projector.2.bias");
+    p->has_v1 = c->expert_v1, p->has_v2 = c->expert_v2;
+    if (p->has_v1) {
+        hypernet_load(&p->hn1, wf, "expert.v1", c->e_embed, c->e_hidden, c->e_rank, p->C, p->d, 0, p->d);
+        prior_load(&p->pe1, wf, "expert.v1", p->C, &p->hn1);
+    }
+    if (p->has_v2) {
+        hypernet_load(&p->hn2, wf, "expert.v2", c->e_embed, c->e_hidden, c->e_rank, p->d, p->d, 0, p->d);
+        prior_load(&p->pe2, wf, "expert.v2", p->C, &p->hn2);
+    }
+}
+
+void projector_forward(const Projector *p, const float *feats, int n_tok, float *out,
+                       ProjectorTrace *trace) {
+    const int d = p->d;
+    float *h1 = hl_malloc((size_t)n_tok * d * sizeof(float));
+    float *g = NULL;
+    Adapter a1 = {0}, a2 = {0};
+    if (p->has_v1 || p->has_v2) {
+        g = hl_malloc((size_t)p->C * sizeof(float));
+        guidance_pool(feats, n_tok, p->C, g);
+        if (p->has_v1) adapter_generate(&p->hn1, &p->pe1, g, &a1);
+        if (p->has_v2) adapter_generate(&p->hn2, &p->pe2, g, &a2);
+    }
+    matmul(h1, feats, p->w1, p->b1, n_tok, p->C, d);
+    gelu_erf(h1, (long)n_tok * d);
+    if (p->has_v2) {
+        /* E_V2 reads L1(f) before E_V1 is added to it */
+        float *e2 = hl_calloc((size_t)n_tok * d, sizeof(float));
+        adapter_apply(&a2, 0, h1, n_tok, e2, d);
+        if (p->has_v1) adapter_apply(&a1, 0, feats, n_tok, h1, d);
+        matmul(out, h1, p->w2, p->b2, n_tok, d, d);
+        add_inplace(out, e2, (long)n_tok * d);
+        free(e2);
+    } else {
+        if (p->has_v1) adapter_apply(&a1, 0, feats, n_tok, h1, d);
+        matmul(out, h1, p->w2, p->b2, n_tok, d, d);
+    }
+    free(h1);
+    if (trace) {
+        trace->guidance = g;
+        trace->a1 = a1, trace->a2 = a2;
+    } else {
+        free(g);
+        adapter_free(&a1);
+        adapter_free(&a2);
+    }
+}
+
+void projector_trace_free(ProjectorTrace *t) {
+    free(t->guidance);
+    adapter_free(&t->a1);
+    adapter_free(&t->a2);
+    memset(t, 0, sizeof *t);
+}

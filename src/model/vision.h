@@ -1,0 +1,32 @@
+/* CLIP ViT vision tower (DESIGN §2.1), tensor-parallel over heads and MLP
+ * width: q/k/v and fc1 keep output rows, out_proj and fc2 input columns, and
+ * each block's two partial sums are all-reduced over the TP group. */
+#ifndef HL_VISION_H
+#define HL_VISION_H
+
+#include "comm/comm.h"
+#include "io/weights.h"
+#include "model/config.h"
+
+typedef struct {
+    float *ln1_w, *ln1_b, *ln2_w, *ln2_b;
+    float *q_w, *q_b, *k_w, *k_b, *v_w, *v_b; /* [C_l, C], [C_l] */
+    float *o_w, *o_b;                         /* [C, C_l], [C] (bias added after the reduce) */
+    float *fc1_w, *fc1_b;                     /* [I_l, C], [I_l] */
+    float *fc2_w, *fc2_b;                     /* [C, I_l], [C] */
+} VisionLayer;
+
+typedef struct {
+    int C, heads_l, head_dim, C_l, I_l, P, S, grid, n_patches, n_layers;
+    float eps;
+    float *patch_w; /* [C, 3*P*P] */
+    float *class_emb, *pos_emb, *pre_w, *pre_b;
+    VisionLayer *layers;
+} Vision;
+
+void vision_load(Vision *v, WeightFile *wf, const ModelConfig *c, int tp_rank, int tp_size);
+/* pixels [n_img, 3, S, S] → feats [n_img, n_patches, C]: the selected hidden
+ * state, class token dropped. */
+void vision_forward(const Vision *v, const float *pixels, int n_img, float *feats, Group *tp);
+
+#endif
