@@ -1,0 +1,355 @@
+/* `hyperllava plan`: validates a run config or a job before anything is
+ * launched and prints the rank grid, the blocks each stage owns and, for a
+ * job, its benchmarks and sweep. Needs no MPI: the launchers call it on a
+ * login node to learn the world size (--print-world, --print-shell). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli/commands.h"
+#include "run/config.h"
+#include "run/job.h"
+#include "util/check.h"
+
+static const char *usage =
+    "usage: hyperllava plan (--job FILE | --config FILE) [options]\n"
+    "\n"
+    "Checks a run config, or a job and its run config, without starting any rank:\n"
+    "every key and value, the layout against the model's numbers (read from the\n"
+    "weight file's attributes, no tensors), and that the model and benchmark files\n"
+    "exist. Prints the rank grid, the blocks each pipeline stage owns, the ranks,\n"
+    "and for a job its benchmarks and sweep runs. Exit status 1 on any problem.\n"
+    "\n"
+    "  --job FILE        an evaluation job (YAML, docs/config.md)\n"
+    "  --config FILE     a run config (YAML)\n"
+    "  --world N         the number of ranks that will be started (checked against dp*pp*tp)\n"
+    "  --layout DxPxT    override parallel.dp/pp/tp, as `eval --layout` does\n"
+    "  --batch-size N    override batch_size, as `eval --batch-size` does\n"
+    "  --print-world     print only the world size dp*pp*tp (for launchers)\n"
+    "  --print-shell     print shell variable assignments for the launchers\n"
+    "                    (HL_WORLD, HL_THREADS, HL_OUTPUT, HL_SWEEP, ...)\n"
+    "  -h, --help        this text\n";
+
+/* Model facts when the weight file could be read. */
+typedef struct {
+    int have;
+    ModelShape m;
+} Model;
+
+static int file_exists(const char *path) {
+    return access(path, F_OK) == 0;
+}
+
+static void check_or_fail(const RunConfig *cfg, const Model *model, int world) {
+    char *err = run_config_check_layout(cfg, model->have ? &model->m : NULL, world);
+    if (err) hl_fail("%s", err);
+}
+
+/* 'value' with embedded single quotes escaped, for `eval` in bash. */
+static void shell_var(const char *name, const char *value) {
+    printf("%s='", name);
+    for (const char *c = value; *c; c++) {
+        if (*c == '\'')
+            fputs("'\\''", stdout);
+        else
+            putchar(*c);
+    }
+    printf("'\n");
+}
+
+static void shell_int(const char *name, long long v) {
+    printf("%s=%lld\n", name, v);
+}
+
+static int world_of(const RunConfig *c) {
+    return c->dp * c->pp * c->tp;
+}
+
+/* Every sweep run as a config copy; checks each against the model. */
+static void sweep_config(const Job *job, int li, int bi, RunConfig *out) {
+    run_config_copy(out, &job->run);
+    run_config_set_layout(out, job->sweep.layouts[li]);
+    run_config_set_batch_size(out, job->sweep.batch_sizes[bi]);
+}
+
+static void print_shell(const RunConfig *cfg, const Job *job, const Model *model) {
+    shell_int("HL_WORLD", world_of(cfg));
+    shell_int("HL_DP", cfg->dp);
+    shell_int("HL_PP", cfg->pp);
+    shell_int("HL_TP", cfg->tp);
+    shell_int("HL_THREADS", cfg->threads);
+    shell_int("HL_NODES", cfg->nodes);
+    shell_int("HL_BATCH_SIZE", cfg->batch_size);
+    shell_var("HL_BACKEND", cfg->backend);
+    shell_var("HL_MODEL", cfg->model);
+    if (!job) return;
+    const char *base = strrchr(job->path, '/');
+    char *name = hl_strdup(base ? base + 1 : job->path);
+    char *dot = strrchr(name, '.');
+    if (dot && dot != name) *dot = 0;
+    shell_var("HL_JOB_NAME", name);
+    free(name);
+    shell_var("HL_OUTPUT", job->output);
+    shell_int("HL_N_BENCHES", job->n_benches);
+    size_t cap = 1, len = 0;
+    for (int i = 0; i < job->n_benches; i++) cap += strlen(job->benches[i].name) + 1;
+    char *names = hl_calloc(cap, 1);
+    for (int i = 0; i < job->n_benches; i++)
+        len += (size_t)snprintf(names + len, cap - len, "%s%s", i ? " " : "", job->benches[i].name);
+    shell_var("HL_BENCH_NAMES", names);
+    free(names);
+    int max_world = world_of(cfg);
+    char *sweep = hl_calloc(1, 1);
+    len = 0;
+    if (job->has_sweep) {
+        max_world = 0;
+        for (int li = 0; li < job->sweep.n_layouts; li++)
+            for (int bi = 0; bi < job->sweep.n_batch_sizes; bi++) {
+                RunConfig c;
+                sweep_config(job, li, bi, &c);
+                check_or_fail(&c, model, 0);
+                char item[96];
+                int n = snprintf(item, sizeof item, "%s%dx%dx%d:%d:%d", len ? " " : "", c.dp, c.pp,
+                                 c.tp, c.batch_size, world_of(&c));
+                sweep = hl_realloc(sweep, len + (size_t)n + 1);
+                memcpy(sweep + len, item, (size_t)n + 1);
+                len += (size_t)n;
+                if (world_of(&c) > max_world) max_world = world_of(&c);
+                run_config_free(&c);
+            }
+    }
+    shell_var("HL_SWEEP", sweep);
+    free(sweep);
+    shell_int("HL_MAX_WORLD", max_world);
+}
+
+static void print_range(const char *what, int first, int count) {
+    if (count == 1)
+        printf("%s %d", what, first);
+    else
+        printf("%ss %d-%d", what, first, first + count - 1);
+}
+
+static void print_plan(const RunConfig *cfg, const Job *job, const Model *model, int *missing) {
+    int world = world_of(cfg);
+    if (job) printf("job:        %s\n", job->path);
+    printf("run config: %s\n", cfg->path);
+    printf("model:      %s", cfg->model);
+    if (model->have) {
+        const ModelShape *m = &model->m;
+        printf(" (%d blocks, hidden %d, %d heads, intermediate %d, vocab %d; vision hidden %d, "
+               "%d heads",
+               m->layers, m->hidden, m->heads, m->intermediate, m->vocab, m->vision_hidden,
+               m->vision_heads);
+        if (m->guide_layer > 0) printf("; language expert from block %d", m->guide_layer);
+        printf(")\n");
+    } else {
+        printf("  MISSING (model-dependent checks skipped)\n");
+        (*missing)++;
+    }
+    if (job) {
+        printf("output:     %s\n", job->output);
+        printf("model_id:   %s\n", job->model_id);
+        if (job->temperature > 0)
+            printf("generation: temperature %g, top_p %g, seed %llu\n", job->temperature,
+                   job->top_p, (unsigned long long)job->seed);
+        else
+            printf("generation: greedy\n");
+    }
+    printf("grid:       dp %d x pp %d x tp %d = world %d\n", cfg->dp, cfg->pp, cfg->tp, world);
+    if (cfg->nodes > 0)
+        printf("nodes:      %d (%d ranks per node)\n", cfg->nodes, world / cfg->nodes);
+    printf("backend:    %s, %s, %d thread%s per rank\n", cfg->backend, cfg->dtype, cfg->threads,
+           cfg->threads == 1 ? "" : "s");
+    printf("batching:   %d samples per replica batch in %d micro-batch%s (", cfg->batch_size,
+           cfg->micro_batches, cfg->micro_batches == 1 ? "" : "es");
+    for (int i = 0; i < cfg->micro_batches; i++)
+        printf("%s%d", i ? ", " : "",
+               cfg->batch_size / cfg->micro_batches + (i < cfg->batch_size % cfg->micro_batches));
+    printf(")\n");
+
+    printf("stages:\n");
+    int *counts = NULL;
+    if (model->have) {
+        counts = hl_malloc((size_t)cfg->pp * sizeof *counts);
+        run_config_stage_blocks(cfg, model->m.layers, counts);
+    } else if (cfg->stage_blocks) {
+        counts = hl_malloc((size_t)cfg->pp * sizeof *counts);
+        memcpy(counts, cfg->stage_blocks, (size_t)cfg->pp * sizeof *counts);
+    }
+    int first = 0, guide_stage = -1;
+    for (int p = 0; p < cfg->pp; p++) {
+        printf("  stage %d: ", p);
+        if (counts) {
+            print_range("block", first, counts[p]);
+            printf(" (%d)", counts[p]);
+            if (model->have && model->m.guide_layer > 0 && model->m.guide_layer - 1 >= first &&
+                model->m.guide_layer - 1 < first + counts[p])
+                guide_stage = p;
+            first += counts[p];
+        } else {
+            printf("blocks: even split (needs the model's block count)");
+        }
+        if (p == 0) printf(" + vision tower + projector");
+        if (p == cfg->pp - 1) printf(" + final norm + LM head");
+        printf("\n");
+    }
+    if (guide_stage >= 0) {
+        int g = model->m.guide_layer, last = model->m.layers - 1;
+        printf("guidance:   output of block %d (stage %d) is broadcast to the stages owning "
+               "blocks %d-%d\n",
+               g - 1, guide_stage, g, last);
+    }
+    free(counts);
+
+    printf("ranks:\n");
+    for (int r = 0; r < world; r++) {
+        int d, p, t;
+        run_rank_coords(cfg, r, &d, &p, &t);
+        printf("  rank %d: replica %d, stage %d, tp %d", r, d, p, t);
+        if (cfg->nodes > 0) printf(", node %d", r / (world / cfg->nodes));
+        printf("\n");
+    }
+    if (cfg->nodes > 0 && (world / cfg->nodes) % cfg->tp)
+        printf("note:       %d ranks per node is not a multiple of tp %d: some tensor-parallel "
+               "groups span nodes\n",
+               world / cfg->nodes, cfg->tp);
+    if (!job) return;
+
+    printf("benchmarks:\n");
+    for (int i = 0; i < job->n_benches; i++) {
+        const BenchSpec *b = &job->benches[i];
+        printf("  [%d] %s (kind %s): max_new_tokens %d, batch %d, ", i, b->name,
+               bench_kind_name(b->kind), b->max_new_tokens,
+               b->batch_size ? b->batch_size : cfg->batch_size);
+        if (b->limit)
+            printf("first %d questions\n", b->limit);
+        else
+            printf("all questions\n");
+        const char *labels[3] = {"questions", "images", "annotations"};
+        const char *paths[3] = {b->questions, b->images, b->annotations};
+        for (int k = 0; k < 3; k++) {
+            if (!paths[k]) continue;
+            int ok = file_exists(paths[k]);
+            printf("      %-11s %s%s\n", labels[k], paths[k], ok ? "" : "  MISSING");
+            if (!ok) (*missing)++;
+        }
+    }
+    if (job->has_sweep) {
+        printf("sweep:      %d layouts x %d batch sizes\n", job->sweep.n_layouts,
+               job->sweep.n_batch_sizes);
+        int bad = 0;
+        for (int li = 0; li < job->sweep.n_layouts; li++)
+            for (int bi = 0; bi < job->sweep.n_batch_sizes; bi++) {
+                RunConfig c;
+                sweep_config(job, li, bi, &c);
+                char *err = run_config_check_layout(&c, model->have ? &model->m : NULL, 0);
+                printf("  %dx%dx%d batch %d: world %d, %d micro-batch%s%s%s\n", c.dp, c.pp, c.tp,
+                       c.batch_size, world_of(&c), c.micro_batches,
+                       c.micro_batches == 1 ? "" : "es", err ? "  INVALID: " : "", err ? err : "");
+                if (err) bad++;
+                free(err);
+                run_config_free(&c);
+            }
+        if (bad)
+            hl_fail("%s: sweep: %d run%s invalid (marked above)", job->path, bad,
+                    bad == 1 ? " is" : "s are");
+    }
+}
+
+static const char *arg_value(int argc, char **argv, int *i, const char *name) {
+    size_t n = strlen(name);
+    if (!strncmp(argv[*i], name, n) && argv[*i][n] == '=') return argv[*i] + n + 1;
+    if (*i + 1 >= argc) hl_fail("plan: %s needs a value (see --help)", name);
+    return argv[++*i];
+}
+
+static int parse_count(const char *s, const char *opt) {
+    char *end;
+    long v = strtol(s, &end, 10);
+    if (!*s || *end || v < 1 || v > (1 << 20))
+        hl_fail("plan: %s expects a positive integer, got '%s'", opt, s);
+    return (int)v;
+}
+
+static int is_opt(const char *arg, const char *name) {
+    size_t n = strlen(name);
+    return !strncmp(arg, name, n) && (arg[n] == 0 || arg[n] == '=');
+}
+
+int cmd_plan(int argc, char **argv) {
+    const char *job_path = NULL, *config_path = NULL, *layout = NULL;
+    int world = 0, batch = 0, print_world = 0, shell = 0;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+            fputs(usage, stdout);
+            return 0;
+        } else if (is_opt(a, "--job"))
+            job_path = arg_value(argc, argv, &i, "--job");
+        else if (is_opt(a, "--config"))
+            config_path = arg_value(argc, argv, &i, "--config");
+        else if (is_opt(a, "--world"))
+            world = parse_count(arg_value(argc, argv, &i, "--world"), "--world");
+        else if (is_opt(a, "--layout"))
+            layout = arg_value(argc, argv, &i, "--layout");
+        else if (is_opt(a, "--batch-size"))
+            batch = parse_count(arg_value(argc, argv, &i, "--batch-size"), "--batch-size");
+        else if (!strcmp(a, "--print-world"))
+            print_world = 1;
+        else if (!strcmp(a, "--print-shell"))
+            shell = 1;
+        else
+            hl_fail("plan: unknown argument '%s' (see --help)", a);
+    }
+    if (!job_path == !config_path)
+        hl_fail("plan: give exactly one of --job FILE or --config FILE (see --help)");
+    if (print_world && shell) hl_fail("plan: --print-world and --print-shell exclude each other");
+
+    Job job;
+    RunConfig cfg;
+    if (job_path) {
+        job_load(job_path, &job);
+        cfg = job.run; /* borrowed; freed with the job */
+    } else {
+        run_config_load(config_path, &cfg);
+    }
+    if (layout) {
+        RunLayout l;
+        if (!run_layout_parse(layout, &l))
+            hl_fail("plan: --layout expects DPxPPxTP such as 2x1x4, got '%s'", layout);
+        run_config_set_layout(&cfg, l);
+    }
+    if (batch) run_config_set_batch_size(&cfg, batch);
+
+    /* The model's numbers make the layout checks complete; they come from the
+     * attributes only, so this stays cheap even for a 13B file. */
+    Model model = {0};
+    if (file_exists(cfg.model)) {
+        run_model_shape_load(cfg.model, &model.m);
+        model.have = 1;
+    }
+    check_or_fail(&cfg, &model, world);
+
+    int missing = 0;
+    if (print_world)
+        printf("%d\n", world_of(&cfg));
+    else if (shell)
+        print_shell(&cfg, job_path ? &job : NULL, &model);
+    else
+        print_plan(&cfg, job_path ? &job : NULL, &model, &missing);
+    fflush(stdout);
+
+    const char *what = job_path ? job_path : config_path;
+    if (job_path) {
+        job.run = cfg;
+        job_free(&job);
+    } else {
+        run_config_free(&cfg);
+    }
+    if (missing)
+        hl_fail("%s: %d file%s named by it %s missing (marked MISSING above)", what, missing,
+                missing == 1 ? "" : "s", missing == 1 ? "is" : "are");
+    return 0;
+}
