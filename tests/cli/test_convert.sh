@@ -1,0 +1,306 @@
+#!/usr/bin/env bash
+# tools/convert.py on the tiny checkpoints of tests/fixtures/hf (written by
+# tests/reference/make_hf_fixtures.py with torch + transformers):
+#  - both layouts (original LLaVA-1.5 with a separate CLIP folder; llava-hf)
+#    in f32, f16 and bf16, with and without expert tensors: attributes, tensor
+#    names, shapes, dtypes and the bytes of every tensor equal what torch gives
+#    (expected.json), so f16/bf16 rounding (ties included) is torch's;
+#  - both layouts give the same f32 tensors;
+#  - expert tensors inside the checkpoint (under model.) equal --experts;
+#  - bad inputs fail with exit 1 and one line that names the file.
+# Needs python3 with numpy and h5py (Debian: python3-numpy python3-h5py).
+set -u
+cd "$(dirname "$0")/../.."
+FIX=tests/fixtures/hf
+
+PY=""
+for cand in ${HL_PYTHON:-} python3 /usr/bin/python3; do
+    if command -v "$cand" >/dev/null 2>&1 && "$cand" -c "import numpy, h5py" >/dev/null 2>&1; then
+        PY=$cand; break
+    fi
+done
+if [ -z "$PY" ]; then
+    echo "FAIL: no python3 with numpy and h5py; tools/setup-deps.sh must install python3-numpy python3-h5py"
+    exit 1
+fi
+
+T=$(mktemp -d)
+trap 'rm -rf "$T"' EXIT
+fails=0
+fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
+
+conv() { # out, args...: a conversion that must succeed
+    local out=$1; shift
+    if ! "$PY" tools/convert.py "$@" --out "$T/$out" >"$T/log" 2>&1; then
+        fail "convert $* failed:"; cat "$T/log"; return 1
+    fi
+}
+
+for dt in f32 f16 bf16; do
+    conv orig-$dt.h5 $FIX/llava-orig --vision-tower $FIX/clip --dtype $dt
+    conv hf-$dt.h5 $FIX/llava-hf --dtype $dt
+    conv origx-$dt.h5 $FIX/llava-orig --vision-tower $FIX/clip --experts $FIX/experts.safetensors --dtype $dt
+done
+conv hfx-bf16.h5 $FIX/llava-hf --experts $FIX/experts.safetensors --dtype bf16
+conv orig-all.h5 $FIX/llava-orig --vision-tower $FIX/clip --all-vision-layers --model-name tiny-all
+
+# Expert tensors inside the checkpoint: a third shard with model.expert.* keys,
+# listed in the index, and the expert settings in config.json.
+mkdir -p "$T/ckx" && cp $FIX/llava-orig/* "$T/ckx/"
+"$PY" - "$FIX/experts.safetensors" "$T/ckx" <<'EOF' || fail "could not build the checkpoint with experts"
+import json, struct, sys
+src, ck = sys.argv[1], sys.argv[2]
+with open(src, "rb") as f:
+    n = struct.unpack("<Q", f.read(8))[0]
+    head = json.loads(f.read(n))
+    data = f.read()
+head.pop("__metadata__", None)
+head = {"model." + k: v for k, v in head.items()}
+hb = json.dumps(head).encode()
+with open(f"{ck}/experts-shard.safetensors", "wb") as f:
+    f.write(struct.pack("<Q", len(hb)) + hb + data)
+ip = f"{ck}/pytorch_model.bin.index.json"
+idx = json.load(open(ip))
+idx["weight_map"].update({k: "experts-shard.safetensors" for k in head})
+json.dump(idx, open(ip, "w"))
+cp = f"{ck}/config.json"
+cfg = json.load(open(cp))
+cfg.update(visual_expert="both", language_expert=1, guide_layer=2, expert_embed=8, expert_hidden=12, expert_rank=2)
+json.dump(cfg, open(cp, "w"))
+EOF
+conv ckx-bf16.h5 "$T/ckx" --vision-tower $FIX/clip --dtype bf16 --model-name llava-orig
+
+# Check every output against expected.json.
+"$PY" - "$T" "$FIX/expected.json" <<'EOF' || fail "output check"
+import hashlib, json, sys
+import h5py, numpy as np
+tmp, exp_path = sys.argv[1], sys.argv[2]
+E = json.load(open(exp_path))
+errors = []
+def err(msg):
+    errors.append(msg)
+
+def sha(a):
+    return hashlib.sha256(np.ascontiguousarray(a).tobytes()).hexdigest()
+
+def attr_val(v):
+    if isinstance(v, bytes):
+        return v.decode()
+    if isinstance(v, np.ndarray):
+        return [float(x) for x in v]
+    if isinstance(v, (np.integer,)):
+        return int(v)
+    if isinstance(v, (np.floating,)):
+        return float(v)
+    return v
+
+def check_file(fname, dtype, attrs, tensors):
+    path = f"{tmp}/{fname}"
+    with h5py.File(path, "r") as f:
+        got = {k: attr_val(v) for k, v in f.attrs.items()}
+        for k, v in attrs.items():
+            if k not in got:
+                err(f"{fname}: attribute {k} missing")
+            elif isinstance(v, float) or isinstance(v, list):
+                if np.any(np.abs(np.array(got[k], float) - np.array(v, float)) > 1e-12 * np.abs(np.array(v, float))):
+                    err(f"{fname}: attribute {k} = {got[k]}, expected {v}")
+            elif got[k] != v:
+                err(f"{fname}: attribute {k} = {got[k]!r}, expected {v!r}")
+        for k in ("format", "model_name", "visual_expert"):
+            if not isinstance(f.attrs[k], (str, bytes)):
+                err(f"{fname}: attribute {k} is not a string")
+        for k in ("vision_layers", "vocab", "expert_rank", "bos_id"):
+            if f.attrs[k].dtype != np.int64:
+                err(f"{fname}: attribute {k} is {f.attrs[k].dtype}, expected int64")
+        for k in ("rms_norm_eps", "image_mean"):
+            if np.asarray(f.attrs[k]).dtype != np.float64:
+                err(f"{fname}: attribute {k} is not a double")
+        names = sorted(k for k in f.keys() if isinstance(f[k], h5py.Dataset))
+        if names != sorted(tensors):
+            err(f"{fname}: tensors differ: extra {sorted(set(names) - set(tensors))[:5]}, "
+                f"missing {sorted(set(tensors) - set(names))[:5]}")
+        for name in sorted(set(names) & set(tensors)):
+            ds, want = f[name], tensors[name]
+            if list(ds.shape) != want["shape"]:
+                err(f"{fname}: {name} shape {list(ds.shape)}, expected {want['shape']}")
+                continue
+            store = {"f32": np.float32, "f16": np.float16, "bf16": np.uint16}[dtype]
+            if ds.dtype != store:
+                err(f"{fname}: {name} stored as {ds.dtype}, expected {np.dtype(store)}")
+                continue
+            tag = ds.attrs.get("dtype")
+            tag = tag.decode() if isinstance(tag, bytes) else tag
+            if (dtype == "bf16") != (tag == "bf16") or (dtype != "bf16" and tag is not None):
+                err(f"{fname}: {name} dtype attribute {tag!r}")
+            data = ds[()]
+            raw = {"f32": "<f4", "f16": "<f2", "bf16": "<i2"}[dtype]
+            if sha(np.asarray(data).astype(raw)) != want[dtype]:
+                err(f"{fname}: {name} ({dtype}) differs from torch's values")
+        tk = f["tokenizer"]
+        t = E["tokenizer"]
+        off = tk["offsets"][()]
+        pieces = tk["pieces"][()]
+        if len(off) != t["n"] + 1 or off[0] != 0 or off[-1] != len(pieces) or np.any(np.diff(off) < 0):
+            err(f"{fname}: tokenizer offsets are inconsistent")
+        if sha(pieces.astype(np.uint8)) != t["pieces_sha"]:
+            err(f"{fname}: tokenizer pieces differ from sentencepiece's")
+        if sha(tk["scores"][()].astype("<f4")) != t["scores_sha"] or tk["scores"].dtype != np.float32:
+            err(f"{fname}: tokenizer scores differ from sentencepiece's")
+        if sha(tk["types"][()].astype("<i4")) != t["types_sha"] or tk["types"].dtype != np.int32:
+            err(f"{fname}: tokenizer types differ from sentencepiece's")
+        if tk["offsets"].dtype != np.int64 or tk["pieces"].dtype != np.uint8:
+            err(f"{fname}: tokenizer offsets/pieces have the wrong dtype")
+        first = [bytes(pieces[off[i]:off[i + 1]]).decode() for i in range(4)]
+        if first != t["first"]:
+            err(f"{fname}: first pieces {first}, expected {t['first']}")
+        for k, v in t["attrs"].items():
+            if int(tk.attrs.get(k, -99)) != v:
+                err(f"{fname}: tokenizer attribute {k} = {tk.attrs.get(k)}, expected {v}")
+
+base = E["tensors"]
+hf = dict(base, **E["hf_tensors"])
+ex = E["experts"]
+xattrs = E["expert_attrs"]
+for dt in ("f32", "f16", "bf16"):
+    check_file(f"orig-{dt}.h5", dt, E["attrs"]["llava-orig"], base)
+    check_file(f"hf-{dt}.h5", dt, E["attrs"]["llava-hf"], hf)
+    check_file(f"origx-{dt}.h5", dt, dict(E["attrs"]["llava-orig"], **xattrs), dict(base, **ex))
+check_file("hfx-bf16.h5", "bf16", dict(E["attrs"]["llava-hf"], **xattrs), dict(hf, **ex))
+check_file("ckx-bf16.h5", "bf16", dict(E["attrs"]["llava-orig"], **xattrs), dict(base, **ex))
+alv = E["all_vision_layers"]
+check_file("orig-all.h5", "f32", dict(E["attrs"]["llava-orig"], model_name="tiny-all",
+                                      vision_layers=alv["vision_layers"],
+                                      vision_select_layer=alv["vision_select_layer"]), dict(base, **alv["extra"]))
+
+# Both layouts hold the same numbers (the llava-hf embedding has extra rows).
+with h5py.File(f"{tmp}/orig-f32.h5", "r") as a, h5py.File(f"{tmp}/hf-f32.h5", "r") as b:
+    for name in a:
+        if not isinstance(a[name], h5py.Dataset):
+            continue
+        x, y = a[name][()], b[name][()]
+        if name in ("llm.embed_tokens.weight", "llm.lm_head.weight"):
+            y = y[: x.shape[0]]
+        if x.shape != y.shape or not np.array_equal(x, y):
+            err(f"{name}: the two layouts differ")
+
+# Rounding spot checks, independent of torch: expert.v1.static starts with
+# bf16 ties 0x3F808000 -> 0x3F80 (down to even), 0x3F818000 -> 0x3F82 (up to
+# even), 0xBF808000 -> 0xBF80; f16 ties 1+2^-11 -> 1.0, 1+3*2^-11 -> 1+2^-9.
+with h5py.File(f"{tmp}/origx-bf16.h5", "r") as f:
+    got = [int(v) for v in f["expert.v1.static"][:3]]
+    if got != [0x3F80, 0x3F82, 0xBF80]:
+        err(f"bf16 ties rounded to {[hex(v) for v in got]}")
+with h5py.File(f"{tmp}/origx-f16.h5", "r") as f:
+    got = [float(v) for v in f["expert.v1.static"][3:5]]
+    if got != [1.0, 1.0 + 2.0 ** -9]:
+        err(f"f16 ties rounded to {got}")
+    if float(f["expert.v1.static"][8]) != 65504.0:
+        err("65519.996 did not round to the largest f16")
+
+for e in errors:
+    print("FAIL:", e)
+print(f"checked {len(errors)} problems")
+sys.exit(1 if errors else 0)
+EOF
+
+# $HL_BIN inspect, once the command exists.
+if [ -x "${HL_BIN:-}" ] && "$HL_BIN" 2>&1 | grep -qw inspect; then
+    if ! "$HL_BIN" inspect "$T/origx-bf16.h5" >"$T/inspect" 2>&1; then
+        fail "inspect failed on a converted file:"; head -n 5 "$T/inspect"
+    elif ! grep -q "expert.lang.layers.3.static" "$T/inspect"; then
+        fail "inspect does not list expert.lang.layers.3.static"
+    fi
+fi
+
+# Error cases: exit 1, exactly one line on stderr, naming the file and the problem.
+bad() { # description, expected text, args...
+    local what=$1 want=$2; shift 2
+    rm -f "$T/bad.h5"
+    "$PY" tools/convert.py "$@" --out "$T/bad.h5" >"$T/out" 2>"$T/err"
+    local rc=$?
+    if [ $rc -ne 1 ]; then fail "$what: exit $rc, expected 1"; cat "$T/err"; return; fi
+    if [ "$(wc -l <"$T/err")" -ne 1 ]; then fail "$what: stderr is not one line:"; cat "$T/err"; return; fi
+    if ! grep -qF -- "$want" "$T/err"; then fail "$what: '$want' not in: $(cat "$T/err")"; fi
+    if [ -e "$T/bad.h5" ] || [ -e "$T/bad.h5.tmp" ]; then fail "$what: left an output file behind"; fi
+}
+mk() { rm -rf "$T/$1" && mkdir -p "$T/$1" && cp $FIX/$2/* "$T/$1/"; }
+jset() { # file, python statement on cfg
+    "$PY" -c "import json,sys; p=sys.argv[1]; cfg=json.load(open(p)); $2; json.dump(cfg, open(p,'w'))" "$1"
+}
+
+mk noshard llava-orig && rm "$T/noshard/pytorch_model-00002-of-00002.bin"
+bad "missing shard" "noshard/pytorch_model-00002-of-00002.bin: missing shard" "$T/noshard" --vision-tower $FIX/clip
+
+mk nokey llava-orig
+jset "$T/nokey/pytorch_model.bin.index.json" "del cfg['weight_map']['model.norm.weight']"
+bad "missing key" "missing tensor model.norm.weight" "$T/nokey" --vision-tower $FIX/clip
+
+mk shape llava-orig && jset "$T/shape/config.json" "cfg['intermediate_size'] = 50"
+bad "shape mismatch" "has shape [48, 32], expected [50, 32]" "$T/shape" --vision-tower $FIX/clip
+
+mk unknown llava-orig && jset "$T/unknown/config.json" "cfg.pop('mm_vision_tower'); cfg['architectures'] = ['GPT2LMHeadModel']"
+bad "unknown layout" "unknown/config.json: unknown layout" "$T/unknown"
+
+bad "no tower" "pass its folder with --vision-tower" $FIX/llava-orig
+bad "no folder" "nowhere: no such checkpoint folder" "$T/nowhere"
+
+mk gqa llava-hf && jset "$T/gqa/config.json" "cfg['text_config']['num_key_value_heads'] = 2"
+bad "grouped-query attention" "grouped-query attention is not supported" "$T/gqa"
+
+mk sel llava-hf && jset "$T/sel/config.json" "cfg['vision_feature_layer'] = -4"
+bad "select layer" "vision feature layer -4" "$T/sel"
+
+mk trunc llava-hf && head -c 5000 $FIX/llava-hf/model-00002-of-00002.safetensors >"$T/trunc/model-00002-of-00002.safetensors"
+bad "truncated safetensors" "trunc/model-00002-of-00002.safetensors: " "$T/trunc"
+
+printf '\x80\x02}q\x00.' >"$T/legacy.bin"
+bad "legacy torch file" "legacy.bin: legacy (pre-zip) PyTorch format" $FIX/llava-hf --experts "$T/legacy.bin"
+
+mk rank llava-hf && jset "$T/rank/config.json" "cfg['expert_rank'] = 3"
+bad "expert config mismatch" "expert_rank is 3 but the expert tensors give 2" "$T/rank" --experts $FIX/experts.safetensors
+
+# Tokenizers the engine cannot run: hand-written ModelProto bytes.
+"$PY" - "$T" <<'EOF'
+import struct, sys
+def fld(num, wt, payload):
+    key = bytes([(num << 3) | wt])
+    return key + (bytes([len(payload)]) + payload if wt == 2 else payload)
+piece = lambda s: fld(1, 2, fld(1, 2, s) + fld(2, 5, struct.pack("<f", 0.0)) + fld(3, 0, b"\x01"))
+pieces = b"".join(piece(s) for s in (b"<unk>", b"<s>", b"</s>", b"a"))
+open(f"{sys.argv[1]}/unigram.model", "wb").write(pieces + fld(2, 2, fld(3, 0, b"\x01")))
+open(f"{sys.argv[1]}/nfkc.model", "wb").write(pieces + fld(2, 2, fld(3, 0, b"\x02"))
+                                              + fld(3, 2, fld(1, 2, b"nmt_nfkc") + fld(2, 2, b"\x01\x02")))
+EOF
+mk unigram llava-hf && cp "$T/unigram.model" "$T/unigram/tokenizer.model"
+bad "unigram tokenizer" "unigram/tokenizer.model: model type is unigram; only BPE" "$T/unigram"
+mk nfkc llava-hf && cp "$T/nfkc.model" "$T/nfkc/tokenizer.model"
+bad "nfkc normalizer" "nfkc/tokenizer.model: normalizer is nmt_nfkc" "$T/nfkc"
+
+# A value outside the f16 range is refused for --dtype f16 (bf16 keeps it).
+"$PY" - "$FIX/experts.safetensors" "$T/big.safetensors" <<'EOF'
+import json, struct, sys
+import numpy as np
+with open(sys.argv[1], "rb") as f:
+    n = struct.unpack("<Q", f.read(8))[0]
+    head = json.loads(f.read(n))
+    data = bytearray(f.read())
+b = head["expert.v2.static"]["data_offsets"][0]
+data[b:b + 4] = np.float32(1e6).tobytes()
+hb = json.dumps(head).encode()
+open(sys.argv[2], "wb").write(struct.pack("<Q", len(hb)) + hb + bytes(data))
+EOF
+bad "f16 overflow" "tensor expert.v2.static: value 1000000.0 is outside the f16 range" \
+    $FIX/llava-hf --experts "$T/big.safetensors" --dtype f16
+conv big-bf16.h5 $FIX/llava-hf --experts "$T/big.safetensors" --dtype bf16
+
+"$PY" tools/convert.py $FIX/llava-hf --out "$T/no/such/dir/x.h5" >"$T/out" 2>"$T/err"
+rc=$?
+if [ $rc -ne 1 ] || [ "$(wc -l <"$T/err")" -ne 1 ] || ! grep -q "no/such/dir/x.h5" "$T/err"; then
+    fail "unwritable output: exit $rc, stderr: $(cat "$T/err")"
+fi
+
+if [ $fails -ne 0 ]; then
+    echo "$fails failures"
+    exit 1
+fi
+echo "convert: all checks passed"
