@@ -46,6 +46,7 @@ void comm_init(int *argc, char ***argv, Comm *c) {
     int provided;
     MPI_Init_thread(argc, argv, MPI_THREAD_FUNNELED, &provided);
     atexit(exit_hook);
+    hl_report_all_ranks();
     MPI_Comm_rank(MPI_COMM_WORLD, &c->rank);
     MPI_Comm_size(MPI_COMM_WORLD, &c->size);
     c->dp = c->pp = c->tp = 1;
@@ -74,11 +75,11 @@ void comm_grid(Comm *c, int dp, int pp, int tp) {
     group_from(&c->dp_group, m);
 }
 
-void comm_subgroup(Comm *c, int member, int key, Group *out) {
+void comm_subgroup(Comm *c, int color, int key, Group *out) {
     (void)c;
     MPI_Comm m;
-    MPI_Comm_split(MPI_COMM_WORLD, member ? 1 : MPI_UNDEFINED, key, &m);
-    if (!member) {
+    MPI_Comm_split(MPI_COMM_WORLD, color >= 0 ? color : MPI_UNDEFINED, key, &m);
+    if (color < 0) {
         group_solo(out);
         out->size = 0;
         return;
@@ -220,4 +221,63 @@ uint64_t comm_peak_rss_bytes(void) {
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
     return (uint64_t)ru.ru_maxrss * 1024;
+}
+
+void comm_isend_owned(Comm *c, int dest, int tag, void *buf, size_t bytes, CommRequest *r) {
+    MPI_Request *q = hl_malloc(sizeof *q);
+    double t0 = MPI_Wtime();
+    MPI_Isend(buf, (int)bytes, MPI_BYTE, dest, tag, MPI_COMM_WORLD, q);
+    c->p2p_time_s += MPI_Wtime() - t0;
+    c->p2p_bytes += bytes;
+    r->req = q;
+    r->owned = buf;
+}
+
+void group_ibcast(Group *g, void *buf, size_t bytes, int root, CommRequest *r) {
+    r->owned = NULL;
+    r->req = NULL;
+    if (g->size <= 1) return;
+    MPI_Request *q = hl_malloc(sizeof *q);
+    MPI_Ibcast(buf, (int)bytes, MPI_BYTE, root, *(MPI_Comm *)g->mpi, q);
+    if (g->rank == root) g->bytes += bytes;
+    g->calls++;
+    r->req = q;
+}
+
+double comm_wait(CommRequest *r) {
+    if (!r->req) return 0;
+    double t0 = MPI_Wtime();
+    MPI_Wait((MPI_Request *)r->req, MPI_STATUS_IGNORE);
+    free(r->req);
+    free(r->owned);
+    r->req = r->owned = NULL;
+    return MPI_Wtime() - t0;
+}
+
+int comm_test(CommRequest *r) {
+    if (!r->req) return 1;
+    int done = 0;
+    MPI_Test((MPI_Request *)r->req, &done, MPI_STATUS_IGNORE);
+    if (done) {
+        free(r->req);
+        free(r->owned);
+        r->req = r->owned = NULL;
+    }
+    return done;
+}
+
+void *comm_recv_any(Comm *c, int src, int *tag, size_t *bytes, double *wait_s) {
+    double t0 = MPI_Wtime();
+    MPI_Status st;
+    MPI_Probe(src, MPI_ANY_TAG, MPI_COMM_WORLD, &st);
+    double t1 = MPI_Wtime();
+    int n;
+    MPI_Get_count(&st, MPI_BYTE, &n);
+    void *buf = hl_malloc((size_t)n + 1);
+    MPI_Recv(buf, n, MPI_BYTE, src, st.MPI_TAG, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+    c->p2p_time_s += MPI_Wtime() - t1;
+    if (wait_s) *wait_s += t1 - t0;
+    *tag = st.MPI_TAG;
+    *bytes = (size_t)n;
+    return buf;
 }

@@ -60,11 +60,30 @@ void comm_send(Comm *c, int dest, int tag, const void *buf, size_t bytes);
 /* Receives a message of unknown size; returns malloc'd buffer and its size. */
 void *comm_recv(Comm *c, int src, int tag, size_t *bytes);
 
-/* A guidance broadcast group: created collectively over the world, with
- * member = 1 on the ranks that take part; root is the member that sends. */
-void comm_subgroup(Comm *c, int member, int key, Group *out);
+/* Collective over the world: ranks passing the same color >= 0 form a group,
+ * ordered by key; color < 0 joins none (out->size = 0). */
+void comm_subgroup(Comm *c, int color, int key, Group *out);
 
 double comm_wtime(void);
 uint64_t comm_peak_rss_bytes(void);
+
+
+/* Non-blocking operations. A CommRequest owns the buffer it sends from when
+ * `owned` is set, and frees it on completion. */
+typedef struct {
+    void *req; /* MPI_Request* */
+    void *owned;
+} CommRequest;
+
+/* Sends without blocking; takes ownership of buf (freed when done). */
+void comm_isend_owned(Comm *c, int dest, int tag, void *buf, size_t bytes, CommRequest *r);
+/* Broadcast without blocking; buf must live until comm_wait. */
+void group_ibcast(Group *g, void *buf, size_t bytes, int root, CommRequest *r);
+/* Waits for r (no-op for an empty request); returns the seconds waited. */
+double comm_wait(CommRequest *r);
+/* Completes r if it is done; returns 1 when complete. */
+int comm_test(CommRequest *r);
+/* Receives the next message from src with any tag; returns its tag. */
+void *comm_recv_any(Comm *c, int src, int *tag, size_t *bytes, double *wait_s);
 
 #endif

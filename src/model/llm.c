@@ -68,6 +68,19 @@ void seq_state_init(SeqState *s, const Llm *m, int cap) {
     s->adapters = hl_calloc((size_t)(m->n_blocks ? m->n_blocks : 1), sizeof(Adapter));
 }
 
+void seq_state_reserve(SeqState *s, const Llm *m, int cap) {
+    if (cap <= s->cap) return;
+    int nb = m->n_blocks ? m->n_blocks : 1;
+    float *k = hl_malloc((size_t)nb * cap * m->d_l * sizeof(float));
+    float *v = hl_malloc((size_t)nb * cap * m->d_l * sizeof(float));
+    for (int b = 0; b < nb && s->len > 0; b++) {
+        memcpy(k + (size_t)b * cap * m->d_l, s->k + (size_t)b * s->cap * m->d_l, (size_t)s->len * m->d_l * sizeof(float));
+        memcpy(v + (size_t)b * cap * m->d_l, s->v + (size_t)b * s->cap * m->d_l, (size_t)s->len * m->d_l * sizeof(float));
+    }
+    free(s->k), free(s->v);
+    s->k = k, s->v = v, s->cap = cap;
+}
+
 void seq_state_free(SeqState *s, const Llm *m) {
     for (int i = 0; i < m->n_blocks; i++) adapter_free(&s->adapters[i]);
     free(s->k), free(s->v), free(s->guidance), free(s->adapters);

@@ -64,6 +64,8 @@ typedef struct {
 
 void llm_load(Llm *m, WeightFile *wf, const ModelConfig *c, const LlmPart *part);
 void seq_state_init(SeqState *s, const Llm *m, int cap);
+/* Grows the KV cache to cap positions (keeps what is there). */
+void seq_state_reserve(SeqState *s, const Llm *m, int cap);
 void seq_state_free(SeqState *s, const Llm *m);
 
 /* x[row] = embedding of ids[row] for rows with ids >= 0 (others untouched). */

@@ -4,7 +4,22 @@
 #include <stdarg.h>
 #include <string.h>
 
+static int report_all; /* set once MPI is up; see hl_report_all_ranks */
+
+void hl_report_all_ranks(void) { report_all = 1; }
+
+/* The launcher's rank of this process, 0 when not launched under MPI. */
+static int launch_rank(void) {
+    const char *vars[] = {"OMPI_COMM_WORLD_RANK", "PMIX_RANK", "PMI_RANK", "SLURM_PROCID"};
+    for (size_t i = 0; i < sizeof vars / sizeof *vars; i++) {
+        const char *v = getenv(vars[i]);
+        if (v && *v) return atoi(v);
+    }
+    return 0;
+}
+
 static void vreport(const char *prefix, const char *fmt, va_list ap) {
+    if (!report_all && launch_rank() != 0) return;
     /* Build the whole line first so ranks writing at once do not interleave. */
     char line[2048];
     int n = snprintf(line, sizeof line, "hyperllava: %s", prefix);

@@ -28,6 +28,11 @@ HL_NORETURN void hl_fail(const char *fmt, ...) HL_PRINTF(1, 2);
 /* Prints "hyperllava: internal error at file:line: <message>" and exits. */
 HL_NORETURN void hl_fail_at(const char *file, int line, const char *fmt, ...)
     HL_PRINTF(3, 4);
+/* Before MPI is up every rank of a launch parses the same arguments and would
+ * print the same error: until hl_report_all_ranks() is called only the rank
+ * the launcher numbers 0 prints (the others exit silently with status 1).
+ * The comm module calls it once MPI is up, when errors can be rank-local. */
+void hl_report_all_ranks(void);
 /* Prints "hyperllava: warning: <message>". */
 void hl_warn(const char *fmt, ...) HL_PRINTF(1, 2);
 

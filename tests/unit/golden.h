@@ -1,0 +1,86 @@
+/* Reading the reference's golden outputs (tests/fixtures/models/<name>/golden.h5)
+ * and comparing tensors with the stated tolerance: for every compared tensor,
+ * max |c - g| <= tol * max(|g|), tol = 1e-4 for the fp32 reference. */
+#ifndef HL_TEST_GOLDEN_H
+#define HL_TEST_GOLDEN_H
+
+#include <hdf5.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/check.h"
+
+#define GOLDEN_TOL 1e-4
+
+static int golden_has(hid_t f, const char *name) { return H5Lexists(f, name, H5P_DEFAULT) > 0; }
+
+/* Reads a float dataset; *n = element count. */
+static float *golden_f32(hid_t f, const char *name, long *n) {
+    hid_t d = H5Dopen2(f, name, H5P_DEFAULT);
+    CHECKF(d >= 0, "golden: no dataset %s", name);
+    hid_t s = H5Dget_space(d);
+    *n = (long)H5Sget_simple_extent_npoints(s);
+    float *p = hl_malloc((size_t)*n * sizeof(float) + 4);
+    CHECK(H5Dread(d, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, p) >= 0);
+    H5Sclose(s), H5Dclose(d);
+    return p;
+}
+
+static int *golden_i32(hid_t f, const char *name, long *n) {
+    hid_t d = H5Dopen2(f, name, H5P_DEFAULT);
+    CHECKF(d >= 0, "golden: no dataset %s", name);
+    hid_t s = H5Dget_space(d);
+    *n = (long)H5Sget_simple_extent_npoints(s);
+    int *p = hl_malloc((size_t)*n * sizeof(int) + 4);
+    CHECK(H5Dread(d, H5T_NATIVE_INT, H5S_ALL, H5S_ALL, H5P_DEFAULT, p) >= 0);
+    H5Sclose(s), H5Dclose(d);
+    return p;
+}
+
+static long golden_attr_int(hid_t obj, const char *name) {
+    long v = 0;
+    hid_t a = H5Aopen(obj, name, H5P_DEFAULT);
+    CHECKF(a >= 0, "golden: no attribute %s", name);
+    H5Aread(a, H5T_NATIVE_LONG, &v);
+    H5Aclose(a);
+    return v;
+}
+
+static char *golden_attr_str(hid_t obj, const char *name) {
+    hid_t a = H5Aopen(obj, name, H5P_DEFAULT);
+    CHECKF(a >= 0, "golden: no attribute %s", name);
+    hid_t t = H5Aget_type(a);
+    char *res;
+    if (H5Tis_variable_str(t) > 0) {
+        hid_t mt = H5Tcopy(H5T_C_S1);
+        H5Tset_size(mt, H5T_VARIABLE);
+        H5Tset_cset(mt, H5T_CSET_UTF8);
+        char *p = NULL;
+        H5Aread(a, mt, &p);
+        res = hl_strdup(p ? p : "");
+        H5free_memory(p);
+        H5Tclose(mt);
+    } else {
+        size_t n = H5Tget_size(t);
+        res = hl_calloc(n + 1, 1);
+        H5Aread(a, t, res);
+    }
+    H5Tclose(t), H5Aclose(a);
+    return res;
+}
+
+/* max |c - g| / max |g| (0 when both are all zero). */
+static double golden_rel_err(const float *c, const float *g, long n) {
+    double md = 0, mg = 0;
+    for (long i = 0; i < n; i++) {
+        double d = fabs((double)c[i] - g[i]);
+        if (d > md || isnan(d)) md = isnan(d) ? INFINITY : d;
+        if (fabs(g[i]) > mg) mg = fabs(g[i]);
+    }
+    return mg > 0 ? md / mg : md;
+}
+
+#endif
