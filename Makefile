@@ -40,19 +40,22 @@ bin/hyperllava: $(BUILD)/src/cli/main.o $(BUILD)/libhyperllava.a
 
 $(BUILD)/libhyperllava.a: $(OBJ) $(CU_OBJ)
 	@rm -f $@
-	ar rcs $@ $^
+	@ar rcs $@ $^
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
+	@echo "  CC    $<"
+	@$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
 
 $(BUILD)/%.cu.o: %.cu
 	@mkdir -p $(dir $@)
-	$(NVCC) -O2 -Isrc -c $< -o $@
+	@echo "  NVCC  $<"
+	@$(NVCC) -O2 -Isrc -c $< -o $@
 
 $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libhyperllava.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -Itests/unit -o $@ $< $(BUILD)/libhyperllava.a $(LDLIBS)
+	@echo "  TEST  $@"
+	@$(CC) $(CFLAGS) -Itests/unit -o $@ $< $(BUILD)/libhyperllava.a $(LDLIBS)
 
 test: deps
 	@$(MAKE) --no-print-directory all

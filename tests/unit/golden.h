@@ -15,10 +15,10 @@
 
 #define GOLDEN_TOL 1e-4
 
-static int golden_has(hid_t f, const char *name) { return H5Lexists(f, name, H5P_DEFAULT) > 0; }
+static inline int golden_has(hid_t f, const char *name) { return H5Lexists(f, name, H5P_DEFAULT) > 0; }
 
 /* Reads a float dataset; *n = element count. */
-static float *golden_f32(hid_t f, const char *name, long *n) {
+static inline float *golden_f32(hid_t f, const char *name, long *n) {
     hid_t d = H5Dopen2(f, name, H5P_DEFAULT);
     CHECKF(d >= 0, "golden: no dataset %s", name);
     hid_t s = H5Dget_space(d);
@@ -29,7 +29,7 @@ static float *golden_f32(hid_t f, const char *name, long *n) {
     return p;
 }
 
-static int *golden_i32(hid_t f, const char *name, long *n) {
+static inline int *golden_i32(hid_t f, const char *name, long *n) {
     hid_t d = H5Dopen2(f, name, H5P_DEFAULT);
     CHECKF(d >= 0, "golden: no dataset %s", name);
     hid_t s = H5Dget_space(d);
@@ -40,7 +40,7 @@ static int *golden_i32(hid_t f, const char *name, long *n) {
     return p;
 }
 
-static long golden_attr_int(hid_t obj, const char *name) {
+static inline long golden_attr_int(hid_t obj, const char *name) {
     long v = 0;
     hid_t a = H5Aopen(obj, name, H5P_DEFAULT);
     CHECKF(a >= 0, "golden: no attribute %s", name);
@@ -49,7 +49,7 @@ static long golden_attr_int(hid_t obj, const char *name) {
     return v;
 }
 
-static char *golden_attr_str(hid_t obj, const char *name) {
+static inline char *golden_attr_str(hid_t obj, const char *name) {
     hid_t a = H5Aopen(obj, name, H5P_DEFAULT);
     CHECKF(a >= 0, "golden: no attribute %s", name);
     hid_t t = H5Aget_type(a);
@@ -73,7 +73,7 @@ static char *golden_attr_str(hid_t obj, const char *name) {
 }
 
 /* max |c - g| / max |g| (0 when both are all zero). */
-static double golden_rel_err(const float *c, const float *g, long n) {
+static inline double golden_rel_err(const float *c, const float *g, long n) {
     double md = 0, mg = 0;
     for (long i = 0; i < n; i++) {
         double d = fabs((double)c[i] - g[i]);

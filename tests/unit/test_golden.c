@@ -39,7 +39,7 @@ typedef struct {
 } Case;
 
 static void run_fixture(const char *dir, const char *fx, Comm *comm) {
-    char path[512], gpath[512];
+    char path[1024], gpath[1024];
     snprintf(path, sizeof path, "%s/model.h5", dir);
     snprintf(gpath, sizeof gpath, "%s/golden.h5", dir);
     WeightFile wf;
@@ -213,14 +213,14 @@ int main(int argc, char **argv) {
     DIR *dir = opendir(root);
     CHECKF(dir, "cannot open %s (run from the repository root)", root);
     struct dirent *de;
-    char names[64][128];
+    char names[64][256];
     int n = 0;
     while ((de = readdir(dir)) && n < 64)
         if (de->d_name[0] != '.') snprintf(names[n++], sizeof names[0], "%s", de->d_name);
     closedir(dir);
     EXPECT(n >= 6, "only %d fixture models", n);
     for (int i = 0; i < n; i++) {
-        char p[512];
+        char p[600];
         snprintf(p, sizeof p, "%s/%s", root, names[i]);
         run_fixture(p, names[i], &comm);
     }
