@@ -28,7 +28,7 @@ import sys
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from hfcheckpoint import CheckpointError, read_checkpoint_dir, read_weights  # noqa: E402
+from hfcheckpoint import CheckpointError, has_weights, read_checkpoint_dir, read_weights  # noqa: E402
 from spmodel import SpModelError, load_bpe  # noqa: E402
 
 try:
@@ -261,17 +261,25 @@ def plan_original(folder, cfg, args):
     has_embedded = any(k.startswith(embedded) for k in tensors)
     tower_name = str(cfg.get("mm_vision_tower", ""))
     if args.vision_tower:
-        tdir = args.vision_tower
+        # Configuration from the tower folder; weights from it too when it has
+        # them (LLaVA loads the tower from there and ignores any copy in the
+        # checkpoint), else from the checkpoint's own copy.
+        tdir = args.vision_tower.rstrip("/") or "/"
         tcfg_path = os.path.join(tdir, "config.json")
         tcfg = load_json(tcfg_path)
-        vcfg = tcfg.get("vision_config", tcfg) if isinstance(tcfg.get("vision_config"), dict) else tcfg
+        vcfg = tcfg["vision_config"] if isinstance(tcfg.get("vision_config"), dict) else tcfg
         vattrs = vision_config(vcfg, CLIP_VISION_DEFAULTS, tcfg_path)
         vattrs.update(preprocessor(os.path.join(tdir, "preprocessor_config.json"), vattrs["vision_image_size"]))
-        vpool, vwhere = read_checkpoint_dir(tdir)
-        vision = Source(vpool, ["vision_model."], vwhere)
-        if has_embedded:
-            log(f"note: {wsrc}: the checkpoint's own tower weights are ignored; those of {tdir} are used "
-                "(as LLaVA does)")
+        if has_weights(tdir):
+            vpool, vwhere = read_checkpoint_dir(tdir)
+            vision = Source(vpool, ["vision_model."], vwhere)
+            if has_embedded:
+                log(f"note: the tower weights inside {wsrc} are ignored; those of {tdir} are used (as LLaVA does)")
+        elif has_embedded:
+            vision = Source(tensors, [embedded], wsrc)
+            log(f"note: {tdir} has no weights; using the tower weights inside {wsrc}")
+        else:
+            raise ConvertError(f"{tdir}: no tower weights here or in {wsrc}")
     elif has_embedded and os.path.basename(tower_name.rstrip("/")) in KNOWN_TOWERS:
         vattrs = vision_config({}, KNOWN_TOWERS[os.path.basename(tower_name.rstrip("/"))], cpath)
         vattrs.update({"image_mean": list(CLIP_MEAN), "image_std": list(CLIP_STD)})

@@ -350,6 +350,11 @@ _INDEXES = ("model.safetensors.index.json", "pytorch_model.bin.index.json")
 _SINGLES = ("model.safetensors", "pytorch_model.bin")
 
 
+def has_weights(folder):
+    """Whether a folder holds one of the weight files read_checkpoint_dir reads."""
+    return any(os.path.isfile(os.path.join(folder, n)) for n in _INDEXES + _SINGLES)
+
+
 def read_checkpoint_dir(folder):
     """All tensors of a checkpoint folder, single file or sharded via its index.
 

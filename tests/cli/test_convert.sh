@@ -70,6 +70,24 @@ json.dump(cfg, open(cp, "w"))
 EOF
 conv ckx-bf16.h5 "$T/ckx" --vision-tower $FIX/clip --dtype bf16 --model-name llava-orig
 
+# The original layout with its own copy of the tower (model.vision_tower.vision_tower.*):
+# used when the --vision-tower folder has no weights, ignored when it has.
+mkdir -p "$T/cke" "$T/clipcfg" && cp $FIX/llava-orig/* $FIX/tower-embedded.safetensors "$T/cke/"
+cp $FIX/clip/config.json $FIX/clip/preprocessor_config.json "$T/clipcfg/"
+"$PY" - "$T/cke" <<'EOF' || fail "could not build the checkpoint with a tower copy"
+import json, struct, sys
+ck = sys.argv[1]
+with open(f"{ck}/tower-embedded.safetensors", "rb") as f:
+    head = json.loads(f.read(struct.unpack("<Q", f.read(8))[0]))
+ip = f"{ck}/pytorch_model.bin.index.json"
+idx = json.load(open(ip))
+idx["weight_map"].update({k: "tower-embedded.safetensors" for k in head if k != "__metadata__"})
+json.dump(idx, open(ip, "w"))
+EOF
+conv cke-own.h5 "$T/cke" --vision-tower "$T/clipcfg" --model-name llava-orig
+conv cke-folder.h5 "$T/cke" --vision-tower $FIX/clip --model-name llava-orig
+grep -q "are ignored" "$T/log" || fail "no note that the checkpoint's tower copy is ignored"
+
 # Check every output against expected.json.
 "$PY" - "$T" "$FIX/expected.json" <<'EOF' || fail "output check"
 import hashlib, json, sys
@@ -166,6 +184,8 @@ for dt in ("f32", "f16", "bf16"):
     check_file(f"hf-{dt}.h5", dt, E["attrs"]["llava-hf"], hf)
     check_file(f"origx-{dt}.h5", dt, dict(E["attrs"]["llava-orig"], **xattrs), dict(base, **ex))
 check_file("hfx-bf16.h5", "bf16", dict(E["attrs"]["llava-hf"], **xattrs), dict(hf, **ex))
+check_file("cke-own.h5", "f32", E["attrs"]["llava-orig"], base)
+check_file("cke-folder.h5", "f32", E["attrs"]["llava-orig"], base)
 check_file("ckx-bf16.h5", "bf16", dict(E["attrs"]["llava-orig"], **xattrs), dict(base, **ex))
 alv = E["all_vision_layers"]
 check_file("orig-all.h5", "f32", dict(E["attrs"]["llava-orig"], model_name="tiny-all",
@@ -242,6 +262,8 @@ mk unknown llava-orig && jset "$T/unknown/config.json" "cfg.pop('mm_vision_tower
 bad "unknown layout" "unknown/config.json: unknown layout" "$T/unknown"
 
 bad "no tower" "pass its folder with --vision-tower" $FIX/llava-orig
+bad "no tower weights" "clipcfg: no tower weights here or in" $FIX/llava-orig --vision-tower "$T/clipcfg"
+bad "tower copy, known config" "mm_hidden_size 24 differs from the tower's hidden_size 1024" "$T/cke"
 bad "no folder" "nowhere: no such checkpoint folder" "$T/nowhere"
 
 mk gqa llava-hf && jset "$T/gqa/config.json" "cfg['text_config']['num_key_value_heads'] = 2"

@@ -13,6 +13,10 @@ Writes tests/fixtures/hf/:
                   preprocessor_config.json, tokenizer.model; its embedding has 448 rows
                   (400 pieces + <image> 400 + <pad> 401 + padding), the first 400
                   equal to llava-orig's
+    tower-embedded.safetensors
+                  the CLIP tower's weights under the key prefix of the original layout
+                  (model.vision_tower.vision_tower.vision_model.), float16, to test
+                  checkpoints that carry their own tower copy
     experts.safetensors
                   float32 HyperLLaVA expert tensors (visual experts v1 and v2, language
                   expert for blocks 2..3) whose values are not representable in f16/bf16,
@@ -230,6 +234,12 @@ def main():
     back = LlavaForConditionalGeneration.from_pretrained(hf_dir, torch_dtype=torch.float32).eval()
     for k, v in hf.state_dict().items():
         assert torch.equal(back.state_dict()[k], v), k
+
+    # --- the tower as the original checkpoints may also carry it, under
+    # model.vision_tower.vision_tower. (float16, to add to llava-orig's index)
+    emb = {"model.vision_tower.vision_tower.vision_model." + k: v.detach().half().contiguous()
+           for k, v in clip.vision_model.state_dict().items()}
+    save_file(emb, os.path.join(OUT, "tower-embedded.safetensors"))
 
     # --- expert tensors (float32)
     experts = make_experts(gen)
