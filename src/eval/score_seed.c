@@ -1,0 +1,160 @@
+/* SEED-Bench, as LLaVA's scripts/convert_seed_for_submission.py scores it.
+ *
+ * Over every question of SEED-Bench.json: right when the answer text equals the
+ * question's "answer" letter exactly; accuracy per question type (its name from
+ * "question_type"), for image questions, video questions and all. A question without
+ * an answer counts wrong. Answers are found by question_id: int(question_id) when the
+ * annotation's id is a number ("101669" -> 101669), else the string ("v0"). Writes the
+ * leaderboard file [{"question_id", "prediction"}] (one JSON object a line). */
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "eval/jsonio.h"
+#include "eval/score_internal.h"
+#include "eval/strmap.h"
+#include "util/check.h"
+
+/* Python int(s) for a decimal string: optional whitespace and sign, digits with single
+ * underscores between them. Returns 1 and sets *v when s is such a number. */
+static int py_int(const char *s, long long *v) {
+    while (isspace((unsigned char)*s)) s++;
+    int neg = *s == '-';
+    if (*s == '+' || *s == '-') s++;
+    if (!isdigit((unsigned char)*s)) return 0;
+    long long x = 0;
+    for (; *s; s++) {
+        if (*s == '_' && isdigit((unsigned char)s[1]) && isdigit((unsigned char)s[-1])) continue;
+        if (!isdigit((unsigned char)*s)) break;
+        x = x * 10 + (*s - '0');
+    }
+    while (isspace((unsigned char)*s)) s++;
+    if (*s) return 0;
+    *v = neg ? -x : x;
+    return 1;
+}
+
+typedef struct {
+    long long id;
+    size_t count, correct;
+} TypeAcc;
+
+static TypeAcc *type_get(TypeAcc **t, size_t *n, long long id) {
+    for (size_t i = 0; i < *n; i++)
+        if ((*t)[i].id == id) return &(*t)[i];
+    *t = hl_realloc(*t, (*n + 1) * sizeof **t);
+    (*t)[*n] = (TypeAcc){id, 0, 0};
+    return &(*t)[(*n)++];
+}
+
+static int cmp_type(const void *a, const void *b) {
+    long long x = ((const TypeAcc *)a)->id, y = ((const TypeAcc *)b)->id;
+    return (x > y) - (x < y);
+}
+
+void score_seed(ScoreCtx *c) {
+    const char *ann = c->spec->annotations;
+    if (!ann) {
+        score_note(c, "no annotations (SEED-Bench.json): not scored");
+        return;
+    }
+    json_t *doc = json_read_file(ann);
+    json_t *questions = json_object_get(doc, "questions");
+    json_t *qtypes = json_object_get(doc, "question_type");
+    if (!json_is_array(questions) || !json_is_object(qtypes))
+        hl_fail("%s: missing key 'questions' or 'question_type'", ann);
+    StrMap res = {0}; /* answer key -> answer index (later lines win) */
+    for (size_t i = 0; i < c->answers->n; i++) {
+        char *k = json_id_key(c->answers->a[i].question_id);
+        smap_put_index(&res, k, i);
+        free(k);
+    }
+    TypeAcc *types = NULL;
+    size_t ntypes = 0, img_n = 0, img_ok = 0, vid_n = 0, vid_ok = 0, missing = 0;
+    json_t *upload = json_array();
+    int upload_ok = 1;
+    size_t i;
+    json_t *q;
+    json_array_foreach(questions, i, q) {
+        json_t *qid = json_req(q, "question_id", ann, 0);
+        const char *answer = json_req_str(q, "answer", ann, 0);
+        const char *dtype = json_req_str(q, "data_type", ann, 0);
+        json_t *tid = json_req(q, "question_type_id", ann, 0);
+        /* key as the script looks it up: int(question_id) when possible */
+        char *k;
+        long long v;
+        if (json_is_string(qid) && py_int(json_string_value(qid), &v)) {
+            json_t *iv = json_integer(v);
+            k = json_id_key(iv);
+            json_decref(iv);
+        } else {
+            k = json_id_key(qid);
+        }
+        size_t ai = 0;
+        int found = smap_get_index(&res, k, &ai);
+        free(k);
+        int ok = found && !strcmp(c->answers->a[ai].text, answer);
+        missing += !found;
+        TypeAcc *t = type_get(&types, &ntypes, json_integer_value(tid));
+        t->count++, t->correct += ok;
+        if (!strcmp(dtype, "image")) img_n++, img_ok += ok;
+        else if (!strcmp(dtype, "video")) vid_n++, vid_ok += ok;
+        /* upload: results[qid] (the string itself) else results[int(qid)] */
+        char *ks = json_id_key(qid);
+        size_t ui = ai;
+        int uf = smap_get_index(&res, ks, &ui) || found;
+        free(ks);
+        if (!uf) {
+            upload_ok = 0;
+            continue;
+        }
+        json_t *e = json_object();
+        json_object_set(e, "question_id", qid);
+        json_object_set_new(e, "prediction", json_string(c->answers->a[ui].text));
+        json_array_append_new(upload, e);
+    }
+    qsort(types, ntypes, sizeof *types, cmp_type);
+    json_t *per = json_object();
+    size_t tot_n = 0, tot_ok = 0;
+    for (size_t t = 0; t < ntypes; t++) {
+        const char *name = NULL, *k;
+        json_t *v;
+        json_object_foreach(qtypes, k, v) if (json_integer_value(v) == types[t].id) name = k;
+        char fallback[32];
+        if (!name) snprintf(fallback, sizeof fallback, "%lld", types[t].id), name = fallback;
+        double a = (double)types[t].correct / (double)types[t].count * 100;
+        set_num(per, name, a);
+        sb_printf(&c->summary, "  %-30s %6.2f\n", name, a);
+        tot_n += types[t].count, tot_ok += types[t].correct;
+    }
+    json_object_set_new(c->scores, "per_type", per);
+    double total = safe_div((double)tot_ok, (double)tot_n) * 100;
+    double image = safe_div((double)img_ok, (double)img_n) * 100;
+    double video = safe_div((double)vid_ok, (double)vid_n) * 100;
+    set_num(c->scores, "accuracy", total);
+    set_num(c->scores, "image_accuracy", image);
+    set_num(c->scores, "video_accuracy", video);
+    set_int(c->scores, "questions", (long long)tot_n);
+    set_int(c->scores, "unanswered", (long long)missing);
+    sb_printf(&c->summary, "  total %.2f  image %.2f  video %.2f  (%zu questions, %zu unanswered)\n",
+              total, image, video, tot_n, missing);
+    if (missing) score_incomplete(c, "%zu questions have no answer (counted wrong)", missing);
+    char *path = score_out_path(c, "_submission.jsonl");
+    if (path && upload_ok) {
+        StrBuf b = {0};
+        json_array_foreach(upload, i, q) pyjson_dump(&b, q, -1), sb_putc(&b, '\n');
+        FILE *f = hl_fopen(path, "wb");
+        if (fwrite(b.s ? b.s : "", 1, b.n, f) != b.n || fclose(f) != 0)
+            hl_fail("%s: write failed", path);
+        sb_free(&b);
+        score_add_file(c, path);
+    } else if (path) {
+        hl_warn("%s: not written: some questions have no answer", path);
+    }
+    free(path);
+    score_headline(c, "accuracy (%)", total);
+    json_decref(upload);
+    free(types);
+    smap_free(&res, NULL);
+    json_decref(doc);
+}

@@ -1,0 +1,116 @@
+/* Scoring dispatch and shared helpers (see scores.h). */
+#include "eval/scores.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "eval/score_internal.h"
+#include "util/check.h"
+
+char *score_out_path(ScoreCtx *c, const char *suffix) {
+    if (!c->out_dir) return NULL;
+    if (mkdir(c->out_dir, 0777) != 0 && errno != EEXIST)
+        hl_fail("%s: cannot create folder: %s", c->out_dir, strerror(errno));
+    StrBuf b = {0};
+    sb_printf(&b, "%s%s%s%s", c->out_dir, str_endswith(c->out_dir, "/") ? "" : "/", c->name,
+              suffix);
+    return sb_take(&b);
+}
+
+void score_add_file(ScoreCtx *c, const char *path) {
+    json_t *files = json_object_get(c->scores, "files");
+    if (!files) json_object_set_new(c->scores, "files", files = json_array());
+    json_array_append_new(files, json_string(path));
+}
+
+void score_headline(ScoreCtx *c, const char *metric, double value) {
+    json_t *h = json_object();
+    json_object_set_new(h, "metric", json_string(metric));
+    json_object_set_new(h, "value", json_real(value));
+    json_object_set_new(c->scores, "headline", h);
+}
+
+void score_incomplete(ScoreCtx *c, const char *fmt, ...) {
+    StrBuf b = {0};
+    va_list ap;
+    va_start(ap, fmt);
+    char tmp[1024];
+    vsnprintf(tmp, sizeof tmp, fmt, ap);
+    va_end(ap);
+    sb_puts(&b, tmp);
+    c->complete = 0;
+    json_t *w = json_object_get(c->scores, "warnings");
+    if (!w) json_object_set_new(c->scores, "warnings", w = json_array());
+    json_array_append_new(w, json_string(b.s));
+    hl_warn("%s: %s", c->name, b.s);
+    sb_free(&b);
+}
+
+void score_note(ScoreCtx *c, const char *fmt, ...) {
+    char tmp[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(tmp, sizeof tmp, fmt, ap);
+    va_end(ap);
+    json_object_set_new(c->scores, "note", json_string(tmp));
+    sb_printf(&c->summary, "  %s\n", tmp);
+}
+
+void set_num(json_t *o, const char *key, double v) { json_object_set_new(o, key, json_real(v)); }
+
+void set_int(json_t *o, const char *key, long long v) {
+    json_object_set_new(o, key, json_integer(v));
+}
+
+double safe_div(double a, double b) { return b != 0 ? a / b : 0.0; }
+
+ScoreReport score_answers(const BenchSpec *spec, const char *answers_path, const char *out_dir) {
+    ScoreCtx c = {0};
+    c.spec = spec;
+    c.name = spec->name ? spec->name : bench_kind_name(spec->kind);
+    c.out_dir = out_dir;
+    c.answers = answers_load(answers_path);
+    c.complete = 1;
+    c.scores = json_object();
+    json_object_set_new(c.scores, "benchmark", json_string(c.name));
+    json_object_set_new(c.scores, "kind", json_string(bench_kind_name(spec->kind)));
+    set_int(c.scores, "answers", (long long)c.answers->n);
+    json_object_set_new(c.scores, "headline", json_null());
+    sb_printf(&c.summary, "%s (%s): %zu answers\n", c.name, bench_kind_name(spec->kind),
+              c.answers->n);
+    switch (spec->kind) {
+    case BENCH_POPE: score_pope(&c); break;
+    case BENCH_MME: score_mme(&c); break;
+    case BENCH_GQA: score_gqa(&c); break;
+    case BENCH_SQA: score_sqa(&c); break;
+    case BENCH_TEXTVQA: score_textvqa(&c); break;
+    case BENCH_VQAV2: score_vqav2(&c); break;
+    case BENCH_VIZWIZ: score_vizwiz(&c); break;
+    case BENCH_SEED: score_seed(&c); break;
+    case BENCH_MMBENCH:
+    case BENCH_MMBENCH_CN: score_mmbench(&c); break;
+    case BENCH_LLAVA_BENCH: score_llava_bench(&c); break;
+    case BENCH_MMVET: score_mmvet(&c); break;
+    default: CHECK(0);
+    }
+    json_object_set_new(c.scores, "complete", json_boolean(c.complete));
+    json_t *h = json_object_get(c.scores, "headline");
+    if (json_is_object(h))
+        sb_printf(&c.summary, "  => %s = %.2f%s\n",
+                  json_string_value(json_object_get(h, "metric")),
+                  json_real_value(json_object_get(h, "value")),
+                  c.complete ? "" : "  (incomplete: see warnings)");
+    answers_free(c.answers);
+    ScoreReport r = {c.scores, sb_take(&c.summary)};
+    return r;
+}
+
+void score_report_free(ScoreReport *r) {
+    json_decref(r->scores);
+    free(r->summary);
+    r->scores = NULL;
+    r->summary = NULL;
+}

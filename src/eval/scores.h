@@ -1,0 +1,37 @@
+/* Local scoring of a benchmark's answers file, the way the official scripts score it.
+ *
+ * score_answers() reads the answers file (LLaVA's format, answers.h) and the
+ * benchmark's ground truth (BenchSpec.annotations; for POPE and MMBench also the
+ * question file), and returns a JSON object of numbers plus a short text table. When
+ * out_dir is given it also writes the files the official converters make for the
+ * evaluation servers (named after spec->name, listed in scores["files"]):
+ *   vqav2 / vizwiz  <name>_submission.json       (EvalAI-normalised answers)
+ *   gqa             <name>_predictions.json      (testdev_balanced_predictions.json)
+ *   mme             <name>_mme/<subtask>.txt     (eval_tool/answers/<experiment>/)
+ *   sqa             <name>_output.json, <name>_result.json
+ *   seed            <name>_submission.jsonl
+ *   mmbench(_cn)    <name>_submission.xlsx
+ *   mmvet           <name>_mmvet.json            (results/<model>.json for the grader)
+ * Every scores object has "benchmark", "kind", "answers" (lines read), "complete"
+ * (false when the official script would refuse or count missing answers as wrong),
+ * and "headline": {"metric", "value"}: the number LLaVA-1.5's paper reports, in its
+ * units (percent; MME: perception score points), or null for server/GPT-scored kinds
+ * without local ground truth. */
+#ifndef HL_SCORES_H
+#define HL_SCORES_H
+
+#include <jansson.h>
+
+#include "eval/bench.h"
+
+typedef struct {
+    json_t *scores; /* new reference */
+    char *summary;  /* a few lines of text */
+} ScoreReport;
+
+/* spec: the benchmark entry (kind, name, questions, annotations); answers_path: its
+ * answers file; out_dir: where to write submission/conversion files (NULL: none). */
+ScoreReport score_answers(const BenchSpec *spec, const char *answers_path, const char *out_dir);
+void score_report_free(ScoreReport *r);
+
+#endif
