@@ -308,46 +308,45 @@ int cmd_plan(int argc, char **argv) {
     if (print_world && shell) hl_fail("plan: --print-world and --print-shell exclude each other");
 
     Job job;
-    RunConfig cfg;
+    RunConfig own;
+    RunConfig *cfg = &own;
     if (job_path) {
         job_load(job_path, &job);
-        cfg = job.run; /* borrowed; freed with the job */
+        cfg = &job.run; /* overrides apply to the job's own run config */
     } else {
-        run_config_load(config_path, &cfg);
+        run_config_load(config_path, &own);
     }
     if (layout) {
         RunLayout l;
         if (!run_layout_parse(layout, &l))
             hl_fail("plan: --layout expects DPxPPxTP such as 2x1x4, got '%s'", layout);
-        run_config_set_layout(&cfg, l);
+        run_config_set_layout(cfg, l);
     }
-    if (batch) run_config_set_batch_size(&cfg, batch);
+    if (batch) run_config_set_batch_size(cfg, batch);
 
     /* The model's numbers make the layout checks complete; they come from the
      * attributes only, so this stays cheap even for a 13B file. */
     Model model = {0};
-    if (file_exists(cfg.model)) {
-        run_model_shape_load(cfg.model, &model.m);
+    if (file_exists(cfg->model)) {
+        run_model_shape_load(cfg->model, &model.m);
         model.have = 1;
     }
-    check_or_fail(&cfg, &model, world);
+    check_or_fail(cfg, &model, world);
 
     int missing = 0;
     if (print_world)
-        printf("%d\n", world_of(&cfg));
+        printf("%d\n", world_of(cfg));
     else if (shell)
-        print_shell(&cfg, job_path ? &job : NULL, &model);
+        print_shell(cfg, job_path ? &job : NULL, &model);
     else
-        print_plan(&cfg, job_path ? &job : NULL, &model, &missing);
+        print_plan(cfg, job_path ? &job : NULL, &model, &missing);
     fflush(stdout);
 
     const char *what = job_path ? job_path : config_path;
-    if (job_path) {
-        job.run = cfg;
+    if (job_path)
         job_free(&job);
-    } else {
-        run_config_free(&cfg);
-    }
+    else
+        run_config_free(&own);
     if (missing)
         hl_fail("%s: %d file%s named by it %s missing (marked MISSING above)", what, missing,
                 missing == 1 ? "" : "s", missing == 1 ? "is" : "are");

@@ -246,6 +246,9 @@ int run_layout_parse(const char *s, RunLayout *out) {
 }
 
 void run_config_set_layout(RunConfig *cfg, RunLayout l) {
+    /* `nodes` spreads the config's own world; another world size is spread
+     * by the launcher over whatever the allocation has. */
+    if ((long long)l.dp * l.pp * l.tp != (long long)cfg->dp * cfg->pp * cfg->tp) cfg->nodes = 0;
     if (l.pp != cfg->pp) {
         free(cfg->stage_blocks);
         cfg->stage_blocks = NULL;

@@ -67,8 +67,9 @@ int run_rank_of(const RunConfig *cfg, int d, int p, int t);
 /* Parses "DxPxT" ("2x1x4"); returns 1 on success, 0 when malformed. */
 int run_layout_parse(const char *s, RunLayout *out);
 /* Overrides used by `eval --layout` / `--batch-size` and sweeps. A new pp drops
- * an explicit stage list (back to the even split). A batch size below
- * micro_batches lowers micro_batches to the batch size. */
+ * an explicit stage list (back to the even split); a new world size drops
+ * `nodes` (0: the launcher decides). A batch size below micro_batches lowers
+ * micro_batches to the batch size. */
 void run_config_set_layout(RunConfig *cfg, RunLayout l);
 void run_config_set_batch_size(RunConfig *cfg, int batch_size);
 

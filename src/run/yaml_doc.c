@@ -311,9 +311,10 @@ const YdNode *yd_require(const YdDoc *doc, const YdNode *map, const char *prefix
 }
 
 static const char *int_expectation(long long min, long long max, char *buf, size_t cap) {
-    if (min == 1 && max == LLONG_MAX) return "a positive integer";
-    if (min == 0 && max == LLONG_MAX) return "a non-negative integer";
-    if (max == LLONG_MAX)
+    /* Bounds at the int range are limits of the machine, not of the key. */
+    if (min == 1 && max >= INT_MAX) return "a positive integer";
+    if (min == 0 && max >= INT_MAX) return "a non-negative integer";
+    if (max >= INT_MAX)
         snprintf(buf, cap, "an integer >= %lld", min);
     else
         snprintf(buf, cap, "an integer in [%lld, %lld]", min, max);
@@ -323,6 +324,7 @@ static const char *int_expectation(long long min, long long max, char *buf, size
 long long yd_int(const YdDoc *doc, const YdNode *n, const char *keypath, long long min,
                  long long max) {
     char exp[64], got[96];
+    int too_large = 0;
     if (n && n->kind == YD_SCALAR && n->plain && !yd_is_null(n)) {
         const char *s = n->value;
         const char *d = (*s == '+' || *s == '-') ? s + 1 : s;
@@ -332,10 +334,12 @@ long long yd_int(const YdDoc *doc, const YdNode *n, const char *keypath, long lo
             errno = 0;
             long long v = strtoll(s, NULL, 10);
             if (errno == 0 && v >= min && v <= max) return v;
+            too_large = *s != '-' && (errno == ERANGE || v > max);
         }
     }
-    yd_fail(doc, node_line(n), keypath, "expected %s, got %s",
-            int_expectation(min, max, exp, sizeof exp), yd_describe(n, got, sizeof got));
+    yd_fail(doc, node_line(n), keypath, "expected %s, got %s%s",
+            int_expectation(min, max, exp, sizeof exp), yd_describe(n, got, sizeof got),
+            too_large ? " (too large)" : "");
 }
 
 uint64_t yd_u64(const YdDoc *doc, const YdNode *n, const char *keypath) {

@@ -136,8 +136,9 @@ static void test_errors(void) {
                  "%s:2: parallel.pp: expected a positive integer, got \"2\" (quoted, so a string)");
     expect_error("null.yaml", "model: m.h5\nthreads:\n",
                  "%s:2: threads: expected a positive integer, got null");
-    expect_error("huge.yaml", "model: m.h5\nthreads: 99999999999999999999999\n",
-                 "%s:2: threads: expected a positive integer, got \"99999999999999999999999\"");
+    expect_error(
+        "huge.yaml", "model: m.h5\nthreads: 99999999999999999999999\n",
+        "%s:2: threads: expected a positive integer, got \"99999999999999999999999\" (too large)");
     expect_error("large.yaml", "model: m.h5\nparallel: {dp: 2000000}\n",
                  "%s:2: parallel.dp: 2000000 is too large (at most 1048576)");
     expect_error("listmap.yaml", "model: m.h5\nparallel:\n  - 1\n  - 2\n",
@@ -332,8 +333,10 @@ static void test_stages_and_ranks(void) {
     run_config_load("tests/fixtures/yaml/run-full.yaml", &c);
     run_config_set_layout(&c, (RunLayout){4, 2, 1});
     EXPECT(c.stage_blocks && c.dp == 4 && c.pp == 2 && c.tp == 1, "same pp keeps stages");
+    EXPECT(c.nodes == 2, "same world keeps nodes");
     run_config_set_layout(&c, (RunLayout){1, 4, 1});
     EXPECT(!c.stage_blocks && !c.n_stage_blocks && c.pp == 4, "new pp drops stages");
+    EXPECT(c.nodes == 0, "new world drops nodes");
     run_config_set_batch_size(&c, 2);
     EXPECT(c.batch_size == 2 && c.micro_batches == 2, "micro clamped: %d", c.micro_batches);
     run_config_set_batch_size(&c, 16);

@@ -1,0 +1,295 @@
+#!/usr/bin/env bash
+# `hyperllava plan` output and errors, and the launchers (hyperllava-run,
+# -submit, -sweep) in dry-run and with fake srun / sbatch / mpirun on PATH
+# that record their arguments, inside and outside a fake SLURM allocation.
+set -u
+cd "$(dirname "$0")/../.."
+BIN=${HL_BIN:-bin/hyperllava}
+case $BIN in /*) ;; *) BIN=$PWD/$BIN ;; esac
+export HL_BIN=$BIN
+if ! "$BIN" plan --help >/dev/null 2>&1; then
+    echo "skip: $BIN has no working plan command"
+    exit 77
+fi
+T=$(mktemp -d)
+trap 'rm -rf "$T"' EXIT
+FX=$PWD/tests/fixtures/yaml
+MODEL=$PWD/tests/fixtures/models/all/model.h5
+failures=0
+fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
+# has NAME TEXT NEEDLE: TEXT contains NEEDLE as a line fragment
+has() { grep -qF -- "$3" <<<"$2" || { fail "$1: missing '$3' in:"; sed 's/^/    | /' <<<"$2"; }; }
+hasnt() { ! grep -qF -- "$3" <<<"$2" || fail "$1: unexpected '$3'"; }
+eq() { [ "$2" = "$3" ] || fail "$1: got '$2', want '$3'"; }
+# run_err NAME WANT_STDERR_LINE cmd...: exit 1 and exactly that one stderr line
+run_err() {
+    local name=$1 want=$2; shift 2
+    local err rc
+    err=$("$@" 2>&1 >/dev/null); rc=$?
+    [ $rc -eq 1 ] || fail "$name: exit $rc, want 1"
+    eq "$name" "$err" "$want"
+}
+
+# ---- plan: help, world size, overrides ------------------------------------
+out=$("$BIN" plan --help); has help "$out" "usage: hyperllava plan (--job FILE | --config FILE)"
+has help "$out" "--print-world"
+eq world "$("$BIN" plan --config "$FX/run-full.yaml" --print-world)" 8
+eq world-job "$("$BIN" plan --job "$FX/job-suite.yaml" --print-world)" 8
+eq world-layout "$("$BIN" plan --job "$FX/job-suite.yaml" --print-world --layout 1x2x1)" 2
+eq world-layout= "$("$BIN" plan --job "$FX/job-suite.yaml" --print-world --layout=4x1x1)" 4
+run_err world-mismatch "hyperllava: error: $FX/run-full.yaml: parallel: world size 4 != dp*pp*tp = 8" \
+    "$BIN" plan --config "$FX/run-full.yaml" --world 4
+run_err no-file "hyperllava: error: plan: give exactly one of --job FILE or --config FILE (see --help)" \
+    "$BIN" plan
+run_err bad-opt "hyperllava: error: plan: unknown argument '--wrold' (see --help)" \
+    "$BIN" plan --config "$FX/run-full.yaml" --wrold 4
+run_err bad-layout "hyperllava: error: plan: --layout expects DPxPPxTP such as 2x1x4, got '2x2'" \
+    "$BIN" plan --config "$FX/run-full.yaml" --layout 2x2
+
+# ---- plan: config errors are one line with file, line, key ------------------
+printf 'model: m.h5\nparallel:\n  dp: 1\n  tp: two\n' >"$T/bad.yaml"
+run_err bad-config "hyperllava: error: $T/bad.yaml:4: parallel.tp: expected a positive integer, got \"two\"" \
+    "$BIN" plan --config "$T/bad.yaml" --print-world
+printf 'model: m.h5\nparallel: {pp: 2\n' >"$T/syntax.yaml"
+err=$("$BIN" plan --config "$T/syntax.yaml" 2>&1 >/dev/null)
+has syntax "$err" "hyperllava: error: $T/syntax.yaml:3:1: YAML syntax error:"
+
+# ---- plan: the full report (needs the model fixture for the numbers) --------
+if [ -f "$MODEL" ]; then
+    out=$("$BIN" plan --config "$FX/run-full.yaml"); rc=$?
+    eq plan-rc $rc 0
+    has plan "$out" "grid:       dp 2 x pp 2 x tp 2 = world 8"
+    has plan "$out" "(4 blocks, hidden 36, 6 heads, intermediate 44, vocab 400; vision hidden 24, 6 heads; language expert from block 2)"
+    has plan "$out" "  stage 0: blocks 0-2 (3) + vision tower + projector"
+    has plan "$out" "  stage 1: block 3 (1) + final norm + LM head"
+    has plan "$out" "guidance:   output of block 1 (stage 0) is broadcast to the stages owning blocks 2-3"
+    has plan "$out" "batching:   8 samples per replica batch in 4 micro-batches (2, 2, 2, 2)"
+    has plan "$out" "nodes:      2 (4 ranks per node)"
+    has plan "$out" "  rank 0: replica 0, stage 0, tp 0, node 0"
+    has plan "$out" "  rank 6: replica 1, stage 1, tp 0, node 1"
+    out=$("$BIN" plan --config "$FX/run-full.yaml" --layout 1x3x1 --batch-size 5)
+    has plan-even "$out" "  stage 0: blocks 0-1 (2) + vision tower + projector"
+    has plan-even "$out" "  stage 1: block 2 (1)"
+    has plan-even "$out" "  stage 2: block 3 (1) + final norm + LM head"
+    has plan-even "$out" "batching:   5 samples per replica batch in 4 micro-batches (2, 1, 1, 1)"
+    hasnt plan-even "$out" "nodes:"
+    run_err tp "hyperllava: error: $FX/run-full.yaml: parallel.tp: vision heads 6 is not divisible by tp = 4" \
+        "$BIN" plan --config "$FX/run-full.yaml" --layout 1x1x4
+    run_err tp-print "hyperllava: error: $FX/run-full.yaml: parallel.tp: vision heads 6 is not divisible by tp = 4" \
+        "$BIN" plan --config "$FX/run-full.yaml" --layout 1x1x4 --print-world
+    run_err pp "hyperllava: error: $FX/run-full.yaml: parallel.pp: 5 pipeline stages but the model has 4 blocks" \
+        "$BIN" plan --config "$FX/run-full.yaml" --layout 1x5x1
+    printf 'model: %s\nparallel: {pp: 2}\nstages: [2, 1]\n' "$MODEL" >"$T/stages.yaml"
+    run_err stages "hyperllava: error: $T/stages.yaml: stages: blocks add up to 3 but the model has 4" \
+        "$BIN" plan --config "$T/stages.yaml"
+
+    # A job whose files all exist passes; the missing ones are listed.
+    mkdir -p "$T/data/pope/val2014" "$T/data/pope/coco"
+    : >"$T/data/pope/q.jsonl"
+    cat >"$T/ok-job.yaml" <<EOF
+run: $FX/run-full.yaml
+output: out
+data_root: data
+benchmarks:
+  - {kind: pope, questions: pope/q.jsonl, images: pope/val2014, annotations: pope/coco}
+EOF
+    out=$("$BIN" plan --job "$T/ok-job.yaml"); rc=$?
+    eq job-ok-rc $rc 0
+    has job-ok "$out" "  [0] pope (kind pope): max_new_tokens 128, batch 8, all questions"
+    has job-ok "$out" "      questions   $T/data/pope/q.jsonl"
+    hasnt job-ok "$out" "MISSING"
+    out=$("$BIN" plan --job "$FX/job-suite.yaml" 2>"$T/err"); rc=$?
+    eq job-missing-rc $rc 1
+    has job-missing "$out" "      images      $FX/bench/pope/val2014  MISSING"
+    has job-missing "$out" "  [1] sqa-img (kind sqa): max_new_tokens 1024, batch 8, all questions"
+    has job-missing "$out" "  [0] pope (kind pope): max_new_tokens 128, batch 4, first 10 questions"
+    eq job-missing-err "$(cat "$T/err")" "hyperllava: error: $FX/job-suite.yaml: 6 files named by it are missing (marked MISSING above)"
+    out=$("$BIN" plan --job "$FX/job-sweep.yaml" 2>/dev/null)
+    has sweep-plan "$out" "sweep:      4 layouts x 2 batch sizes"
+    has sweep-plan "$out" "  1x2x1 batch 1: world 2, 1 micro-batch"
+    has sweep-plan "$out" "  1x1x2 batch 8: world 2, 4 micro-batches"
+else
+    echo "note: $MODEL not present: model-dependent plan checks skipped"
+fi
+
+# A model file that does not exist: the layout is printed, the model marked.
+printf 'model: nothere.h5\nparallel: {pp: 2}\n' >"$T/nomodel.yaml"
+out=$("$BIN" plan --config "$T/nomodel.yaml" 2>"$T/err"); rc=$?
+eq nomodel-rc $rc 1
+has nomodel "$out" "model:      $T/nothere.h5  MISSING (model-dependent checks skipped)"
+has nomodel "$out" "  stage 0: blocks: even split (needs the model's block count) + vision tower + projector"
+eq nomodel-err "$(cat "$T/err")" "hyperllava: error: $T/nomodel.yaml: 1 file named by it is missing (marked MISSING above)"
+eq nomodel-world "$("$BIN" plan --config "$T/nomodel.yaml" --print-world)" 2
+
+# ---- the example configs and jobs stay valid -------------------------------------
+for f in configs/*.yaml; do
+    "$BIN" plan --config "$f" --print-world >/dev/null || fail "example $f"
+done
+for f in jobs/*.yaml; do
+    "$BIN" plan --job "$f" --print-shell >/dev/null || fail "example $f"
+done
+
+# ---- plan --print-shell --------------------------------------------------------
+sh=$("$BIN" plan --job "$FX/job-suite.yaml" --print-shell) || fail "print-shell failed"
+(
+    eval "$sh"
+    [ "$HL_WORLD" = 8 ] && [ "$HL_THREADS" = 4 ] && [ "$HL_NODES" = 2 ] && [ "$HL_N_BENCHES" = 3 ] &&
+        [ "$HL_BENCH_NAMES" = "pope sqa-img mmbench" ] && [ "$HL_OUTPUT" = "$FX/out/suite" ] &&
+        [ "$HL_JOB_NAME" = job-suite ] && [ -z "$HL_SWEEP" ] && [ "$HL_MAX_WORLD" = 8 ] &&
+        [ "$HL_BACKEND" = cpu ] && [ "$HL_TP" = 2 ]
+) || fail "print-shell values: $sh"
+sh=$("$BIN" plan --job "$FX/job-sweep.yaml" --print-shell) || fail "print-shell sweep failed"
+(
+    eval "$sh"
+    [ "$HL_SWEEP" = "1x1x1:1:1 1x1x1:8:1 1x2x1:1:2 1x2x1:8:2 2x1x1:1:2 2x1x1:8:2 1x1x2:1:2 1x1x2:8:2" ] &&
+        [ "$HL_MAX_WORLD" = 2 ]
+) || fail "print-shell sweep values: $sh"
+mkdir -p "$T/q'uote"
+printf "run: {model: m.h5}\noutput: \"it's here\"\nbenchmarks: [{kind: mmbench, questions: q.tsv}]\n" >"$T/q'uote/job.yaml"
+sh=$("$BIN" plan --job "$T/q'uote/job.yaml" --print-shell)
+( eval "$sh"; [ "$HL_OUTPUT" = "$T/q'uote/it's here" ] ) || fail "print-shell quoting: $sh"
+
+# ---- fake cluster tools ----------------------------------------------------------
+mkdir -p "$T/fake"
+cat >"$T/fake/srun" <<'EOF'
+#!/bin/bash
+if [ "${1:-}" = "--mpi=list" ]; then printf 'MPI plugin types are...\n\tnone\n%b' "${FAKE_PLUGINS:-\tpmi2\n\tpmix\n}"; exit 0; fi
+printf '%s\n' "$*" >>"$FAKE_LOG/srun"
+EOF
+cat >"$T/fake/sbatch" <<'EOF'
+#!/bin/bash
+n=$(( $(cat "$FAKE_LOG/sbatch" 2>/dev/null | wc -l) + 1001 ))
+printf '%s\n' "$*" >>"$FAKE_LOG/sbatch"
+echo "$n;cluster"
+EOF
+# mpirun that plays the eval: writes a metrics.json into --output (a failing
+# layout can be chosen with FAKE_FAIL).
+cat >"$T/fake/mpirun" <<'EOF'
+#!/bin/bash
+[ "${1:-}" = "--version" ] && { echo "mpirun (Open MPI) 4.1.4"; exit 0; }
+printf '%s\n' "$*" >>"$FAKE_LOG/mpirun"
+n=0 out="" layout="" batch=""
+while [ $# -gt 0 ]; do
+    case $1 in -n) n=$2; shift ;; --output) out=$2; shift ;; --layout) layout=$2; shift ;; --batch-size) batch=$2; shift ;; esac
+    shift
+done
+[ "$layout" = "${FAKE_FAIL:-none}" ] && { echo "fake eval failed" >&2; exit 1; }
+[ -n "$out" ] || exit 0
+mkdir -p "$out"
+printf '{"samples_per_s": %d.5, "peak_bytes": [%d, 7], "stages": [{"compute_s": 1}, {"compute_s": 3}], "note": "b%s"}\n' \
+    $((n * batch)) "$n" "$batch" >"$out/metrics.json"
+EOF
+chmod +x "$T/fake/"*
+export FAKE_LOG=$T/log
+mkdir -p "$FAKE_LOG"
+PATHF=$T/fake:$PATH
+ROOTENV=""
+[ "$(id -u)" -eq 0 ] && ROOTENV="OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 "
+JOB=$FX/job-suite.yaml
+
+# ---- hyperllava-run outside SLURM ------------------------------------------------
+out=$(env -u SLURM_JOB_ID PATH="$PATHF" HL_CORES=4 launcher/hyperllava-run --dry-run "$JOB" --resume)
+eq run-mpirun "$out" "${ROOTENV}mpirun -n 8 --oversubscribe --bind-to none $BIN eval --job $JOB --resume"
+out=$(env -u SLURM_JOB_ID PATH="$PATHF" HL_CORES=16 launcher/hyperllava-run "$JOB" --layout 1x2x1 --dry-run)
+eq run-mpirun-fits "$out" "${ROOTENV}mpirun -n 2 --bind-to none $BIN eval --job $JOB --layout 1x2x1"
+env -u SLURM_JOB_ID PATH="$PATHF" HL_CORES=16 launcher/hyperllava-run "$JOB" --bench 2 >/dev/null 2>&1 ||
+    fail "run via fake mpirun"
+eq run-mpirun-args "$(cat "$FAKE_LOG/mpirun" 2>/dev/null)" "-n 8 --bind-to none $BIN eval --job $JOB --bench 2"
+rm -f "$FAKE_LOG/mpirun"
+printf 'run: {model: m.h5, parallel: {tp: two}}\noutput: o\nbenchmarks: [{kind: mmbench, questions: q.tsv}]\n' >"$T/bad-job.yaml"
+run_err run-badjob "hyperllava: error: $T/bad-job.yaml:1: run.parallel.tp: expected a positive integer, got \"two\"" \
+    env PATH="$PATHF" launcher/hyperllava-run --dry-run "$T/bad-job.yaml"
+
+# ---- hyperllava-run inside a fake SLURM allocation --------------------------------
+out=$(env PATH="$PATHF" SLURM_JOB_ID=77 SLURM_NTASKS=8 launcher/hyperllava-run --dry-run "$JOB" --bench 1)
+eq run-srun "$out" "srun --mpi=pmix -n 8 --cpus-per-task=4 --kill-on-bad-exit=1 $BIN eval --job $JOB --bench 1"
+out=$(env PATH="$PATHF" SLURM_JOB_ID=77 FAKE_PLUGINS='\tpmi2\n' launcher/hyperllava-run --dry-run "$JOB")
+eq run-srun-pmi2 "$out" "srun --mpi=pmi2 -n 8 --cpus-per-task=4 --kill-on-bad-exit=1 $BIN eval --job $JOB"
+out=$(env PATH="$PATHF" SLURM_JOB_ID=77 FAKE_PLUGINS='\tcray_shasta\n' launcher/hyperllava-run --dry-run "$JOB")
+eq run-srun-default "$out" "srun -n 8 --cpus-per-task=4 --kill-on-bad-exit=1 $BIN eval --job $JOB"
+run_err run-srun-small "hyperllava-run: error: $JOB needs 8 ranks but this allocation has 4 tasks (sbatch --ntasks or --nodes x --ntasks-per-node)" \
+    env PATH="$PATHF" SLURM_JOB_ID=77 SLURM_NTASKS=4 launcher/hyperllava-run --dry-run "$JOB"
+env PATH="$PATHF" SLURM_JOB_ID=77 launcher/hyperllava-run "$JOB" --bench 0 --resume || fail "run via fake srun"
+eq run-srun-args "$(cat "$FAKE_LOG/srun" 2>/dev/null)" "--mpi=pmix -n 8 --cpus-per-task=4 --kill-on-bad-exit=1 $BIN eval --job $JOB --bench 0 --resume"
+printf 'run: {model: m.h5, backend: cuda, parallel: {tp: 4}}\noutput: o\nbenchmarks: [{kind: mmbench, questions: q.tsv}]\n' >"$T/cuda-job.yaml"
+out=$(env PATH="$PATHF" SLURM_JOB_ID=77 launcher/hyperllava-run --dry-run "$T/cuda-job.yaml")
+eq run-srun-cuda "$out" "srun --mpi=pmix -n 4 --cpus-per-task=1 --kill-on-bad-exit=1 --gpus-per-task=1 $BIN eval --job $T/cuda-job.yaml"
+
+# ---- hyperllava-submit -----------------------------------------------------------------
+sed "s|^output: .*|output: $T/suite-out|" "$JOB" | sed "s|^run: .*|run: $FX/run-full.yaml|" >"$T/suite.yaml"
+out=$(env PATH="$PATHF" launcher/hyperllava-submit --dry-run "$T/suite.yaml" --partition debug)
+has submit-dry "$out" "#### $T/suite-out/slurm/suite-suite-array.sbatch"
+has submit-dry "$out" "#SBATCH --array=0-2"
+has submit-dry "$out" "#SBATCH --nodes=2"
+has submit-dry "$out" "#SBATCH --ntasks-per-node=4"
+has submit-dry "$out" "#SBATCH --cpus-per-task=4"
+has submit-dry "$out" "#SBATCH --output=$T/suite-out/slurm/%x-%A_%a.out"
+has submit-dry "$out" "launcher/hyperllava-run $T/suite.yaml --bench \"\${SLURM_ARRAY_TASK_ID}\" --resume"
+has submit-dry "$out" "$BIN score --job $T/suite.yaml"
+has submit-dry "$out" "sbatch --parsable --partition debug $T/suite-out/slurm/suite-suite-array.sbatch"
+has submit-dry "$out" "sbatch --parsable --dependency=afterok:ARRAY_JOB_ID --partition debug $T/suite-out/slurm/suite-suite-merge.sbatch"
+hasnt submit-dry "$out" "@"
+[ -e "$T/suite-out" ] && fail "submit --dry-run wrote $T/suite-out"
+[ -e "$FAKE_LOG/sbatch" ] && fail "submit --dry-run called sbatch"
+
+out=$(env PATH="$PATHF" HL_SLURM_SETUP='module load openmpi && echo "a&b"' launcher/hyperllava-submit "$T/suite.yaml" --partition debug) ||
+    fail "submit via fake sbatch"
+eq submit-msg "$out" "hyperllava-submit: array job 1001 (3 benchmarks: pope sqa-img mmbench), scoring job 1002 after it; logs in $T/suite-out/slurm"
+eq submit-args "$(cat "$FAKE_LOG/sbatch" 2>/dev/null)" "--parsable --partition debug $T/suite-out/slurm/suite-suite-array.sbatch
+--parsable --dependency=afterok:1001 --partition debug $T/suite-out/slurm/suite-suite-merge.sbatch"
+script=$(cat "$T/suite-out/slurm/suite-suite-array.sbatch" 2>/dev/null)
+has submit-script "$script" 'module load openmpi && echo "a&b"'
+has submit-script "$script" "cd $PWD"
+hasnt submit-script "$script" "@SETUP@"
+bash -n "$T/suite-out/slurm/suite-suite-array.sbatch" || fail "rendered array script is not valid bash"
+bash -n "$T/suite-out/slurm/suite-suite-merge.sbatch" || fail "rendered merge script is not valid bash"
+rm -f "$FAKE_LOG/sbatch"
+
+out=$(env PATH="$PATHF" launcher/hyperllava-submit --dry-run --mode throughput --nodes 4 "$T/suite.yaml")
+has submit-tp "$out" "#SBATCH --nodes=4"
+has submit-tp "$out" "#SBATCH --ntasks-per-node=2"
+has submit-tp "$out" "launcher/hyperllava-run $T/suite.yaml"
+hasnt submit-tp "$out" "dependency"
+out=$(env PATH="$PATHF" launcher/hyperllava-submit --dry-run --mode throughput --tasks-per-node 3 "$T/suite.yaml" 2>&1)
+has submit-tpn "$out" "#SBATCH --nodes=3"
+has submit-tpn "$out" "warning: 3 ranks per node is not a multiple of tp 2"
+run_err submit-small "hyperllava-submit: error: 1 node(s) x 2 ranks per node < 8 ranks needed by $T/suite.yaml" \
+    env PATH="$PATHF" launcher/hyperllava-submit --dry-run --nodes 1 --tasks-per-node 2 "$T/suite.yaml"
+run_err submit-mode "hyperllava-submit: error: $T/suite.yaml has no sweep: map (see docs/config.md)" \
+    env PATH="$PATHF" launcher/hyperllava-submit --dry-run --mode sweep "$T/suite.yaml"
+out=$(env PATH="$PATHF" launcher/hyperllava-submit --dry-run "$T/cuda-job.yaml")
+has submit-cuda "$out" "#SBATCH --gpus-per-node=4"
+
+# ---- hyperllava-sweep through a fake eval ---------------------------------------------
+sed "s|^output: .*|output: $T/sweep-out|" "$FX/job-sweep.yaml" | sed "s|^run: .*|run: $FX/run-full.yaml|" >"$T/sweep.yaml"
+out=$(env PATH="$PATHF" launcher/hyperllava-submit --dry-run "$T/sweep.yaml")
+has submit-sweep "$out" "#SBATCH --nodes=1"
+has submit-sweep "$out" "#SBATCH --ntasks-per-node=2"
+has submit-sweep "$out" "launcher/hyperllava-sweep $T/sweep.yaml"
+out=$(env -u SLURM_JOB_ID PATH="$PATHF" HL_CORES=16 launcher/hyperllava-sweep --dry-run "$T/sweep.yaml" 2>/dev/null)
+eq sweep-dry-count "$(grep -c "eval --job" <<<"$out")" 8
+has sweep-dry "$out" "mpirun -n 2 --bind-to none $BIN eval --job $T/sweep.yaml --layout 2x1x1 --batch-size 8 --output $T/sweep-out/sweep/2x1x1-b8"
+[ -e "$T/sweep-out" ] && fail "sweep --dry-run wrote $T/sweep-out"
+
+env -u SLURM_JOB_ID PATH="$PATHF" HL_CORES=16 FAKE_FAIL=2x1x1 launcher/hyperllava-sweep "$T/sweep.yaml" >"$T/sweep.log" 2>&1
+rc=$?
+eq sweep-rc $rc 1
+has sweep-log "$(cat "$T/sweep.log")" "hyperllava-sweep: error: 2 run(s) failed: 2x1x1/b1 2x1x1/b8"
+csv=$(cat "$T/sweep-out/sweep/sweep.csv" 2>/dev/null)
+eq sweep-csv-header "$(head -n 1 <<<"$csv")" "layout,dp,pp,tp,world,batch_size,status,metrics,samples_per_s,peak_bytes.max,peak_bytes.mean,stages.compute_s.max,stages.compute_s.mean,note"
+has sweep-csv "$csv" "1x2x1,1,2,1,2,8,ok,.,16.5,7,4.5,3,2.0,b8"
+has sweep-csv "$csv" "1x1x1,1,1,1,1,1,ok,.,1.5,7,4.0,3,2.0,b1"
+has sweep-csv "$csv" "2x1x1,2,1,1,2,8,missing,"
+eq sweep-csv-rows "$(($(wc -l <<<"$csv") - 1))" 8
+# A second sweep skips the finished runs and only runs the failed ones.
+rm -f "$FAKE_LOG/mpirun"
+env -u SLURM_JOB_ID PATH="$PATHF" HL_CORES=16 launcher/hyperllava-sweep "$T/sweep.yaml" >"$T/sweep.log" 2>&1 ||
+    fail "second sweep: $(cat "$T/sweep.log")"
+eq sweep-rerun "$(grep -c "eval --job" "$FAKE_LOG/mpirun")" 2
+has sweep-rerun "$(cat "$T/sweep-out/sweep/sweep.csv")" "2x1x1,2,1,1,2,8,ok,.,16.5"
+
+if [ $failures -gt 0 ]; then
+    echo "$failures failure(s)"
+    exit 1
+fi
+echo "all plan and launcher checks passed"
