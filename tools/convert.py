@@ -563,6 +563,7 @@ def build_plan(args):
     # Resolve every base tensor, checking shapes.
     chosen = []
     used = set()
+    vocab = None  # embedding rows, which lm_head must match
     for name, shape in base_tensors(attrs):
         src, keys = locate(name)
         ref = None
@@ -575,18 +576,16 @@ def build_plan(args):
         if ref is None:
             raise ConvertError(f"{src.where}: missing tensor {src.prefixes[0]}{keys[0]} (for {name})")
         want = shape
-        if name == "llm.lm_head.weight":
-            want = (chosen_rows,) + shape[1:]
         if name == "llm.embed_tokens.weight":
-            chosen_rows = ref.shape[0] if ref.shape else 0
-            want = (chosen_rows,) + shape[1:]
+            vocab = ref.shape[0] if ref.shape else 0
+        if shape[0] is None:  # embed_tokens and lm_head: any row count, the same for both
+            want = (vocab,) + shape[1:]
         if ref.shape != tuple(want):
             raise ConvertError(f"{ref.path}: tensor {ref.name} has shape {list(ref.shape)}, expected "
                                f"{list(want)} (for {name})")
         chosen.append((name, ref))
         used.add(id(ref))
 
-    vocab = chosen_rows
     npieces = len(tok["pieces"])
     if vocab < npieces:
         raise ConvertError(f"{tok_path}: {npieces} pieces but the embedding has only {vocab} rows")

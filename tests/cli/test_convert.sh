@@ -88,6 +88,24 @@ conv cke-own.h5 "$T/cke" --vision-tower "$T/clipcfg" --model-name llava-orig
 conv cke-folder.h5 "$T/cke" --vision-tower $FIX/clip --model-name llava-orig
 grep -q "are ignored" "$T/log" || fail "no note that the checkpoint's tower copy is ignored"
 
+# Tied embeddings: no lm_head in the checkpoint, tie_word_embeddings set.
+mkdir -p "$T/tied" && cp $FIX/llava-hf/* "$T/tied/"
+"$PY" -c "
+import json, sys
+d = sys.argv[1]
+idx = json.load(open(d + '/model.safetensors.index.json'))
+del idx['weight_map']['language_model.lm_head.weight']
+json.dump(idx, open(d + '/model.safetensors.index.json', 'w'))
+cfg = json.load(open(d + '/config.json'))
+cfg['text_config']['tie_word_embeddings'] = True
+json.dump(cfg, open(d + '/config.json', 'w'))" "$T/tied"
+conv tied.h5 "$T/tied"
+"$PY" -c "
+import h5py, numpy as np, sys
+f = h5py.File(sys.argv[1], 'r')
+sys.exit(0 if np.array_equal(f['llm.lm_head.weight'][()], f['llm.embed_tokens.weight'][()]) else 1)" "$T/tied.h5" \
+    || fail "tied lm_head differs from embed_tokens"
+
 # Check every output against expected.json.
 "$PY" - "$T" "$FIX/expected.json" <<'EOF' || fail "output check"
 import hashlib, json, sys
@@ -271,6 +289,10 @@ bad "grouped-query attention" "grouped-query attention is not supported" "$T/gqa
 
 mk sel llava-hf && jset "$T/sel/config.json" "cfg['vision_feature_layer'] = -4"
 bad "select layer" "vision feature layer -4" "$T/sel"
+
+mk untied llava-hf
+jset "$T/untied/model.safetensors.index.json" "del cfg['weight_map']['language_model.lm_head.weight']"
+bad "missing lm_head" "missing tensor language_model.lm_head.weight (for llm.lm_head.weight)" "$T/untied"
 
 mk trunc llava-hf && head -c 5000 $FIX/llava-hf/model-00002-of-00002.safetensors >"$T/trunc/model-00002-of-00002.safetensors"
 bad "truncated safetensors" "trunc/model-00002-of-00002.safetensors: " "$T/trunc"

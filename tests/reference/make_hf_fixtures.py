@@ -42,7 +42,6 @@ import hashlib
 import json
 import os
 import shutil
-import struct
 
 import h5py
 import numpy as np
@@ -119,7 +118,7 @@ def clip_to_format(sd, prefix, layers):
 
 
 def write_safetensors_raw(path, tensors):
-    """float32 safetensors written by hand, so ties keep their exact bits."""
+    """float32 safetensors; values are kept bit for bit (ties included)."""
     save_file({k: v.contiguous() for k, v in tensors.items()}, path)
 
 
