@@ -28,7 +28,7 @@ import sys
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from hfcheckpoint import CheckpointError, has_weights, read_checkpoint_dir, read_weights  # noqa: E402
+from hfcheckpoint import FLOAT_TYPES, CheckpointError, has_weights, read_checkpoint_dir, read_weights  # noqa: E402
 from spmodel import SpModelError, load_bpe  # noqa: E402
 
 try:
@@ -622,6 +622,10 @@ def build_plan(args):
             raise ConvertError(f"{ref.path}: tensor {ref.name} has shape {list(ref.shape)}, expected {list(shape)}")
         chosen.append((name, ref))
         used.add(id(ref))
+
+    for name, ref in chosen:
+        if ref.dtype not in FLOAT_TYPES:
+            raise ConvertError(f"{ref.path}: tensor {ref.name} has dtype {ref.dtype}; F32, F16 or BF16 expected")
 
     # Report tensors nobody asked for, except the ones LLaVA never uses.
     skip = re.compile(r"(^|\.)(text_model\.|text_projection|visual_projection|logit_scale|post_layernorm|"
