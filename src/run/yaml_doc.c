@@ -8,6 +8,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <yaml.h>
 
 #define MAX_DEPTH 64
@@ -376,14 +377,57 @@ const char *yd_str(const YdDoc *doc, const YdNode *n, const char *keypath) {
                                                     : yd_describe(n, got, sizeof got));
 }
 
+/* Removes "." components, repeated slashes and "name/.." pairs in place,
+ * but only where "name" is a real directory: through a symbolic link ".."
+ * leads elsewhere than the lexical parent, so such pairs stay for the kernel. */
+static void tidy_path(char *path) {
+    int absolute = path[0] == '/';
+    size_t len = strlen(path);
+    char *out = hl_malloc(len + 2), *src = hl_strdup(path);
+    size_t n = 0;
+    size_t starts[512]; /* start of each component kept in out */
+    int kept = 0;
+    if (absolute) out[n++] = '/';
+    for (char *save = NULL, *c = strtok_r(src, "/", &save); c; c = strtok_r(NULL, "/", &save)) {
+        if (!strcmp(c, ".")) continue;
+        if (!strcmp(c, "..") && kept > 0) {
+            const char *last = out + starts[kept - 1];
+            size_t last_len = n - starts[kept - 1];
+            struct stat st;
+            out[n] = 0;
+            if (!(last_len == 2 && !strncmp(last, "..", 2)) && lstat(out, &st) == 0 &&
+                S_ISDIR(st.st_mode)) {
+                n = starts[--kept];
+                if (n > (size_t)absolute) n--; /* the slash before it */
+                continue;
+            }
+        }
+        if (kept == (int)(sizeof starts / sizeof starts[0])) { /* absurdly deep: leave it */
+            free(out);
+            free(src);
+            return;
+        }
+        if (n > (size_t)absolute) out[n++] = '/';
+        starts[kept++] = n;
+        size_t cl = strlen(c);
+        memcpy(out + n, c, cl);
+        n += cl;
+    }
+    if (n == 0) out[n++] = '.';
+    out[n] = 0;
+    memcpy(path, out, n + 1); /* never longer than the input */
+    free(out);
+    free(src);
+}
+
 char *yd_path_join(const char *dir, const char *p) {
-    if (p[0] == '/' || !strcmp(dir, ".")) return hl_strdup(p);
+    if (p[0] == '/') return hl_strdup(p);
     size_t a = strlen(dir), b = strlen(p);
-    int slash = a > 0 && dir[a - 1] == '/';
     char *out = hl_malloc(a + b + 2);
     memcpy(out, dir, a);
-    if (!slash) out[a++] = '/';
+    out[a++] = '/';
     memcpy(out + a, p, b + 1);
+    tidy_path(out);
     return out;
 }
 

@@ -281,6 +281,11 @@ has sweep-csv "$csv" "1x2x1,1,2,1,2,8,ok,.,16.5,7,4.5,3,2.0,b8"
 has sweep-csv "$csv" "1x1x1,1,1,1,1,1,ok,.,1.5,7,4.0,3,2.0,b1"
 has sweep-csv "$csv" "2x1x1,2,1,1,2,8,missing,"
 eq sweep-csv-rows "$(($(wc -l <<<"$csv") - 1))" 8
+if command -v gnuplot >/dev/null || python3 -c "import matplotlib" 2>/dev/null; then
+    [ -s "$T/sweep-out/sweep/sweep.png" ] || fail "no sweep.png although a plotter is installed"
+else
+    has sweep-noplot "$(cat "$T/sweep.log")" "no plot (neither matplotlib nor gnuplot is installed); CSV only"
+fi
 # A second sweep skips the finished runs and only runs the failed ones.
 rm -f "$FAKE_LOG/mpirun"
 env -u SLURM_JOB_ID PATH="$PATHF" HL_CORES=16 launcher/hyperllava-sweep "$T/sweep.yaml" >"$T/sweep.log" 2>&1 ||

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -75,7 +76,7 @@ static void test_valid(void) {
     RunConfig c;
     run_config_load("tests/fixtures/yaml/run-full.yaml", &c);
     EXPECT(!strcmp(c.path, "tests/fixtures/yaml/run-full.yaml"), "path %s", c.path);
-    EXPECT(!strcmp(c.model, "tests/fixtures/yaml/../models/all/model.h5"), "model %s", c.model);
+    EXPECT(!strcmp(c.model, "tests/fixtures/models/all/model.h5"), "model %s", c.model);
     EXPECT(c.dp == 2 && c.pp == 2 && c.tp == 2, "layout %d %d %d", c.dp, c.pp, c.tp);
     EXPECT(c.n_stage_blocks == 2 && c.stage_blocks[0] == 3 && c.stage_blocks[1] == 1, "stages %d",
            c.n_stage_blocks);
@@ -86,8 +87,7 @@ static void test_valid(void) {
     RunConfig copy;
     run_config_copy(&copy, &c);
     run_config_free(&c);
-    EXPECT(copy.stage_blocks[0] == 3 &&
-               !strcmp(copy.model, "tests/fixtures/yaml/../models/all/model.h5"),
+    EXPECT(copy.stage_blocks[0] == 3 && !strcmp(copy.model, "tests/fixtures/models/all/model.h5"),
            "copy");
     run_config_free(&copy);
 
@@ -116,6 +116,33 @@ static void test_valid(void) {
     snprintf(want, sizeof want, "%s/weights/m.h5", tmpdir);
     EXPECT(!strcmp(c.model, want), "relative to the file's folder: %s", c.model);
     run_config_free(&c);
+}
+
+static void expect_join(const char *dir, const char *p, const char *want) {
+    char *got = yd_path_join(dir, p);
+    EXPECT(!strcmp(got, want), "join(%s, %s) = %s, want %s", dir, p, got, want);
+    free(got);
+}
+
+static void test_paths(void) {
+    char real[600], link[600], want[700];
+    snprintf(real, sizeof real, "%s/real", tmpdir);
+    snprintf(link, sizeof link, "%s/link", tmpdir);
+    snprintf(want, sizeof want, "%s/real/sub", tmpdir);
+    if (mkdir(real, 0755) || mkdir(want, 0755) || symlink(want, link)) perror("setup");
+    expect_join(".", "a/./b//c", "a/b/c");
+    expect_join(".", "./x.h5", "x.h5");
+    expect_join("/", "x", "/x");
+    expect_join("../..", "x", "../../x");
+    expect_join("tests/fixtures/yaml", "../models/m.h5", "tests/fixtures/models/m.h5");
+    expect_join("tests/fixtures/yaml", "../../../..", "..");
+    expect_join("no-such-dir", "../x", "no-such-dir/../x");
+    expect_join("configs", "/abs/../x.h5", "/abs/../x.h5");
+    snprintf(want, sizeof want, "%s/m.h5", tmpdir);
+    expect_join(real, "../m.h5", want);
+    /* Through a symbolic link ".." is the target's parent: left to the kernel. */
+    snprintf(want, sizeof want, "%s/../m.h5", link);
+    expect_join(link, "../m.h5", want);
 }
 
 static void test_errors(void) {
@@ -373,6 +400,7 @@ int main(int argc, char **argv) {
         return 2;
     }
     test_valid();
+    test_paths();
     test_errors();
     test_layout();
     test_stages_and_ranks();
