@@ -13,6 +13,8 @@ typedef struct {
 static const Command commands[] = {
     {"generate", cmd_generate, "answer questions about images (one or many, any layout)"},
     {"inspect", cmd_inspect, "print a weight file's config and tensor table"},
+    {"eval", cmd_eval, "run a benchmark suite job: answers, scores, metrics"},
+    {"score", cmd_score, "score a job's answers files as the official scripts do"},
     {"plan", cmd_plan, "validate a run config or job and print its rank grid"},
 };
 

@@ -217,6 +217,15 @@ void *comm_recv(Comm *c, int src, int tag, size_t *bytes) {
 
 double comm_wtime(void) { return MPI_Wtime(); }
 
+void comm_library_version(char *buf, size_t n) {
+    char v[MPI_MAX_LIBRARY_VERSION_STRING] = "";
+    int len = 0;
+    MPI_Get_library_version(v, &len);
+    char *nl = strchr(v, '\n');
+    if (nl) *nl = 0;
+    snprintf(buf, n, "%s", v);
+}
+
 uint64_t comm_peak_rss_bytes(void) {
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);

@@ -65,6 +65,8 @@ void *comm_recv(Comm *c, int src, int tag, size_t *bytes);
 void comm_subgroup(Comm *c, int color, int key, Group *out);
 
 double comm_wtime(void);
+/* First line of the MPI library's version string. */
+void comm_library_version(char *buf, size_t n);
 uint64_t comm_peak_rss_bytes(void);
 
 

@@ -40,6 +40,7 @@ typedef struct {
     int img_w, img_h;
     char img_mode[8];
     double seconds; /* batch start to this sample's last token */
+    int rank;       /* world rank that answered (its replica's first-stage writer) */
     int *topk_ids;  /* [n_tokens][trace_k] when tracing */
     float *topk_vals;
 } GenResult;

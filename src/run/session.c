@@ -96,14 +96,16 @@ GenResult *session_gather(Session *s, const GenResult *mine, int lo, int hi, int
     }
     size_t bytes = 0;
     for (int r = 0; r < s->comm.size; r++) bytes += sizes[r];
-    free(sizes);
     GenResult *out = hl_calloc((size_t)(n ? n : 1), sizeof(GenResult));
-    size_t p = 0, end = bytes / sizeof(int);
+    size_t p = 0, end = bytes / sizeof(int), rank_end = 0;
+    int src = -1;
     while (p < end) {
+        while (p >= rank_end && src + 1 < s->comm.size) rank_end += sizes[++src] / sizeof(int);
         int *h = all + p;
         int i = h[0];
         CHECK(i >= 0 && i < n);
         GenResult *r = &out[i];
+        r->rank = src;
         r->n_tokens = h[1], r->prompt_rows = h[2], r->img_w = h[3], r->img_h = h[4];
         float secs;
         memcpy(&secs, &h[5], 4);
@@ -126,6 +128,7 @@ GenResult *session_gather(Session *s, const GenResult *mine, int lo, int hi, int
         }
     }
     free(all);
+    free(sizes);
     return out;
 }
 

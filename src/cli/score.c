@@ -1,0 +1,82 @@
+/* hyperllava score --job FILE: re-scores the answers files a job wrote (or
+ * any LLaVA-format answers file with --answers), without MPI or a model. The
+ * merge step of a SLURM suite runs this after the array tasks. */
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "cli/args.h"
+#include "cli/commands.h"
+#include "eval/questions.h"
+#include "eval/scores.h"
+#include "run/job.h"
+#include "util/check.h"
+
+static const char *help =
+    "usage: hyperllava score --job JOB.yaml [--bench NAME] [--answers FILE]\n"
+    "Scores the answers files of a job (OUTPUT/<bench>/answers.jsonl) as the official\n"
+    "scripts do, writes OUTPUT/<bench>/scores.json, the server submission files and\n"
+    "OUTPUT/scores.json, and prints a summary table. --answers scores another answers\n"
+    "file against the benchmark's ground truth (needs --bench).\n";
+
+int cmd_score(int argc, char **argv) {
+    const char *C = "score";
+    const char *job_path = NULL, *bench_sel = NULL, *answers = NULL;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (arg_is_help(a)) {
+            fputs(help, stdout);
+            return 0;
+        } else if (!strcmp(a, "--job")) job_path = arg_value(C, argc, argv, &i);
+        else if (!strcmp(a, "--bench")) bench_sel = arg_value(C, argc, argv, &i);
+        else if (!strcmp(a, "--answers")) answers = arg_value(C, argc, argv, &i);
+        else hl_fail("score: unknown option '%s' (see hyperllava score --help)", a);
+    }
+    if (!job_path) hl_fail("score: no job given (hyperllava score --job JOB.yaml)");
+    if (answers && !bench_sel) hl_fail("score: --answers needs --bench");
+    Job job;
+    job_load(job_path, &job);
+    json_t *all = json_object();
+    int done = 0, missing = 0;
+    printf("%-14s %-10s %-28s %s\n", "benchmark", "kind", "metric", "value");
+    for (int i = 0; i < job.n_benches; i++) {
+        BenchSpec *b = &job.benches[i];
+        if (bench_sel && strcmp(b->name, bench_sel)) continue;
+        char *dir = path_join(job.output, b->name);
+        char *ap = answers ? hl_strdup(answers) : path_join(dir, "answers.jsonl");
+        struct stat st;
+        if (stat(ap, &st) != 0) {
+            hl_warn("%s: no answers file; %s not scored", ap, b->name);
+            missing++;
+            free(dir), free(ap);
+            continue;
+        }
+        ScoreReport rep = score_answers(b, ap, answers ? NULL : dir);
+        if (!answers) {
+            char *sp = path_join(dir, "scores.json");
+            json_dump_file(rep.scores, sp, JSON_INDENT(2));
+            free(sp);
+        }
+        json_t *h = json_object_get(rep.scores, "headline");
+        json_t *m = h ? json_object_get(h, "metric") : NULL, *v = h ? json_object_get(h, "value") : NULL;
+        char num[32] = "-";
+        if (json_is_number(v)) snprintf(num, sizeof num, "%.2f", json_number_value(v));
+        printf("%-14s %-10s %-28s %s\n", b->name, bench_kind_name(b->kind),
+               json_is_string(m) ? json_string_value(m) : "(server/GPT scored)", num);
+        json_object_set(all, b->name, rep.scores);
+        score_report_free(&rep);
+        done++;
+        free(dir), free(ap);
+    }
+    if (bench_sel && done + missing == 0) hl_fail("%s: no benchmark named '%s'", job_path, bench_sel);
+    if (!answers && !bench_sel) {
+        char *sp = path_join(job.output, "scores.json");
+        if (json_dump_file(all, sp, JSON_INDENT(2)) != 0) hl_fail("%s: cannot write", sp);
+        free(sp);
+    }
+    json_decref(all);
+    job_free(&job);
+    return done > 0 ? 0 : 1;
+}
