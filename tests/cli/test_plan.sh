@@ -3,7 +3,7 @@
 # -submit, -sweep) in dry-run and with fake srun / sbatch / mpirun on PATH
 # that record their arguments, inside and outside a fake SLURM allocation.
 set -u
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/../.." || exit 1
 BIN=${HL_BIN:-bin/hyperllava}
 case $BIN in /*) ;; *) BIN=$PWD/$BIN ;; esac
 export HL_BIN=$BIN
