@@ -535,8 +535,9 @@ def save_h5(model: HyperLlava, path: str, tokenizer_model, dtype: str = "f32"):
             tokenizer_model = f.read()
     arrays, tattrs = tokenizer_arrays(tokenizer_model)
     cfg = model.cfg
-    if len(arrays["scores"]) != cfg.vocab:
-        raise ValueError(f"tokenizer has {len(arrays['scores'])} pieces, model vocab is {cfg.vocab}")
+    if len(arrays["scores"]) > cfg.vocab:
+        # More rows than pieces is fine (llava-hf pads the vocabulary to 32064).
+        raise ValueError(f"tokenizer has {len(arrays['scores'])} pieces, model vocab is only {cfg.vocab}")
     with h5py.File(path, "w") as f:
         f.attrs["format"] = "hyperllava"
         f.attrs["format_version"] = np.int64(1)
@@ -618,7 +619,9 @@ def ref_from_hf_modules(clip, llama, projector, experts=None, **cfg_overrides) -
     cfg_overrides: Config fields that HF configs do not carry (vision_select_layer,
     image_mean, image_std, visual_expert, language_expert, guide_layer, expert_embed,
     expert_hidden, expert_rank, model_name, max_positions, vision_layers...).
-    Extra vision layers beyond cfg_overrides['vision_layers'] are dropped."""
+    Extra vision layers beyond cfg_overrides['vision_layers'] are dropped; vision_select_layer
+    indexes the hidden-state list of the layers kept (dropping the last of 24 layers turns
+    LLaVA's -2 into -1)."""
     vm = getattr(clip, "vision_model", clip)
     vc, lc = vm.config, llama.config
     if lc.num_key_value_heads != lc.num_attention_heads:
