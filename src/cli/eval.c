@@ -36,6 +36,7 @@ static const char *help =
     "  --threads N         override threads per rank\n"
     "  --limit N           only the first N questions of each benchmark (smoke runs)\n"
     "  --no-score          write answers only\n"
+    "  --output DIR        override the job's output folder\n"
     "  --metrics FILE      where metrics go (default OUTPUT/metrics.json, or\n"
     "                      OUTPUT/<bench>/metrics.json with --bench)\n"
     "Outputs in the job's output folder, per benchmark NAME: NAME/answers.jsonl (LLaVA's\n"
@@ -254,7 +255,7 @@ static json_t *run_bench(Session *s, Job *job, BenchSpec *b, int resume, int do_
 
 int cmd_eval(int argc, char **argv) {
     const char *C = "eval";
-    const char *job_path = NULL, *bench_sel = NULL, *layout = NULL, *metrics = NULL;
+    const char *job_path = NULL, *bench_sel = NULL, *layout = NULL, *metrics = NULL, *output = NULL;
     int resume = 0, do_score = 1, batch = 0, micro = 0, threads = 0, limit = -1;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -271,11 +272,16 @@ int cmd_eval(int argc, char **argv) {
         else if (!strcmp(a, "--threads")) threads = arg_int(C, a, arg_value(C, argc, argv, &i), 1);
         else if (!strcmp(a, "--limit")) limit = arg_int(C, a, arg_value(C, argc, argv, &i), 0);
         else if (!strcmp(a, "--metrics")) metrics = arg_value(C, argc, argv, &i);
+        else if (!strcmp(a, "--output")) output = arg_value(C, argc, argv, &i);
         else hl_fail("eval: unknown option '%s' (see hyperllava eval --help)", a);
     }
     if (!job_path) hl_fail("eval: no job given (hyperllava eval --job JOB.yaml)");
     Job job;
     job_load(job_path, &job);
+    if (output) {
+        free(job.output);
+        job.output = hl_strdup(output);
+    }
     int b0 = 0, b1 = job.n_benches;
     if (bench_sel) {
         int found = -1;

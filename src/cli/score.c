@@ -15,7 +15,7 @@
 #include "util/check.h"
 
 static const char *help =
-    "usage: hyperllava score --job JOB.yaml [--bench NAME] [--answers FILE]\n"
+    "usage: hyperllava score --job JOB.yaml [--bench NAME] [--answers FILE] [--output DIR]\n"
     "Scores the answers files of a job (OUTPUT/<bench>/answers.jsonl) as the official\n"
     "scripts do, writes OUTPUT/<bench>/scores.json, the server submission files and\n"
     "OUTPUT/scores.json, and prints a summary table. --answers scores another answers\n"
@@ -23,7 +23,7 @@ static const char *help =
 
 int cmd_score(int argc, char **argv) {
     const char *C = "score";
-    const char *job_path = NULL, *bench_sel = NULL, *answers = NULL;
+    const char *job_path = NULL, *bench_sel = NULL, *answers = NULL, *output = NULL;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (arg_is_help(a)) {
@@ -32,12 +32,17 @@ int cmd_score(int argc, char **argv) {
         } else if (!strcmp(a, "--job")) job_path = arg_value(C, argc, argv, &i);
         else if (!strcmp(a, "--bench")) bench_sel = arg_value(C, argc, argv, &i);
         else if (!strcmp(a, "--answers")) answers = arg_value(C, argc, argv, &i);
+        else if (!strcmp(a, "--output")) output = arg_value(C, argc, argv, &i);
         else hl_fail("score: unknown option '%s' (see hyperllava score --help)", a);
     }
     if (!job_path) hl_fail("score: no job given (hyperllava score --job JOB.yaml)");
     if (answers && !bench_sel) hl_fail("score: --answers needs --bench");
     Job job;
     job_load(job_path, &job);
+    if (output) {
+        free(job.output);
+        job.output = hl_strdup(output);
+    }
     json_t *all = json_object();
     int done = 0, missing = 0;
     printf("%-14s %-10s %-28s %s\n", "benchmark", "kind", "metric", "value");
