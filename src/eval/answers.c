@@ -95,7 +95,8 @@ static void make_parents(const char *path) {
     for (char *s = p + 1; *s; s++) {
         if (*s != '/') continue;
         *s = 0;
-        if (mkdir(p, 0777) != 0 && errno != EEXIST) hl_fail("%s: cannot create folder: %s", p, strerror(errno));
+        if (mkdir(p, 0777) != 0 && errno != EEXIST)
+            hl_fail("%s: cannot create folder: %s", p, strerror(errno));
         *s = '/';
     }
     free(p);
@@ -139,7 +140,9 @@ static char *key_of(json_t *obj) {
     return sb_take(&b);
 }
 
-char *answer_key(const Answer *a) { return key_of(a->obj); }
+char *answer_key(const Answer *a) {
+    return key_of(a->obj);
+}
 
 /* Calls fn(obj, line, ctx) for each answer line. A final line without its newline was
  * cut by a crash: with accept_cut it is still passed on when it parses as a whole
@@ -208,12 +211,13 @@ size_t answers_resume_check(const AnswersResume *r, const EvalSet *set, const ch
     for (size_t i = 0; i < r->n; i++) {
         char *k = eval_item_key(&set->items[i]);
         int same = !strcmp(k, r->keys[i]);
-        if (!same) {
-            char *want = json_id_str(set->items[i].question_id);
-            hl_fail("%s:%zu: answers question %s but question %zu of %s is %s", path, i + 1,
-                    r->keys[i] + 2, i + 1, set->path, want);
-        }
         free(k);
+        if (same) continue;
+        char *want = json_id_str(set->items[i].question_id), msg[512];
+        snprintf(msg, sizeof msg, "%s:%zu: answers question %s but question %zu of %s is %s", path,
+                 i + 1, r->keys[i] + 2, i + 1, set->path, want);
+        free(want);
+        hl_fail("%s", msg);
     }
     return r->n;
 }

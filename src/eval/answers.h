@@ -1,9 +1,9 @@
 /* Answers files in LLaVA's format: one JSON object a line, written exactly as LLaVA's
  * model_vqa*.py scripts write them (json.dumps, keys in their order):
  *
- *   {"question_id": ..., "prompt": ..., "text": ..., "answer_id": ..., "model_id": ..., "metadata": {}}
- *   MMBench: {"question_id", "round_id", "prompt", "text", "options", "option_char",
- *             "answer_id", "model_id", "metadata"}
+ *   {"question_id": ..., "prompt": ..., "text": ..., "answer_id": ..., "model_id": ..., "metadata":
+ * {}} MMBench: {"question_id", "round_id", "prompt", "text", "options", "option_char", "answer_id",
+ * "model_id", "metadata"}
  *
  * answer_id: LLaVA uses a random shortuuid; here it is deterministic so that reruns give
  * identical files: 22 characters of shortuuid's alphabet (base 57) encoding a 128-bit
@@ -36,9 +36,9 @@ void answers_sync(AnswersWriter *w);                    /* fflush + fsync */
 void answers_close(AnswersWriter *w);                   /* sync and close */
 
 typedef struct {
-    size_t n;        /* complete answer lines in the file */
-    char **keys;     /* their keys (eval_item_key form), in file order */
-    size_t dropped;  /* bytes of a cut final line removed from the file */
+    size_t n;       /* complete answer lines in the file */
+    char **keys;    /* their keys (eval_item_key form), in file order */
+    size_t dropped; /* bytes of a cut final line removed from the file */
 } AnswersResume;
 
 /* Reads path for --resume. A missing file gives n = 0. Truncates a cut final line.

@@ -8,7 +8,7 @@
 #include "util/check.h"
 
 static const char *const kind_names[BENCH_COUNT] = {
-    "vqav2", "gqa", "vizwiz",     "textvqa",     "pope",  "mme",
+    "vqav2", "gqa", "vizwiz",  "textvqa",    "pope",        "mme",
     "seed",  "sqa", "mmbench", "mmbench_cn", "llava_bench", "mmvet",
 };
 
@@ -61,15 +61,18 @@ int bench_default_max_new_tokens(BenchKind k) {
     case BENCH_MMBENCH:
     case BENCH_MMBENCH_CN:
     case BENCH_LLAVA_BENCH:
-    case BENCH_MMVET: return 1024;
-    default: return 128;
+    case BENCH_MMVET:
+        return 1024;
+    default:
+        return 128;
     }
 }
 
 int bench_kind_paths(BenchKind k) {
     switch (k) {
     case BENCH_MMBENCH:
-    case BENCH_MMBENCH_CN: return BENCH_NEEDS_QUESTIONS; /* answers come from the TSV itself */
+    case BENCH_MMBENCH_CN:
+        return BENCH_NEEDS_QUESTIONS; /* answers come from the TSV itself */
     case BENCH_VQAV2:
     case BENCH_VIZWIZ:
     case BENCH_GQA:
@@ -79,7 +82,8 @@ int bench_kind_paths(BenchKind k) {
     case BENCH_SEED:
     case BENCH_SQA:
         return BENCH_NEEDS_QUESTIONS | BENCH_NEEDS_IMAGES | BENCH_USES_ANNOTATIONS;
-    default: return BENCH_NEEDS_QUESTIONS | BENCH_NEEDS_IMAGES;
+    default:
+        return BENCH_NEEDS_QUESTIONS | BENCH_NEEDS_IMAGES;
     }
 }
 

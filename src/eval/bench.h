@@ -23,15 +23,16 @@ typedef enum {
     BENCH_COUNT
 } BenchKind;
 
-typedef struct {         /* one benchmark entry of a job */
-    char *name;          /* user's label, default = kind name; output files are named after it */
+typedef struct { /* one benchmark entry of a job */
+    char *name;  /* user's label, default = kind name; output files are named after it */
     BenchKind kind;
-    char *questions;     /* question file (jsonl / json / tsv) */
-    char *images;        /* image folder (NULL for MMBench) */
-    char *annotations;   /* ground truth for local scoring (file or folder; kind-specific; optional) */
-    int batch_size;      /* 0 = job default */
-    int max_new_tokens;  /* 0 = LLaVA-1.5 default for the kind (bench_default_max_new_tokens) */
-    int limit;           /* 0 = all questions; else the first N (smoke runs) */
+    char *questions; /* question file (jsonl / json / tsv) */
+    char *images;    /* image folder (NULL for MMBench) */
+    char
+        *annotations; /* ground truth for local scoring (file or folder; kind-specific; optional) */
+    int batch_size;   /* 0 = job default */
+    int max_new_tokens; /* 0 = LLaVA-1.5 default for the kind (bench_default_max_new_tokens) */
+    int limit;          /* 0 = all questions; else the first N (smoke runs) */
 } BenchSpec;
 
 /* Canonical lower-case name of a kind: "vqav2", "gqa", "vizwiz", "textvqa", "pope",

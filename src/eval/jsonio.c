@@ -78,13 +78,27 @@ static void dump_string(StrBuf *b, const char *s, size_t n) {
         uint32_t cp = utf8_decode(s + i, n - i, &len);
         i += len;
         switch (cp) {
-        case '"': sb_puts(b, "\\\""); break;
-        case '\\': sb_puts(b, "\\\\"); break;
-        case '\n': sb_puts(b, "\\n"); break;
-        case '\r': sb_puts(b, "\\r"); break;
-        case '\t': sb_puts(b, "\\t"); break;
-        case '\b': sb_puts(b, "\\b"); break;
-        case '\f': sb_puts(b, "\\f"); break;
+        case '"':
+            sb_puts(b, "\\\"");
+            break;
+        case '\\':
+            sb_puts(b, "\\\\");
+            break;
+        case '\n':
+            sb_puts(b, "\\n");
+            break;
+        case '\r':
+            sb_puts(b, "\\r");
+            break;
+        case '\t':
+            sb_puts(b, "\\t");
+            break;
+        case '\b':
+            sb_puts(b, "\\b");
+            break;
+        case '\f':
+            sb_puts(b, "\\f");
+            break;
         default:
             if (cp >= 0x10000) {
                 uint32_t v = cp - 0x10000;
@@ -128,8 +142,10 @@ void py_float_repr(StrBuf *b, double x) {
     } else {
         for (int i = 0; i <= exp10; i++) sb_putc(b, i < nd ? digits[i] : '0');
         sb_putc(b, '.');
-        if (nd > exp10 + 1) sb_putn(b, digits + exp10 + 1, (size_t)(nd - exp10 - 1));
-        else sb_putc(b, '0');
+        if (nd > exp10 + 1)
+            sb_putn(b, digits + exp10 + 1, (size_t)(nd - exp10 - 1));
+        else
+            sb_putc(b, '0');
     }
 }
 
@@ -151,8 +167,10 @@ static void dump(StrBuf *b, json_t *v, int indent, int depth) {
         int first = 1;
         json_object_foreach(v, k, x) {
             if (!first) sb_putc(b, ',');
-            if (indent >= 0) newline_indent(b, indent, depth + 1);
-            else if (!first) sb_putc(b, ' ');
+            if (indent >= 0)
+                newline_indent(b, indent, depth + 1);
+            else if (!first)
+                sb_putc(b, ' ');
             first = 0;
             dump_string(b, k, strlen(k));
             sb_puts(b, ": ");
@@ -172,24 +190,40 @@ static void dump(StrBuf *b, json_t *v, int indent, int depth) {
         json_t *x;
         json_array_foreach(v, i, x) {
             if (i) sb_putc(b, ',');
-            if (indent >= 0) newline_indent(b, indent, depth + 1);
-            else if (i) sb_putc(b, ' ');
+            if (indent >= 0)
+                newline_indent(b, indent, depth + 1);
+            else if (i)
+                sb_putc(b, ' ');
             dump(b, x, indent, depth + 1);
         }
         if (indent >= 0) newline_indent(b, indent, depth);
         sb_putc(b, ']');
         break;
     }
-    case JSON_STRING: dump_string(b, json_string_value(v), json_string_length(v)); break;
-    case JSON_INTEGER: sb_printf(b, "%" JSON_INTEGER_FORMAT, json_integer_value(v)); break;
-    case JSON_REAL: py_float_repr(b, json_real_value(v)); break;
-    case JSON_TRUE: sb_puts(b, "true"); break;
-    case JSON_FALSE: sb_puts(b, "false"); break;
-    case JSON_NULL: sb_puts(b, "null"); break;
+    case JSON_STRING:
+        dump_string(b, json_string_value(v), json_string_length(v));
+        break;
+    case JSON_INTEGER:
+        sb_printf(b, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+        break;
+    case JSON_REAL:
+        py_float_repr(b, json_real_value(v));
+        break;
+    case JSON_TRUE:
+        sb_puts(b, "true");
+        break;
+    case JSON_FALSE:
+        sb_puts(b, "false");
+        break;
+    case JSON_NULL:
+        sb_puts(b, "null");
+        break;
     }
 }
 
-void pyjson_dump(StrBuf *b, json_t *v, int indent) { dump(b, v, indent, 0); }
+void pyjson_dump(StrBuf *b, json_t *v, int indent) {
+    dump(b, v, indent, 0);
+}
 
 char *pyjson_dumps(json_t *v, int indent) {
     StrBuf b = {0};
@@ -208,17 +242,28 @@ void pyjson_write_file(const char *path, json_t *v, int indent) {
 char *json_id_key(json_t *id) {
     StrBuf b = {0};
     switch (json_typeof(id)) {
-    case JSON_INTEGER: sb_printf(&b, "i:%" JSON_INTEGER_FORMAT, json_integer_value(id)); break;
+    case JSON_INTEGER:
+        sb_printf(&b, "i:%" JSON_INTEGER_FORMAT, json_integer_value(id));
+        break;
     case JSON_REAL: {
         double x = json_real_value(id);
-        if (x == floor(x) && fabs(x) < 9e18) sb_printf(&b, "i:%lld", (long long)x);
-        else sb_puts(&b, "f:"), py_float_repr(&b, x);
+        if (x == floor(x) && fabs(x) < 9e18)
+            sb_printf(&b, "i:%lld", (long long)x);
+        else
+            sb_puts(&b, "f:"), py_float_repr(&b, x);
         break;
     }
-    case JSON_STRING: sb_puts(&b, "s:"), sb_putn(&b, json_string_value(id), json_string_length(id)); break;
-    case JSON_TRUE: sb_puts(&b, "i:1"); break;
-    case JSON_FALSE: sb_puts(&b, "i:0"); break;
-    default: sb_puts(&b, "j:"), pyjson_dump(&b, id, -1);
+    case JSON_STRING:
+        sb_puts(&b, "s:"), sb_putn(&b, json_string_value(id), json_string_length(id));
+        break;
+    case JSON_TRUE:
+        sb_puts(&b, "i:1");
+        break;
+    case JSON_FALSE:
+        sb_puts(&b, "i:0");
+        break;
+    default:
+        sb_puts(&b, "j:"), pyjson_dump(&b, id, -1);
     }
     return sb_take(&b);
 }
@@ -226,13 +271,26 @@ char *json_id_key(json_t *id) {
 char *json_id_str(json_t *id) {
     StrBuf b = {0};
     switch (json_typeof(id)) {
-    case JSON_INTEGER: sb_printf(&b, "%" JSON_INTEGER_FORMAT, json_integer_value(id)); break;
-    case JSON_REAL: py_float_repr(&b, json_real_value(id)); break;
-    case JSON_STRING: sb_putn(&b, json_string_value(id), json_string_length(id)); break;
-    case JSON_TRUE: sb_puts(&b, "True"); break;
-    case JSON_FALSE: sb_puts(&b, "False"); break;
-    case JSON_NULL: sb_puts(&b, "None"); break;
-    default: pyjson_dump(&b, id, -1);
+    case JSON_INTEGER:
+        sb_printf(&b, "%" JSON_INTEGER_FORMAT, json_integer_value(id));
+        break;
+    case JSON_REAL:
+        py_float_repr(&b, json_real_value(id));
+        break;
+    case JSON_STRING:
+        sb_putn(&b, json_string_value(id), json_string_length(id));
+        break;
+    case JSON_TRUE:
+        sb_puts(&b, "True");
+        break;
+    case JSON_FALSE:
+        sb_puts(&b, "False");
+        break;
+    case JSON_NULL:
+        sb_puts(&b, "None");
+        break;
+    default:
+        pyjson_dump(&b, id, -1);
     }
     return sb_take(&b);
 }

@@ -23,9 +23,13 @@ void sb_putn(StrBuf *b, const char *s, size_t n) {
     b->s[b->n] = 0;
 }
 
-void sb_puts(StrBuf *b, const char *s) { sb_putn(b, s, strlen(s)); }
+void sb_puts(StrBuf *b, const char *s) {
+    sb_putn(b, s, strlen(s));
+}
 
-void sb_putc(StrBuf *b, char c) { sb_putn(b, &c, 1); }
+void sb_putc(StrBuf *b, char c) {
+    sb_putn(b, &c, 1);
+}
 
 void sb_printf(StrBuf *b, const char *fmt, ...) {
     va_list ap;
@@ -75,10 +79,14 @@ uint32_t utf8_decode(const char *s, size_t n, size_t *len) {
     if (u[0] < 0x80) return u[0];
     int k;
     uint32_t cp, min;
-    if ((u[0] & 0xE0) == 0xC0) k = 1, cp = u[0] & 0x1F, min = 0x80;
-    else if ((u[0] & 0xF0) == 0xE0) k = 2, cp = u[0] & 0x0F, min = 0x800;
-    else if ((u[0] & 0xF8) == 0xF0) k = 3, cp = u[0] & 0x07, min = 0x10000;
-    else return 0xFFFD;
+    if ((u[0] & 0xE0) == 0xC0)
+        k = 1, cp = u[0] & 0x1F, min = 0x80;
+    else if ((u[0] & 0xF0) == 0xE0)
+        k = 2, cp = u[0] & 0x0F, min = 0x800;
+    else if ((u[0] & 0xF8) == 0xF0)
+        k = 3, cp = u[0] & 0x07, min = 0x10000;
+    else
+        return 0xFFFD;
     if ((size_t)k >= n) return 0xFFFD;
     for (int i = 1; i <= k; i++) {
         if ((u[i] & 0xC0) != 0x80) return 0xFFFD;
@@ -116,9 +124,12 @@ int py_isdigit(uint32_t cp) {
     int lo = 0, hi = py_digit_nranges - 1;
     while (lo <= hi) {
         int mid = (lo + hi) / 2;
-        if (cp < py_digit_ranges[mid][0]) hi = mid - 1;
-        else if (cp > py_digit_ranges[mid][1]) lo = mid + 1;
-        else return 1;
+        if (cp < py_digit_ranges[mid][0])
+            hi = mid - 1;
+        else if (cp > py_digit_ranges[mid][1])
+            lo = mid + 1;
+        else
+            return 1;
     }
     return 0;
 }
@@ -129,10 +140,13 @@ uint32_t py_lower_cp(uint32_t cp) {
     while (lo <= hi) {
         int mid = (lo + hi) / 2;
         const PyLowerRun *r = &py_lower_runs[mid];
-        if (cp < r->first) hi = mid - 1;
-        else if (cp > r->last) lo = mid + 1;
-        else return ((cp - r->first) % (uint32_t)r->step == 0) ? (uint32_t)((int32_t)cp + r->delta)
-                                                                : cp;
+        if (cp < r->first)
+            hi = mid - 1;
+        else if (cp > r->last)
+            lo = mid + 1;
+        else
+            return ((cp - r->first) % (uint32_t)r->step == 0) ? (uint32_t)((int32_t)cp + r->delta)
+                                                              : cp;
     }
     return cp;
 }
@@ -159,8 +173,7 @@ char *py_lower(const char *s) {
 
 /* Byte range [*a, *b) of s without leading/trailing characters for which drop() holds. */
 static void trim_range(const char *s, size_t n, int left, int right,
-                       int (*drop)(uint32_t, const void *), const void *ctx, size_t *a,
-                       size_t *b) {
+                       int (*drop)(uint32_t, const void *), const void *ctx, size_t *a, size_t *b) {
     size_t i = 0, len, end = n;
     if (left) {
         while (i < n) {

@@ -16,8 +16,8 @@
 #include <stdint.h>
 
 typedef struct {
-    char *s;     /* NUL-terminated once anything was written */
-    size_t n;    /* length in bytes */
+    char *s;  /* NUL-terminated once anything was written */
+    size_t n; /* length in bytes */
     size_t cap;
 } StrBuf;
 
@@ -41,12 +41,12 @@ int py_isdigit(uint32_t cp); /* re's \d */
 uint32_t py_lower_cp(uint32_t cp);
 
 /* All return new strings (free()). */
-char *py_lower(const char *s);                      /* s.lower() */
-char *py_strip(const char *s);                      /* s.strip() */
+char *py_lower(const char *s);                                               /* s.lower() */
+char *py_strip(const char *s);                                               /* s.strip() */
 char *py_strip_chars(const char *s, const char *chars, int left, int right); /* s.strip(chars) */
-char *py_slice(const char *s, size_t start, size_t stop);                  /* s[start:stop] */
-char *str_replace(const char *s, const char *from, const char *to);        /* s.replace(a, b) */
-char *str_join(char *const *v, size_t n, const char *sep);                 /* sep.join(v) */
+char *py_slice(const char *s, size_t start, size_t stop);                    /* s[start:stop] */
+char *str_replace(const char *s, const char *from, const char *to);          /* s.replace(a, b) */
+char *str_join(char *const *v, size_t n, const char *sep);                   /* sep.join(v) */
 
 /* s.split() (Unicode whitespace, no empty parts) and s.split(sep) (sep non-empty,
  * keeps empty parts). Return a malloc'd array of *n new strings. */

@@ -2,6 +2,7 @@
  * the code point facts behind Python's str.lower() and re's \d. Do not edit. */
 #include "eval/pytext.h"
 
+/* clang-format off */
 const PyLowerRun py_lower_runs[] = {
     {0x0041, 0x005A, 32, 1},
     {0x00C0, 0x00D6, 32, 1},
@@ -252,3 +253,4 @@ const uint32_t py_digit_ranges[][2] = {
     {0x1FBF0, 0x1FBF9},
 };
 const int py_digit_nranges = 62;
+/* clang-format on */

@@ -118,7 +118,9 @@ static json_t *index_value(const char *cell) {
     return json_string(cell);
 }
 
-static const char *cell(const TsvTable *t, size_t r, int c) { return c >= 0 ? t->rows[r][c] : ""; }
+static const char *cell(const TsvTable *t, size_t r, int c) {
+    return c >= 0 ? t->rows[r][c] : "";
+}
 
 /* model_vqa_mmbench.py: hint (when present) + "\n" + question, then "\nA. opt" lines for
  * the options up to the first missing one, then the option-letter instruction. */
@@ -195,15 +197,22 @@ static void read_mmbench(EvalSet *s, const BenchSpec *spec, const EvalReadOpts *
 }
 
 EvalSet *eval_read(const BenchSpec *spec, const EvalReadOpts *opts) {
-    if (!spec->questions) hl_fail("benchmark '%s': no question file", spec->name ? spec->name : bench_kind_name(spec->kind));
+    if (!spec->questions)
+        hl_fail("benchmark '%s': no question file",
+                spec->name ? spec->name : bench_kind_name(spec->kind));
     EvalSet *s = hl_calloc(1, sizeof *s);
     s->kind = spec->kind;
     s->path = hl_strdup(spec->questions);
     switch (spec->kind) {
-    case BENCH_SQA: read_sqa(s, spec); break;
+    case BENCH_SQA:
+        read_sqa(s, spec);
+        break;
     case BENCH_MMBENCH:
-    case BENCH_MMBENCH_CN: read_mmbench(s, spec, opts); break;
-    default: read_jsonl(s, spec);
+    case BENCH_MMBENCH_CN:
+        read_mmbench(s, spec, opts);
+        break;
+    default:
+        read_jsonl(s, spec);
     }
     return s;
 }
@@ -224,7 +233,9 @@ void eval_set_free(EvalSet *set) {
     free(set);
 }
 
-int eval_item_has_image(const EvalItem *it) { return it->image || it->image_data; }
+int eval_item_has_image(const EvalItem *it) {
+    return it->image || it->image_data;
+}
 
 char *eval_item_key(const EvalItem *it) {
     char *k = json_id_key(it->question_id);

@@ -21,25 +21,27 @@
 
 #define SUFFIX_SHORT "\nAnswer the question using a single word or phrase."
 #define SUFFIX_OPTION "\nAnswer with the option's letter from the given choices directly."
-#define SUFFIX_OPTION_CN "\n\xe8\xaf\xb7\xe7\x9b\xb4\xe6\x8e\xa5\xe5\x9b\x9e\xe7\xad\x94\xe9\x80\x89\xe9\xa1\xb9\xe5\xad\x97\xe6\xaf\x8d\xe3\x80\x82" /* 请直接回答选项字母。 */
+#define SUFFIX_OPTION_CN                                                                           \
+    "\n\xe8\xaf\xb7\xe7\x9b\xb4\xe6\x8e\xa5\xe5\x9b\x9e\xe7\xad\x94\xe9\x80\x89\xe9\xa1\xb9\xe5"   \
+    "\xad\x97\xe6\xaf\x8d\xe3\x80\x82" /* 请直接回答选项字母。 */
 
 typedef struct {
-    json_t *question_id;  /* as in the file (integer or string); "id" for SQA, "index" for MMBench */
-    char *image;          /* image file: images folder joined with the file's name (os.path.join
-                             rules); NULL for MMBench and for text-only SQA questions */
-    uint8_t *image_data;  /* MMBench: the decoded base64 image bytes, else NULL */
+    json_t *question_id; /* as in the file (integer or string); "id" for SQA, "index" for MMBench */
+    char *image;         /* image file: images folder joined with the file's name (os.path.join
+                            rules); NULL for MMBench and for text-only SQA questions */
+    uint8_t *image_data; /* MMBench: the decoded base64 image bytes, else NULL */
     size_t image_size;
-    int image_raw;        /* 1: LLaVA hands this image to expand2square without convert('RGB')
-                             (SQA, MMBench), which differs for palette and grey images */
-    char *question;       /* LLaVA's qs before the template, without the image token */
-    char *prompt_text;    /* what LLaVA writes as "prompt" in the answers file */
-    json_t *meta;         /* object: JSONL: the line's other keys (category, ...); MMBench:
-                             index, round_id, options, option_char, answer, category, ... */
+    int image_raw;     /* 1: LLaVA hands this image to expand2square without convert('RGB')
+                          (SQA, MMBench), which differs for palette and grey images */
+    char *question;    /* LLaVA's qs before the template, without the image token */
+    char *prompt_text; /* what LLaVA writes as "prompt" in the answers file */
+    json_t *meta;      /* object: JSONL: the line's other keys (category, ...); MMBench:
+                          index, round_id, options, option_char, answer, category, ... */
 } EvalItem;
 
 typedef struct {
     BenchKind kind;
-    char *path;       /* the question file */
+    char *path; /* the question file */
     EvalItem *items;
     size_t n;
 } EvalSet;

@@ -114,9 +114,12 @@ void score_gqa(ScoreCtx *c) {
         const char *se = json_string_value(json_object_get(types, "semantic"));
         if (st) groups_add(&structural, st, score);
         if (se) groups_add(&semantic, se, score);
-        if (st && !strcmp(st, "query")) open_sum += score, nopen++;
-        else bin_sum += score, nbin++;
-        const char *global = json_string_value(json_object_get(json_object_get(q, "groups"), "global"));
+        if (st && !strcmp(st, "query"))
+            open_sum += score, nopen++;
+        else
+            bin_sum += score, nbin++;
+        const char *global =
+            json_string_value(json_object_get(json_object_get(q, "groups"), "global"));
         if (global) {
             if (!smap_has(&group_seen, global)) {
                 *smap_slot(&group_seen, global) = (void *)1;
@@ -144,7 +147,8 @@ void score_gqa(ScoreCtx *c) {
         double score = 0, overall = 0;
         size_t len = strlen(group_names[gi]);
         for (size_t k = 0; k < ngold; k++) {
-            if (strncmp(gold_keys[k], group_names[gi], len) || gold_keys[k][len] != '\x1f') continue;
+            if (strncmp(gold_keys[k], group_names[gi], len) || gold_keys[k][len] != '\x1f')
+                continue;
             double e = (double)(uintptr_t)smap_get(&gold_count, gold_keys[k]);
             double o = (double)(uintptr_t)smap_get(&pred_count, gold_keys[k]);
             score += (o - e) * (o - e) / e;

@@ -10,12 +10,12 @@
 
 typedef struct {
     const BenchSpec *spec;
-    const char *name;     /* spec->name or the kind name */
+    const char *name; /* spec->name or the kind name */
     AnswerList *answers;
-    const char *out_dir;  /* NULL: write no files */
-    json_t *scores;       /* the result object being filled */
+    const char *out_dir; /* NULL: write no files */
+    json_t *scores;      /* the result object being filled */
     StrBuf summary;
-    int complete;         /* cleared by a scorer when answers or ground truth are missing */
+    int complete; /* cleared by a scorer when answers or ground truth are missing */
 } ScoreCtx;
 
 void score_pope(ScoreCtx *c);
@@ -31,11 +31,11 @@ void score_llava_bench(ScoreCtx *c);
 void score_mmvet(ScoreCtx *c);
 
 /* The answer-parsing rules of the official scripts, exposed for the tests. */
-int pope_answer_is_yes(const char *text);              /* 1 yes, 0 no */
-const char *mme_parse_answer(const char *text);        /* "yes", "no" or "other" */
-char sqa_parse_answer(const char *text);               /* 'A'..'E' (as parsed) or 0 = FAILED */
-char *textvqa_prompt_question(const char *prompt);     /* lower-cased question, NULL if no rule */
-char *gqa_prediction(const char *text);                /* text.rstrip('.').lower() */
+int pope_answer_is_yes(const char *text);          /* 1 yes, 0 no */
+const char *mme_parse_answer(const char *text);    /* "yes", "no" or "other" */
+char sqa_parse_answer(const char *text);           /* 'A'..'E' (as parsed) or 0 = FAILED */
+char *textvqa_prompt_question(const char *prompt); /* lower-cased question, NULL if no rule */
+char *gqa_prediction(const char *text);            /* text.rstrip('.').lower() */
 /* MMBench rule-based option matching (VLMEvalKit's can_infer): letters[i] = "A".. with
  * option texts opts[i]; returns the letter, 'Z' (refusal / "Z"), or 0 when no rule
  * matches (the server would then ask GPT). */

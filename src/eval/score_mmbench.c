@@ -79,8 +79,8 @@ static int is_number(const char *s, double *v) {
 static void write_xlsx(ScoreCtx *c, const TsvTable *t, char **pred) {
     char *path = score_out_path(c, "_submission.xlsx");
     if (!path) return;
-    static const char *const dropped[] = {"hint", "category", "source", "image", "comment",
-                                          "l2-category"};
+    static const char *const dropped[] = {"hint",  "category", "source",
+                                          "image", "comment",  "l2-category"};
     int *cols = hl_malloc((t->ncols + 1) * sizeof *cols); /* -1 = prediction */
     size_t nc = 0;
     for (size_t k = 0; k < t->ncols; k++) {
@@ -127,8 +127,7 @@ static void write_xlsx(ScoreCtx *c, const TsvTable *t, char **pred) {
                 err = worksheet_write_number(ws, row, col, num, NULL);
             else
                 err = worksheet_write_string(ws, row, col, v, NULL);
-            if (err != LXW_NO_ERROR)
-                hl_fail("%s: row %zu: %s", path, r + 2, lxw_strerror(err));
+            if (err != LXW_NO_ERROR) hl_fail("%s: row %zu: %s", path, r + 2, lxw_strerror(err));
         }
     }
     lxw_error err = workbook_close(wb);
@@ -198,7 +197,8 @@ void score_mmbench(ScoreCtx *c) {
     if (unknown) score_incomplete(c, "%zu answers match no index of the TSV", unknown);
     write_xlsx(c, t, pred);
     size_t with_answer = 0;
-    for (size_t r = 0; c_answer >= 0 && r < t->nrows; r++) with_answer += !tsv_is_na(t->rows[r][c_answer]);
+    for (size_t r = 0; c_answer >= 0 && r < t->nrows; r++)
+        with_answer += !tsv_is_na(t->rows[r][c_answer]);
     if (!with_answer) {
         score_note(c, "the TSV has no answers (test split): submission only");
     } else {
@@ -209,15 +209,18 @@ void score_mmbench(ScoreCtx *c) {
         StrMap gidx = {0};
         size_t ng = 0;
         size_t *g_first = hl_calloc(t->nrows + 1, sizeof *g_first);
-        int *g_ok = hl_calloc(t->nrows + 1, sizeof *g_ok), *g_done = hl_calloc(t->nrows + 1, sizeof *g_done);
+        int *g_ok = hl_calloc(t->nrows + 1, sizeof *g_ok),
+            *g_done = hl_calloc(t->nrows + 1, sizeof *g_done);
         size_t rows_answered = 0, rows_right = 0, unmatched = 0;
         for (size_t r = 0; r < t->nrows; r++) {
             const char *ix = t->rows[r][c_index];
             char *end;
             long long v = strtoll(ix, &end, 10);
             StrBuf k = {0};
-            if (*ix && !*end) sb_printf(&k, "%lld", v % 1000000);
-            else sb_puts(&k, ix);
+            if (*ix && !*end)
+                sb_printf(&k, "%lld", v % 1000000);
+            else
+                sb_puts(&k, ix);
             size_t g;
             if (!smap_get_index(&gidx, k.s, &g)) {
                 g = ng++;
@@ -254,7 +257,8 @@ void score_mmbench(ScoreCtx *c) {
             if (c_l2 >= 0) cat_add(&l2, &nl2, t->rows[g_first[g]][c_l2], g_ok[g]);
         }
         if (partial)
-            score_incomplete(c, "%zu questions lack answers for some rotations (left out)", partial);
+            score_incomplete(c, "%zu questions lack answers for some rotations (left out)",
+                             partial);
         double circ = groups ? 100.0 * (double)right / (double)groups : 0;
         double single = rows_answered ? 100.0 * (double)rows_right / (double)rows_answered : 0;
         set_num(c->scores, "circular_accuracy", circ);

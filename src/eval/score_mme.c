@@ -22,9 +22,8 @@
 #include "eval/strmap.h"
 #include "util/check.h"
 
-static const char *const perception[] = {"existence", "count",     "position", "color",
-                                         "posters",   "celebrity", "scene",    "landmark",
-                                         "artwork",   "OCR"};
+static const char *const perception[] = {"existence", "count", "position", "color",   "posters",
+                                         "celebrity", "scene", "landmark", "artwork", "OCR"};
 static const char *const cognition[] = {"commonsense_reasoning", "numerical_calculation",
                                         "text_translation", "code_reasoning"};
 
@@ -212,7 +211,8 @@ void score_mme(ScoreCtx *c) {
             prompt = sb_take(&p);
             sb_printf(&key, "%s\x1f%s\x1f%s", parts[0], file.s, prompt);
             if (!smap_has(&gt, key.s)) {
-                char *t = str_replace(prompt, " Please answer yes or no.", "  Please answer yes or no.");
+                char *t =
+                    str_replace(prompt, " Please answer yes or no.", "  Please answer yes or no.");
                 free(prompt);
                 prompt = t;
             }

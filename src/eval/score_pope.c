@@ -113,8 +113,7 @@ void score_pope(ScoreCtx *c) {
             free(category), free(path);
             continue;
         }
-        if ((size_t)n != nl)
-            score_incomplete(c, "%s: %ld answers for %zu labels", category, n, nl);
+        if ((size_t)n != nl) score_incomplete(c, "%s: %ld answers for %zu labels", category, n, nl);
         double precision = safe_div((double)tp, (double)(tp + fp));
         double recall = safe_div((double)tp, (double)(tp + fn));
         double f1 = safe_div(2 * precision * recall, precision + recall);

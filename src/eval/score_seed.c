@@ -97,8 +97,10 @@ void score_seed(ScoreCtx *c) {
         missing += !found;
         TypeAcc *t = type_get(&types, &ntypes, json_integer_value(tid));
         t->count++, t->correct += ok;
-        if (!strcmp(dtype, "image")) img_n++, img_ok += ok;
-        else if (!strcmp(dtype, "video")) vid_n++, vid_ok += ok;
+        if (!strcmp(dtype, "image"))
+            img_n++, img_ok += ok;
+        else if (!strcmp(dtype, "video"))
+            vid_n++, vid_ok += ok;
         /* upload: results[qid] (the string itself) else results[int(qid)] */
         char *ks = json_id_key(qid);
         size_t ui = ai;
@@ -136,8 +138,9 @@ void score_seed(ScoreCtx *c) {
     set_num(c->scores, "video_accuracy", video);
     set_int(c->scores, "questions", (long long)tot_n);
     set_int(c->scores, "unanswered", (long long)missing);
-    sb_printf(&c->summary, "  total %.2f  image %.2f  video %.2f  (%zu questions, %zu unanswered)\n",
-              total, image, video, tot_n, missing);
+    sb_printf(&c->summary,
+              "  total %.2f  image %.2f  video %.2f  (%zu questions, %zu unanswered)\n", total,
+              image, video, tot_n, missing);
     if (missing) score_incomplete(c, "%zu questions have no answer (counted wrong)", missing);
     char *path = score_out_path(c, "_submission.jsonl");
     if (path && upload_ok) {

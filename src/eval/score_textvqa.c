@@ -90,7 +90,8 @@ void score_textvqa(ScoreCtx *c) {
     for (i = 0; i < c->answers->n; i++) {
         const Answer *a = &c->answers->a[i];
         char *q = textvqa_prompt_question(a->prompt);
-        if (!q) hl_fail("%s:%ld: prompt has no recognisable question line", c->answers->path, a->line);
+        if (!q)
+            hl_fail("%s:%ld: prompt has no recognisable question line", c->answers->path, a->line);
         char *idk = json_id_key(a->question_id);
         StrBuf k = {0};
         sb_printf(&k, "%s\x1f%s", idk, q);

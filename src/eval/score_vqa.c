@@ -115,8 +115,9 @@ void score_vqav2(ScoreCtx *c) {
     jsonl_close(&r);
     set_int(c->scores, "split_questions", (long long)n);
     set_int(c->scores, "unanswered", (long long)missing);
-    sb_printf(&c->summary, "  submission covers %zu questions of %s (%zu without an answer: \"\")\n",
-              n, split, missing);
+    sb_printf(&c->summary,
+              "  submission covers %zu questions of %s (%zu without an answer: \"\")\n", n, split,
+              missing);
     if (missing) score_incomplete(c, "%zu questions of the split have no answer", missing);
     char *path = score_out_path(c, "_submission.json");
     if (path) pyjson_write_file(path, sub, -1), score_add_file(c, path);
@@ -166,7 +167,8 @@ void score_vqav2(ScoreCtx *c) {
         free(sub_ans), free(res);
         strv_free(gts, ng);
     }
-    if (not_found) score_incomplete(c, "%zu answered questions are not in the annotations", not_found);
+    if (not_found)
+        score_incomplete(c, "%zu answered questions are not in the annotations", not_found);
     acc_report(c, &acc);
     smap_free(&gt, NULL);
     smap_free(&idx, NULL);
@@ -189,8 +191,10 @@ void score_vizwiz(ScoreCtx *c) {
         char *k = json_id_key(qid);
         size_t ai;
         char *norm = NULL;
-        if (smap_get_index(&idx, k, &ai)) norm = vqa_evalai_normalize(c->answers->a[ai].text);
-        else missing++;
+        if (smap_get_index(&idx, k, &ai))
+            norm = vqa_evalai_normalize(c->answers->a[ai].text);
+        else
+            missing++;
         json_t *e = json_object();
         json_object_set_new(e, "image", json_string(image));
         json_object_set_new(e, "answer", json_string(norm ? norm : ""));
@@ -207,9 +211,11 @@ void score_vizwiz(ScoreCtx *c) {
     jsonl_close(&r);
     set_int(c->scores, "split_questions", (long long)n);
     set_int(c->scores, "unanswered", (long long)missing);
-    sb_printf(&c->summary, "  submission covers %zu questions (%zu without an answer)\n", n, missing);
+    sb_printf(&c->summary, "  submission covers %zu questions (%zu without an answer)\n", n,
+              missing);
     if (missing)
-        score_incomplete(c, "%zu questions have no answer (the official converter asserts)", missing);
+        score_incomplete(c, "%zu questions have no answer (the official converter asserts)",
+                         missing);
     char *path = score_out_path(c, "_submission.json");
     if (path) pyjson_write_file(path, sub, -1), score_add_file(c, path);
     free(path);

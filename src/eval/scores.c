@@ -59,13 +59,17 @@ void score_note(ScoreCtx *c, const char *fmt, ...) {
     sb_printf(&c->summary, "  %s\n", tmp);
 }
 
-void set_num(json_t *o, const char *key, double v) { json_object_set_new(o, key, json_real(v)); }
+void set_num(json_t *o, const char *key, double v) {
+    json_object_set_new(o, key, json_real(v));
+}
 
 void set_int(json_t *o, const char *key, long long v) {
     json_object_set_new(o, key, json_integer(v));
 }
 
-double safe_div(double a, double b) { return b != 0 ? a / b : 0.0; }
+double safe_div(double a, double b) {
+    return b != 0 ? a / b : 0.0;
+}
 
 ScoreReport score_answers(const BenchSpec *spec, const char *answers_path, const char *out_dir) {
     ScoreCtx c = {0};
@@ -82,25 +86,47 @@ ScoreReport score_answers(const BenchSpec *spec, const char *answers_path, const
     sb_printf(&c.summary, "%s (%s): %zu answers\n", c.name, bench_kind_name(spec->kind),
               c.answers->n);
     switch (spec->kind) {
-    case BENCH_POPE: score_pope(&c); break;
-    case BENCH_MME: score_mme(&c); break;
-    case BENCH_GQA: score_gqa(&c); break;
-    case BENCH_SQA: score_sqa(&c); break;
-    case BENCH_TEXTVQA: score_textvqa(&c); break;
-    case BENCH_VQAV2: score_vqav2(&c); break;
-    case BENCH_VIZWIZ: score_vizwiz(&c); break;
-    case BENCH_SEED: score_seed(&c); break;
+    case BENCH_POPE:
+        score_pope(&c);
+        break;
+    case BENCH_MME:
+        score_mme(&c);
+        break;
+    case BENCH_GQA:
+        score_gqa(&c);
+        break;
+    case BENCH_SQA:
+        score_sqa(&c);
+        break;
+    case BENCH_TEXTVQA:
+        score_textvqa(&c);
+        break;
+    case BENCH_VQAV2:
+        score_vqav2(&c);
+        break;
+    case BENCH_VIZWIZ:
+        score_vizwiz(&c);
+        break;
+    case BENCH_SEED:
+        score_seed(&c);
+        break;
     case BENCH_MMBENCH:
-    case BENCH_MMBENCH_CN: score_mmbench(&c); break;
-    case BENCH_LLAVA_BENCH: score_llava_bench(&c); break;
-    case BENCH_MMVET: score_mmvet(&c); break;
-    default: CHECK(0);
+    case BENCH_MMBENCH_CN:
+        score_mmbench(&c);
+        break;
+    case BENCH_LLAVA_BENCH:
+        score_llava_bench(&c);
+        break;
+    case BENCH_MMVET:
+        score_mmvet(&c);
+        break;
+    default:
+        CHECK(0);
     }
     json_object_set_new(c.scores, "complete", json_boolean(c.complete));
     json_t *h = json_object_get(c.scores, "headline");
     if (json_is_object(h))
-        sb_printf(&c.summary, "  => %s = %.2f%s\n",
-                  json_string_value(json_object_get(h, "metric")),
+        sb_printf(&c.summary, "  => %s = %.2f%s\n", json_string_value(json_object_get(h, "metric")),
                   json_real_value(json_object_get(h, "value")),
                   c.complete ? "" : "  (incomplete: see warnings)");
     answers_free(c.answers);

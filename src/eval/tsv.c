@@ -53,7 +53,8 @@ static char **parse_record(const char *path, const char *s, size_t n, size_t *po
             }
         }
         /* unquoted part (or what follows a closing quote) up to tab or line end */
-        while (i < n && s[i] != '\t' && s[i] != '\n' && !(s[i] == '\r' && i + 1 < n && s[i + 1] == '\n'))
+        while (i < n && s[i] != '\t' && s[i] != '\n' &&
+               !(s[i] == '\r' && i + 1 < n && s[i + 1] == '\n'))
             sb_putc(&b, s[i++]);
         if (*nfields == cap) cap = cap ? 2 * cap : 16, f = hl_realloc(f, cap * sizeof *f);
         f[(*nfields)++] = sb_take(&b);
@@ -118,9 +119,10 @@ void tsv_free(TsvTable *t) {
 }
 
 int tsv_is_na(const char *cell) {
-    static const char *const na[] = {"",     "#N/A", "#N/A N/A", "#NA",  "-1.#IND", "-1.#QNAN",
-                                     "-NaN", "-nan", "1.#IND",   "1.#QNAN", "<NA>", "N/A",
-                                     "NA",   "NULL", "NaN",      "None", "n/a",  "nan", "null"};
+    static const char *const na[] = {"",         "#N/A", "#N/A N/A", "#NA",    "-1.#IND",
+                                     "-1.#QNAN", "-NaN", "-nan",     "1.#IND", "1.#QNAN",
+                                     "<NA>",     "N/A",  "NA",       "NULL",   "NaN",
+                                     "None",     "n/a",  "nan",      "null"};
     for (size_t i = 0; i < sizeof na / sizeof na[0]; i++)
         if (!strcmp(cell, na[i])) return 1;
     return 0;

@@ -13,8 +13,8 @@ typedef struct {
     char *path;
     char **cols;
     size_t ncols;
-    char ***rows;   /* rows[r][c], NUL-terminated strings ("" for a missing field) */
-    long *lines;    /* line in the file where row r starts */
+    char ***rows; /* rows[r][c], NUL-terminated strings ("" for a missing field) */
+    long *lines;  /* line in the file where row r starts */
     size_t nrows;
 } TsvTable;
 

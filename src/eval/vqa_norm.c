@@ -7,8 +7,8 @@
 #include "eval/pytext.h"
 #include "util/check.h"
 
-static const char *const punctuations[] = {";", "/", "[", "]", "\"", "{", "}", "(", ")", "=", "+",
-                                           "\\", "_", "-", ">", "<", "@", "`", ",", "?", "!"};
+static const char *const punctuations[] = {";",  "/", "[", "]", "\"", "{", "}", "(", ")", "=", "+",
+                                           "\\", "_", "-", ">", "<",  "@", "`", ",", "?", "!"};
 
 static const char *const number_words[][2] = {
     {"none", "0"}, {"zero", "0"}, {"one", "1"},   {"two", "2"},   {"three", "3"}, {"four", "4"},
