@@ -65,8 +65,8 @@ char *answers_format(BenchKind kind, const EvalItem *it, const char *text, const
         json_t *round = meta ? json_object_get(meta, "round_id") : NULL;
         json_object_set_new(o, "round_id", round ? json_incref(round) : json_integer(0));
     }
-    json_object_set_new(o, "prompt", json_string(it->prompt_text ? it->prompt_text : ""));
-    json_object_set_new(o, "text", json_string(text));
+    json_object_set_new(o, "prompt", json_text(it->prompt_text ? it->prompt_text : ""));
+    json_object_set_new(o, "text", json_text(text));
     if (mmb) {
         json_t *options = meta ? json_object_get(meta, "options") : NULL;
         json_t *chars = meta ? json_object_get(meta, "option_char") : NULL;
@@ -74,7 +74,7 @@ char *answers_format(BenchKind kind, const EvalItem *it, const char *text, const
         json_object_set_new(o, "option_char", chars ? json_incref(chars) : json_array());
     }
     json_object_set_new(o, "answer_id", json_string(id));
-    json_object_set_new(o, "model_id", json_string(model_id));
+    json_object_set_new(o, "model_id", json_text(model_id));
     json_object_set_new(o, "metadata", json_object());
     StrBuf b = {0};
     pyjson_dump(&b, o, -1);

@@ -239,6 +239,16 @@ void pyjson_write_file(const char *path, json_t *v, int indent) {
     free(s);
 }
 
+json_t *json_text(const char *s) {
+    json_t *v = json_string(s);
+    if (v) return v;
+    char *clean = utf8_sanitize(s);
+    v = json_string(clean);
+    free(clean);
+    CHECK(v);
+    return v;
+}
+
 char *json_id_key(json_t *id) {
     StrBuf b = {0};
     switch (json_typeof(id)) {

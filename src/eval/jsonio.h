@@ -43,6 +43,9 @@ void pyjson_write_file(const char *path, json_t *v, int indent);
 /* Python repr() of a float, as json.dumps prints it. */
 void py_float_repr(StrBuf *b, double x);
 
+/* json_string() of any bytes: ill-formed UTF-8 is replaced by U+FFFD first. */
+json_t *json_text(const char *s);
+
 /* A question id as a dictionary key with Python's equality: 1, 1.0 and true are the
  * same key, "1" is another. Returns a new string. */
 char *json_id_key(json_t *id);

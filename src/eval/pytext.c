@@ -77,31 +77,57 @@ uint32_t utf8_decode(const char *s, size_t n, size_t *len) {
     *len = 1;
     if (n == 0) return 0xFFFD;
     if (u[0] < 0x80) return u[0];
+    /* expected length and the range of the second byte (no overlongs, no surrogates) */
     int k;
-    uint32_t cp, min;
-    if ((u[0] & 0xE0) == 0xC0)
-        k = 1, cp = u[0] & 0x1F, min = 0x80;
-    else if ((u[0] & 0xF0) == 0xE0)
-        k = 2, cp = u[0] & 0x0F, min = 0x800;
-    else if ((u[0] & 0xF8) == 0xF0)
-        k = 3, cp = u[0] & 0x07, min = 0x10000;
-    else
+    unsigned char lo = 0x80, hi = 0xBF;
+    uint32_t cp;
+    if (u[0] >= 0xC2 && u[0] <= 0xDF)
+        k = 1, cp = u[0] & 0x1F;
+    else if (u[0] >= 0xE0 && u[0] <= 0xEF) {
+        k = 2, cp = u[0] & 0x0F;
+        if (u[0] == 0xE0) lo = 0xA0;
+        if (u[0] == 0xED) hi = 0x9F;
+    } else if (u[0] >= 0xF0 && u[0] <= 0xF4) {
+        k = 3, cp = u[0] & 0x07;
+        if (u[0] == 0xF0) lo = 0x90;
+        if (u[0] == 0xF4) hi = 0x8F;
+    } else {
         return 0xFFFD;
-    if ((size_t)k >= n) return 0xFFFD;
+    }
+    /* an ill-formed sequence is replaced as a whole up to its longest valid prefix
+     * (the "maximal subpart" rule Python's decode(errors="replace") follows) */
     for (int i = 1; i <= k; i++) {
-        if ((u[i] & 0xC0) != 0x80) return 0xFFFD;
+        unsigned char a = i == 1 ? lo : 0x80, b = i == 1 ? hi : 0xBF;
+        if ((size_t)i >= n || u[i] < a || u[i] > b) {
+            *len = (size_t)i;
+            return 0xFFFD;
+        }
         cp = (cp << 6) | (u[i] & 0x3F);
     }
-    if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return 0xFFFD;
     *len = (size_t)k + 1;
     return cp;
+}
+
+char *utf8_sanitize(const char *s) {
+    size_t n = strlen(s), i = 0, len;
+    if (utf8_valid(s, n)) return hl_strdup(s);
+    StrBuf b = {0};
+    while (i < n) {
+        uint32_t cp = utf8_decode(s + i, n - i, &len);
+        if (cp == 0xFFFD && !(len == 3 && !memcmp(s + i, "\xEF\xBF\xBD", 3)))
+            sb_put_cp(&b, 0xFFFD);
+        else
+            sb_putn(&b, s + i, len);
+        i += len;
+    }
+    return sb_take(&b);
 }
 
 int utf8_valid(const char *s, size_t n) {
     size_t i = 0, len;
     while (i < n) {
         uint32_t cp = utf8_decode(s + i, n - i, &len);
-        if (cp == 0xFFFD && len == 1) return 0;
+        if (cp == 0xFFFD && !(len == 3 && !memcmp(s + i, "\xEF\xBF\xBD", 3))) return 0;
         i += len;
     }
     return 1;
@@ -161,8 +187,8 @@ char *py_lower(const char *s) {
             sb_put_cp(&b, 0x307);
         } else if (cp < 0x80) {
             sb_putc(&b, (char)py_lower_cp(cp));
-        } else if (cp == 0xFFFD && len == 1) {
-            sb_putn(&b, s + i, 1); /* keep stray bytes as they are */
+        } else if (cp == 0xFFFD && !(len == 3 && !memcmp(s + i, "\xEF\xBF\xBD", 3))) {
+            sb_putn(&b, s + i, len); /* keep ill-formed bytes as they are */
         } else {
             sb_put_cp(&b, py_lower_cp(cp));
         }

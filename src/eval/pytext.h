@@ -34,6 +34,9 @@ void sb_free(StrBuf *b);
  * truncated sequences decode as U+FFFD, one byte long. */
 uint32_t utf8_decode(const char *s, size_t n, size_t *len);
 int utf8_valid(const char *s, size_t n);
+/* s with each ill-formed sequence replaced by U+FFFD, as Python's
+ * bytes.decode("utf-8", errors="replace") does (new string). */
+char *utf8_sanitize(const char *s);
 size_t py_len(const char *s); /* len(s): code points */
 
 int py_isspace(uint32_t cp); /* str.isspace() for one character */

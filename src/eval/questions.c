@@ -115,7 +115,7 @@ static json_t *index_value(const char *cell) {
     char *end;
     long long v = strtoll(cell, &end, 10);
     if (*cell && !*end) return json_integer(v);
-    return json_string(cell);
+    return json_text(cell);
 }
 
 static const char *cell(const TsvTable *t, size_t r, int c) {
@@ -164,7 +164,7 @@ static void read_mmbench(EvalSet *s, const BenchSpec *spec, const EvalReadOpts *
             json_t *options = json_array(), *chars = json_array();
             for (int k = 0; k < nopt; k++) {
                 sb_printf(&q, "\n%s. %s", letters[k], opt[order[k]]);
-                json_array_append_new(options, json_string(opt[order[k]]));
+                json_array_append_new(options, json_text(opt[order[k]]));
                 json_array_append_new(chars, json_string(letters[order[k]]));
             }
             EvalItem *it = push_item(s, &cap);
@@ -184,7 +184,7 @@ static void read_mmbench(EvalSet *s, const BenchSpec *spec, const EvalReadOpts *
             for (size_t k = 0; k < sizeof extra / sizeof extra[0]; k++) {
                 int c = tsv_col(t, extra[k]);
                 if (c >= 0 && !tsv_is_na(cell(t, r, c)))
-                    json_object_set_new(it->meta, extra[k], json_string(cell(t, r, c)));
+                    json_object_set_new(it->meta, extra[k], json_text(cell(t, r, c)));
             }
             if (nopt > 1) { /* rotate: options[1:] + options[:1] */
                 int first = order[0];

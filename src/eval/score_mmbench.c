@@ -175,7 +175,7 @@ void score_mmbench(ScoreCtx *c) {
         const char *ix = t->rows[r][c_index];
         char *end;
         long long v = strtoll(ix, &end, 10);
-        json_t *id = *ix && !*end ? json_integer(v) : json_string(ix);
+        json_t *id = *ix && !*end ? json_integer(v) : json_text(ix);
         char *k = json_id_key(id);
         json_decref(id);
         if (!smap_has(&rowof, k)) smap_put_index(&rowof, k, r);

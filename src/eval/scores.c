@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "eval/jsonio.h"
 #include "eval/score_internal.h"
 #include "util/check.h"
 
@@ -23,12 +24,12 @@ char *score_out_path(ScoreCtx *c, const char *suffix) {
 void score_add_file(ScoreCtx *c, const char *path) {
     json_t *files = json_object_get(c->scores, "files");
     if (!files) json_object_set_new(c->scores, "files", files = json_array());
-    json_array_append_new(files, json_string(path));
+    json_array_append_new(files, json_text(path));
 }
 
 void score_headline(ScoreCtx *c, const char *metric, double value) {
     json_t *h = json_object();
-    json_object_set_new(h, "metric", json_string(metric));
+    json_object_set_new(h, "metric", json_text(metric));
     json_object_set_new(h, "value", json_real(value));
     json_object_set_new(c->scores, "headline", h);
 }
@@ -44,7 +45,7 @@ void score_incomplete(ScoreCtx *c, const char *fmt, ...) {
     c->complete = 0;
     json_t *w = json_object_get(c->scores, "warnings");
     if (!w) json_object_set_new(c->scores, "warnings", w = json_array());
-    json_array_append_new(w, json_string(b.s));
+    json_array_append_new(w, json_text(b.s));
     hl_warn("%s: %s", c->name, b.s);
     sb_free(&b);
 }
@@ -55,7 +56,7 @@ void score_note(ScoreCtx *c, const char *fmt, ...) {
     va_start(ap, fmt);
     vsnprintf(tmp, sizeof tmp, fmt, ap);
     va_end(ap);
-    json_object_set_new(c->scores, "note", json_string(tmp));
+    json_object_set_new(c->scores, "note", json_text(tmp));
     sb_printf(&c->summary, "  %s\n", tmp);
 }
 
@@ -79,7 +80,7 @@ ScoreReport score_answers(const BenchSpec *spec, const char *answers_path, const
     c.answers = answers_load(answers_path);
     c.complete = 1;
     c.scores = json_object();
-    json_object_set_new(c.scores, "benchmark", json_string(c.name));
+    json_object_set_new(c.scores, "benchmark", json_text(c.name));
     json_object_set_new(c.scores, "kind", json_string(bench_kind_name(spec->kind)));
     set_int(c.scores, "answers", (long long)c.answers->n);
     json_object_set_new(c.scores, "headline", json_null());

@@ -53,6 +53,10 @@ static void test_format(void) {
     EXPECT(strstr(line, "\"text\": \"Caf\\u00e9 \\ud83d\\ude00\"") != NULL, "escaped text: %s",
            line);
     free(line);
+    /* ill-formed UTF-8 from a decoder becomes U+FFFD, never a broken line */
+    line = answers_format(BENCH_POPE, &set->items[0], "ok\xe4\xb8", "m");
+    EXPECT(strstr(line, "\"text\": \"ok\\ufffd\"") != NULL, "replacement character: %s", line);
+    free(line);
     eval_set_free(set);
 
     /* MMBench: round_id after question_id, options and option_char after text */

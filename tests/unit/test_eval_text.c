@@ -58,6 +58,17 @@ static void test_pytext(void) {
     EXPECT(py_isdigit('7') && py_isdigit(0x0663) && py_isdigit(0xFF11) && !py_isdigit(0x00B2) &&
                !py_isdigit('x'),
            "re \\d: ASCII, Arabic-Indic, fullwidth digits; not superscript two");
+    /* ill-formed UTF-8: one U+FFFD per maximal ill-formed part, as Python's
+     * decode(errors="replace"): b"a\xe4\xb8b\xffc\xed\xa0\x80".decode(errors="replace") */
+    expect_str("sanitize",
+               utf8_sanitize("a\xe4\xb8"
+                             "b\xff"
+                             "c\xed\xa0\x80"),
+               "a\xef\xbf\xbd"
+               "b\xef\xbf\xbd"
+               "c\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd");
+    expect_str("sanitize keeps valid", utf8_sanitize("\xef\xbf\xbd\xc3\xa9"),
+               "\xef\xbf\xbd\xc3\xa9");
     EXPECT(py_isspace(0x1C) && py_isspace(0x85) && py_isspace(0x3000) && !py_isspace(0x200B),
            "str.isspace code points");
 }
