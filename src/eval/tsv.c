@@ -128,15 +128,16 @@ int tsv_is_na(const char *cell) {
     return 0;
 }
 
+static int b64_value(unsigned char c) {
+    if (c >= 'A' && c <= 'Z') return c - 'A';
+    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
+    if (c >= '0' && c <= '9') return c - '0' + 52;
+    if (c == '+') return 62;
+    if (c == '/') return 63;
+    return -1;
+}
+
 unsigned char *base64_decode(const char *s, size_t *n) {
-    static signed char val[256];
-    static int init;
-    if (!init) {
-        memset(val, -1, sizeof val);
-        const char *a = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-        for (int i = 0; i < 64; i++) val[(unsigned char)a[i]] = (signed char)i;
-        init = 1;
-    }
     size_t len = strlen(s), k = 0, pads = 0;
     unsigned char *out = hl_malloc(len / 4 * 3 + 4);
     uint32_t acc = 0;
@@ -147,9 +148,10 @@ unsigned char *base64_decode(const char *s, size_t *n) {
             pads++;
             continue;
         }
-        if (val[c] < 0) continue;
+        int v = b64_value(c);
+        if (v < 0) continue;
         if (pads) break; /* data after padding: stop as binascii does at a complete quad */
-        acc = (acc << 6) | (uint32_t)val[c];
+        acc = (acc << 6) | (uint32_t)v;
         bits += 6;
         quad++;
         if (bits >= 8) {
