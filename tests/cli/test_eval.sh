@@ -1,0 +1,94 @@
+#!/usr/bin/env bash
+# Benchmark suites end to end on a tiny fixture model: every benchmark
+# format through `eval` and `score`; the answers files are byte-identical on
+# 1 rank and under mpirun with data, pipeline and tensor parallelism; `score`
+# reproduces eval's scores; a run cut in the middle of a line resumes to the
+# same files; --resume refuses a different run record, and a second run
+# without --resume refuses to touch existing answers.
+set -u
+cd "$(dirname "$0")/../.."
+. tests/cli/common.sh
+ROOT=$(pwd)
+# the fixture model with room for ScienceQA's long prompts in the tiny tokenizer
+cp tests/fixtures/models/all/model.h5 "$TMP/model.h5"
+/usr/bin/python3 -c "import h5py, sys; h5py.File(sys.argv[1], 'r+').attrs['max_positions'] = 1024" "$TMP/model.h5"
+sed -e "s#model: ../models/all/model.h5#model: $TMP/model.h5#" -e "s#data_root: ../bench#data_root: $ROOT/tests/fixtures/bench#" \
+    tests/fixtures/jobs/bench-all.yaml >"$TMP/job.yaml"
+JOB=$TMP/job.yaml
+same_scores() { # two scores.json files equal but for the output paths under "files"
+    /usr/bin/python3 - "$1" "$2" <<'PY'
+import json, sys
+def strip(o):
+    if isinstance(o, dict): return {k: strip(v) for k, v in o.items() if k != "files"}
+    if isinstance(o, list): return [strip(v) for v in o]
+    return o
+sys.exit(0 if strip(json.load(open(sys.argv[1]))) == strip(json.load(open(sys.argv[2]))) else 1)
+PY
+}
+KINDS="vqav2 gqa vizwiz textvqa pope mme seed sqa mmbench mmbench_cn llava_bench mmvet"
+
+$HL_BIN eval --job $JOB --output "$TMP/one" >"$TMP/one.log" 2>&1 || { fail "1 rank: $(grep -m1 error "$TMP/one.log")"; pass_or_fail; }
+for k in $KINDS; do
+    [ -s "$TMP/one/$k/answers.jsonl" ] || fail "$k: no answers"
+    [ -s "$TMP/one/$k/run.json" ] || fail "$k: no run record"
+    [ "$(wc -l <"$TMP/one/$k/answers.jsonl")" -eq "$(wc -l <"$TMP/one/$k/samples.jsonl")" ] || fail "$k: samples.jsonl does not follow answers.jsonl"
+done
+/usr/bin/python3 - "$TMP/one" $KINDS <<'PY' || fail "answers format"
+import json, sys
+out = sys.argv[1]
+for k in sys.argv[2:]:
+    for i, l in enumerate(open("%s/%s/answers.jsonl" % (out, k))):
+        o = json.loads(l)
+        for key in ("question_id", "prompt", "text", "answer_id", "model_id", "metadata"):
+            assert key in o, "%s line %d: no %s" % (k, i + 1, key)
+        assert o["model_id"] == "tiny-all"
+s = json.load(open(out + "/scores.json"))
+for k in sys.argv[2:]:
+    assert k in s, "scores.json has no " + k
+print("answers and scores.json well formed for", len(sys.argv) - 2, "benchmarks")
+PY
+for f in vqav2/vqav2_submission.json gqa/gqa_predictions.json mmbench/mmbench_submission.xlsx mmvet/mmvet_mmvet.json sqa/sqa_result.json; do
+    [ -s "$TMP/one/$f" ] || fail "server file $f missing"
+done
+for layout in 2x1x1 1x2x1 1x2x2 2x2x1; do
+    IFS=x read -r dp pp tp <<<"$layout"
+    timeout 300 $MPIRUN -n $((dp * pp * tp)) $HL_BIN eval --job $JOB --output "$TMP/$layout" --layout $layout \
+        --micro-batches 2 >"$TMP/$layout.log" 2>&1 || { fail "$layout: $(grep -m1 error "$TMP/$layout.log")"; continue; }
+    for k in $KINDS; do
+        cmp -s "$TMP/one/$k/answers.jsonl" "$TMP/$layout/$k/answers.jsonl" || fail "$layout $k: answers differ from 1 rank"
+    done
+    same_scores "$TMP/one/scores.json" "$TMP/$layout/scores.json" || fail "$layout: scores differ"
+    echo "ok: $layout answers identical to 1 rank"
+done
+# score re-reads the answers and gives the same numbers
+cp "$TMP/one/scores.json" "$TMP/scores.eval.json"
+$HL_BIN score --job $JOB --output "$TMP/one" >"$TMP/score.log" 2>&1 || fail "score: $(grep -m1 error "$TMP/score.log")"
+cmp -s "$TMP/one/scores.json" "$TMP/scores.eval.json" || fail "score differs from eval's scores"
+# resume after a cut: keep 5 POPE answers and half of the 6th line
+cp -r "$TMP/one" "$TMP/cut"
+rm -f "$TMP/cut/scores.json"
+head -n 5 "$TMP/one/pope/answers.jsonl" >"$TMP/cut/pope/answers.jsonl"
+sed -n 6p "$TMP/one/pope/answers.jsonl" | head -c 40 >>"$TMP/cut/pope/answers.jsonl"
+head -n 7 "$TMP/one/pope/samples.jsonl" >"$TMP/cut/pope/samples.jsonl"
+rm -rf "$TMP/cut/mme"
+$HL_BIN eval --job $JOB --output "$TMP/cut" --resume >"$TMP/resume.log" 2>&1 || fail "resume: $(grep -m1 error "$TMP/resume.log")"
+for k in $KINDS; do
+    cmp -s "$TMP/one/$k/answers.jsonl" "$TMP/cut/$k/answers.jsonl" || fail "resume $k: answers differ"
+done
+/usr/bin/python3 - "$TMP/one/pope/samples.jsonl" "$TMP/cut/pope/samples.jsonl" <<'PY' || fail "resume: samples.jsonl"
+import json, sys
+a = [json.loads(l) for l in open(sys.argv[1])]; b = [json.loads(l) for l in open(sys.argv[2])]
+assert [x["question_id"] for x in a] == [x["question_id"] for x in b], "question ids"
+assert [x["tokens"] for x in a] == [x["tokens"] for x in b], "tokens"
+PY
+same_scores "$TMP/one/scores.json" "$TMP/cut/scores.json" || fail "resume: scores differ"
+echo "ok: resumed run equals the uninterrupted one"
+# refusals: existing answers without --resume; a different run record
+$HL_BIN eval --job $JOB --output "$TMP/one" >"$TMP/o" 2>"$TMP/e"; rc=$?
+[ $rc -eq 1 ] && grep -q "answers exist; pass --resume" "$TMP/e" || fail "no refusal without --resume: $(cat "$TMP/e")"
+sed 's/^model_id: tiny-all/model_id: other/' $JOB >"$TMP/job2.yaml"
+$HL_BIN eval --job "$TMP/job2.yaml" --output "$TMP/one" --resume >"$TMP/o" 2>"$TMP/e"; rc=$?
+[ $rc -eq 1 ] && grep -q "cannot resume: model_id" "$TMP/e" || fail "resume with another model_id not refused: $(cat "$TMP/e")"
+[ "$(grep -c 'hyperllava: error' "$TMP/e")" -eq 1 ] || fail "refusal is not one line"
+cmp -s "$TMP/one/vqav2/answers.jsonl" "$TMP/2x1x1/vqav2/answers.jsonl" || fail "a refused run changed the answers"
+pass_or_fail
