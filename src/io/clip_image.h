@@ -1,0 +1,53 @@
+/* CLIP image preprocessing as LLaVA-1.5 does it (image_aspect_ratio: pad),
+ * bit for bit equal to Pillow + transformers' CLIPImageProcessor (4.37.2):
+ *
+ *   1. expand2square: paste the RGB image centred, at ((s-w)//2, (s-h)//2),
+ *      on an s x s square (s = max(w, h)) of colour int(mean * 255);
+ *   2. resize the shortest edge to `size` (the longer one to
+ *      int(size * long / short)) with Pillow's bicubic (resample.h);
+ *   3. centre crop size x size (HF's floor rounding of the offsets);
+ *   4. x * (1/255) in float64, cast to float32, then (x - mean) / std in
+ *      float32; output float32 CHW [3, size, size].
+ *
+ * Step 4 is a function of the byte value alone, so it is exact per value;
+ * docs/images.md has the details and the checks. */
+#ifndef HL_CLIP_IMAGE_H
+#define HL_CLIP_IMAGE_H
+
+#include <stdint.h>
+
+#include "io/image.h"
+
+/* OpenAI CLIP's normalisation (transformers' OPENAI_CLIP_MEAN/STD). */
+extern const double CLIP_OPENAI_MEAN[3];
+extern const double CLIP_OPENAI_STD[3];
+
+/* LLaVA's pad colour: int(mean[c] * 255) per channel; (122, 116, 104) for
+ * CLIP's mean. */
+void clip_pad_color(const double mean[3], uint8_t fill[3]);
+
+/* expand2square into a new image `out` (a copy when already square). */
+void clip_expand2square(const Image *in, const uint8_t fill[3], Image *out);
+
+/* HF get_resize_output_image_size(default_to_square=False): the shortest
+ * edge becomes `shortest`, the other int(shortest * long / short). */
+void clip_resize_size(int w, int h, int shortest, int *out_w, int *out_h);
+
+/* HF center_crop to crop_w x crop_h into a new image `out`. An image
+ * smaller than the crop is zero-padded the way HF pads it, which for an odd
+ * size difference yields one row/column less than asked (out->w/h say). */
+void clip_center_crop(const Image *in, int crop_w, int crop_h, Image *out);
+
+/* HF rescale(1/255) + normalize: RGB8 image -> float32 CHW [3, h, w]. */
+void clip_normalize(const Image *in, const double mean[3], const double std[3], float *out);
+
+/* The LLaVA-1.5 pipeline (steps 1-4); out: 3 * size * size floats. */
+void clip_preprocess(const Image *img, int size, const double mean[3], const double std[3],
+                     float *out);
+
+/* CLIPImageProcessor alone (steps 2-4, no padding): what LLaVA does when
+ * image_aspect_ratio is not "pad". out: 3 * size * size floats. */
+void clip_preprocess_crop(const Image *img, int size, const double mean[3], const double std[3],
+                          float *out);
+
+#endif

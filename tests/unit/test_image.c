@@ -1,0 +1,382 @@
+/* Image decoding and CLIP preprocessing against Pillow + transformers, bit
+ * for bit: every line of tests/fixtures/pillow/goldens.txt (written by
+ * tests/reference/make_pillow_goldens.py) is one check. Broken files are
+ * decoded in a forked child, which must exit 1 with one error line naming
+ * the file. */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "io/clip_image.h"
+#include "io/image.h"
+#include "io/resample.h"
+#include "test.h"
+
+#define FIX "tests/fixtures/pillow"
+
+/* ---------------------------------------------------------------- SHA-256 */
+
+static const uint32_t K256[64] = {
+    0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
+    0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,
+    0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da,
+    0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7, 0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967,
+    0x27b70a85, 0x2e1b2138, 0x4d2c6dfc, 0x53380d13, 0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85,
+    0xa2bfe8a1, 0xa81a664b, 0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070,
+    0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
+    0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2};
+
+static uint32_t ror(uint32_t x, int n) {
+    return (x >> n) | (x << (32 - n));
+}
+
+static void sha256_block(uint32_t h[8], const uint8_t *p) {
+    uint32_t w[64];
+    for (int i = 0; i < 16; i++)
+        w[i] = (uint32_t)p[4 * i] << 24 | (uint32_t)p[4 * i + 1] << 16 |
+               (uint32_t)p[4 * i + 2] << 8 | p[4 * i + 3];
+    for (int i = 16; i < 64; i++) {
+        uint32_t s0 = ror(w[i - 15], 7) ^ ror(w[i - 15], 18) ^ (w[i - 15] >> 3);
+        uint32_t s1 = ror(w[i - 2], 17) ^ ror(w[i - 2], 19) ^ (w[i - 2] >> 10);
+        w[i] = w[i - 16] + s0 + w[i - 7] + s1;
+    }
+    uint32_t a = h[0], b = h[1], c = h[2], d = h[3], e = h[4], f = h[5], g = h[6], hh = h[7];
+    for (int i = 0; i < 64; i++) {
+        uint32_t t1 =
+            hh + (ror(e, 6) ^ ror(e, 11) ^ ror(e, 25)) + ((e & f) ^ (~e & g)) + K256[i] + w[i];
+        uint32_t t2 = (ror(a, 2) ^ ror(a, 13) ^ ror(a, 22)) + ((a & b) ^ (a & c) ^ (b & c));
+        hh = g, g = f, f = e, e = d + t1, d = c, c = b, b = a, a = t1 + t2;
+    }
+    h[0] += a, h[1] += b, h[2] += c, h[3] += d, h[4] += e, h[5] += f, h[6] += g, h[7] += hh;
+}
+
+/* Hex digest of n bytes into hex[65]. */
+static void sha256_hex(const void *data, size_t n, char hex[65]) {
+    uint32_t h[8] = {0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
+                     0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19};
+    const uint8_t *p = data;
+    size_t i = 0;
+    for (; i + 64 <= n; i += 64) sha256_block(h, p + i);
+    uint8_t tail[128] = {0};
+    size_t r = n - i;
+    memcpy(tail, p + i, r);
+    tail[r] = 0x80;
+    size_t tl = r + 9 <= 64 ? 64 : 128;
+    uint64_t bits = (uint64_t)n * 8;
+    for (int k = 0; k < 8; k++) tail[tl - 1 - k] = (uint8_t)(bits >> (8 * k));
+    for (size_t k = 0; k < tl; k += 64) sha256_block(h, tail + k);
+    for (int k = 0; k < 8; k++) sprintf(hex + 8 * k, "%08x", h[k]);
+}
+
+/* ----------------------------------------------------------------- helpers */
+
+/* The byte stream of make_pillow_goldens.lcg_bytes. */
+static void lcg_bytes(uint32_t seed, uint8_t *out, size_t n) {
+    uint32_t s = seed;
+    for (size_t i = 0; i < n; i++) {
+        s = s * 1664525u + 1013904223u;
+        out[i] = (uint8_t)(s >> 24);
+    }
+}
+
+static uint8_t *read_all(const char *path, size_t *n) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    fseek(f, 0, SEEK_END);
+    long len = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    uint8_t *buf = malloc(len > 0 ? (size_t)len : 1);
+    *n = fread(buf, 1, (size_t)len, f);
+    fclose(f);
+    return buf;
+}
+
+/* Runs image_load (from_memory = 0) or image_decode in a child; returns
+ * its exit status (-1 if it did not exit normally) and its stderr. */
+static int run_child(const char *path, int from_memory, char *err, size_t errcap) {
+    int fd[2];
+    if (pipe(fd) != 0) return -2;
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid == 0) {
+        close(fd[0]);
+        dup2(fd[1], 2);
+        Image img;
+        if (from_memory) {
+            size_t n = 0;
+            uint8_t *d = read_all(path, &n);
+            image_decode(d ? d : (const uint8_t *)"", d ? n : 0, "memory:item-7", &img);
+        } else {
+            image_load(path, &img);
+        }
+        _exit(0);
+    }
+    close(fd[1]);
+    size_t got = 0;
+    ssize_t r;
+    while ((r = read(fd[0], err + got, errcap - 1 - got)) > 0) got += (size_t)r;
+    err[got] = 0;
+    close(fd[0]);
+    int st;
+    waitpid(pid, &st, 0);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static int count_lines(const char *s) {
+    int n = 0;
+    for (; *s; s++) n += *s == '\n';
+    return n;
+}
+
+/* A failed decode: status 1, exactly one "hyperllava: error:" line naming
+ * `name`, containing `want` when given. */
+static void expect_failure(const char *path, int from_memory, const char *name, const char *want) {
+    char err[4096];
+    int st = run_child(path, from_memory, err, sizeof err);
+    EXPECT(st == 1, "%s: child exit status %d, stderr: %s", path, st, err);
+    EXPECT(count_lines(err) == 1 && !strncmp(err, "hyperllava: error: ", 19),
+           "%s: want one error line, got: %s", path, err);
+    EXPECT(strstr(err, name) != NULL, "%s: error does not name '%s': %s", path, name, err);
+    if (want) EXPECT(strstr(err, want) != NULL, "%s: error lacks '%s': %s", path, want, err);
+}
+
+/* Whether `path` decodes (in a child, so that an unexpected hl_fail is a
+ * reported failure, not the end of the test); cached by path. */
+static int decodes(const char *path) {
+    static char names[256][128];
+    static int ok[256], n;
+    for (int i = 0; i < n; i++)
+        if (!strcmp(names[i], path)) return ok[i];
+    char err[4096];
+    int st = run_child(path, 0, err, sizeof err);
+    EXPECT(st == 0, "%s: decoding failed where Pillow succeeds: %s", path, err);
+    if (n < 256) {
+        snprintf(names[n], sizeof names[n], "%s", path);
+        ok[n++] = st == 0;
+    }
+    return st == 0;
+}
+
+static void path_of(char *buf, size_t cap, const char *file) {
+    snprintf(buf, cap, FIX "/img/%s", file);
+}
+
+/* First difference against a raw golden, to locate a mismatch. */
+static void compare_raw(const char *what, const void *got, size_t n, const char *rawfile,
+                        int is_f32) {
+    char p[512];
+    snprintf(p, sizeof p, FIX "/%s", rawfile);
+    size_t rn = 0;
+    uint8_t *want = read_all(p, &rn);
+    EXPECT(want && rn == n, "%s: raw golden %s missing or %zu bytes, want %zu", what, p, rn, n);
+    if (!want || rn != n) {
+        free(want);
+        return;
+    }
+    size_t bad = 0, first = n;
+    double maxd = 0;
+    size_t unit = is_f32 ? 4 : 1;
+    for (size_t i = 0; i < n / unit; i++) {
+        double a, b;
+        if (is_f32) {
+            float fa, fb;
+            memcpy(&fa, (const uint8_t *)got + 4 * i, 4);
+            memcpy(&fb, want + 4 * i, 4);
+            a = fa, b = fb;
+        } else {
+            a = ((const uint8_t *)got)[i], b = want[i];
+        }
+        if (memcmp((const uint8_t *)got + unit * i, want + unit * i, unit)) {
+            if (!bad) first = i;
+            bad++;
+            if (fabs(a - b) > maxd) maxd = fabs(a - b);
+        }
+    }
+    EXPECT(bad == 0, "%s: %zu of %zu values differ (first at %zu, max |diff| %g)", what, bad,
+           n / unit, first, maxd);
+    free(want);
+}
+
+/* -------------------------------------------------------------------- main */
+
+int main(void) {
+    /* Read into memory first: a forked child that exits through exit()
+     * would move the shared file offset of an open FILE under our feet. */
+    size_t glen = 0;
+    char *gtext = (char *)read_all(FIX "/goldens.txt", &glen);
+    EXPECT(gtext != NULL, "cannot open " FIX "/goldens.txt (run from the repository root)");
+    if (!gtext) return test_done("test_image");
+    gtext = realloc(gtext, glen + 1);
+    gtext[glen] = 0;
+    int n_decode = 0, n_fail = 0, n_unsup = 0, n_clip = 0, n_clipcrop = 0, n_resample = 0;
+    int n_crop = 0, n_rsize = 0, n_raw = 0, ok_decode = 0, ok_clip = 0, ok_resample = 0;
+    char line[1024];
+    for (char *cur = gtext, *nl; *cur; cur = nl ? nl + 1 : cur + strlen(cur)) {
+        nl = strchr(cur, '\n');
+        size_t ll = nl ? (size_t)(nl - cur) : strlen(cur);
+        if (ll >= sizeof line) ll = sizeof line - 1;
+        memcpy(line, cur, ll);
+        line[ll] = 0;
+        if (line[0] == '#' || line[0] == 0) continue;
+        char kind[16], a[256], b[256], c[256], hex[65];
+        char path[512];
+        int before = test_failures;
+        if (sscanf(line, "%15s", kind) != 1) continue;
+        if (!strcmp(kind, "decode")) {
+            char mode[16], want[65];
+            int w, h;
+            EXPECT(sscanf(line, "%*s %255s %15s %d %d %64s", a, mode, &w, &h, want) == 5,
+                   "bad line: %s", line);
+            path_of(path, sizeof path, a);
+            n_decode++;
+            if (!decodes(path)) continue;
+            Image img;
+            image_load(path, &img);
+            EXPECT(img.w == w && img.h == h, "%s: size %dx%d, want %dx%d", a, img.w, img.h, w, h);
+            EXPECT(!strcmp(img.mode, mode), "%s: mode '%s', want '%s'", a, img.mode, mode);
+            if (img.w == w && img.h == h) {
+                sha256_hex(img.rgb, (size_t)w * (size_t)h * 3, hex);
+                EXPECT(!strcmp(hex, want), "%s: decoded RGB differs from Pillow's", a);
+            }
+            /* the in-memory path gives the same pixels */
+            size_t n = 0;
+            uint8_t *d = read_all(path, &n);
+            Image m;
+            image_decode(d, n, "mem", &m);
+            EXPECT(m.w == img.w && m.h == img.h && !strcmp(m.mode, img.mode) &&
+                       !memcmp(m.rgb, img.rgb, (size_t)m.w * (size_t)m.h * 3),
+                   "%s: image_decode differs from image_load", a);
+            free(d);
+            image_free(&m);
+            image_free(&img);
+            ok_decode += test_failures == before;
+        } else if (!strcmp(kind, "fail") || !strcmp(kind, "unsupported")) {
+            EXPECT(sscanf(line, "%*s %255s", a) == 1, "bad line: %s", line);
+            path_of(path, sizeof path, a);
+            int unsup = !strcmp(kind, "unsupported");
+            expect_failure(path, 0, path, unsup ? "unsupported" : NULL);
+            expect_failure(path, 1, "memory:item-7", unsup ? "unsupported" : NULL);
+            if (unsup)
+                n_unsup++;
+            else
+                n_fail++;
+        } else if (!strcmp(kind, "clip") || !strcmp(kind, "clipcrop")) {
+            int s;
+            char want[65];
+            EXPECT(sscanf(line, "%*s %255s %d %64s", a, &s, want) == 3, "bad line: %s", line);
+            path_of(path, sizeof path, a);
+            if (!strcmp(kind, "clip"))
+                n_clip++;
+            else
+                n_clipcrop++;
+            if (!decodes(path)) continue;
+            Image img;
+            image_load(path, &img);
+            float *t = malloc(sizeof(float) * 3 * (size_t)s * (size_t)s);
+            if (!strcmp(kind, "clip"))
+                clip_preprocess(&img, s, CLIP_OPENAI_MEAN, CLIP_OPENAI_STD, t);
+            else
+                clip_preprocess_crop(&img, s, CLIP_OPENAI_MEAN, CLIP_OPENAI_STD, t);
+            sha256_hex(t, sizeof(float) * 3 * (size_t)s * (size_t)s, hex);
+            EXPECT(!strcmp(hex, want), "%s %s S=%d: tensor differs from transformers'", kind, a, s);
+            free(t);
+            image_free(&img);
+            ok_clip += test_failures == before;
+        } else if (!strcmp(kind, "resample")) {
+            unsigned seed;
+            int ch, w, h, ow, oh;
+            char want[65];
+            EXPECT(sscanf(line, "%*s %u %d %d %d %d %d %255s %64s", &seed, &ch, &w, &h, &ow, &oh, b,
+                          want) == 8,
+                   "bad line: %s", line);
+            ResampleFilter f = !strcmp(b, "bicubic")    ? RESAMPLE_BICUBIC
+                               : !strcmp(b, "bilinear") ? RESAMPLE_BILINEAR
+                                                        : RESAMPLE_NEAREST;
+            uint8_t *in = malloc((size_t)w * h * ch), *out = malloc((size_t)ow * oh * ch);
+            lcg_bytes(seed, in, (size_t)w * h * ch);
+            resample_u8(in, w, h, ch, out, ow, oh, f);
+            sha256_hex(out, (size_t)ow * oh * ch, hex);
+            EXPECT(!strcmp(hex, want), "resample seed %u %dx%dx%d -> %dx%d %s differs from Pillow",
+                   seed, w, h, ch, ow, oh, b);
+            free(in);
+            free(out);
+            n_resample++;
+            ok_resample += test_failures == before;
+        } else if (!strcmp(kind, "crop")) {
+            unsigned seed;
+            int w, h, cw, chh, ow, oh;
+            char want[65];
+            EXPECT(sscanf(line, "%*s %u %d %d %d %d %d %d %64s", &seed, &w, &h, &cw, &chh, &ow, &oh,
+                          want) == 8,
+                   "bad line: %s", line);
+            Image img, out;
+            image_alloc(&img, w, h);
+            lcg_bytes(seed, img.rgb, (size_t)w * h * 3);
+            clip_center_crop(&img, cw, chh, &out);
+            EXPECT(out.w == ow && out.h == oh, "crop %dx%d -> %dx%d: got %dx%d, want %dx%d", w, h,
+                   cw, chh, out.w, out.h, ow, oh);
+            if (out.w == ow && out.h == oh) {
+                sha256_hex(out.rgb, (size_t)ow * oh * 3, hex);
+                EXPECT(!strcmp(hex, want), "crop %dx%d -> %dx%d differs from transformers'", w, h,
+                       cw, chh);
+            }
+            image_free(&img);
+            image_free(&out);
+            n_crop++;
+        } else if (!strcmp(kind, "rsize")) {
+            int w, h, s, ow, oh, gw, gh;
+            EXPECT(sscanf(line, "%*s %d %d %d %d %d", &w, &h, &s, &ow, &oh) == 5, "bad line: %s",
+                   line);
+            clip_resize_size(w, h, s, &gw, &gh);
+            EXPECT(gw == ow && gh == oh, "resize size %dx%d S=%d: got %dx%d, want %dx%d", w, h, s,
+                   gw, gh, ow, oh);
+            n_rsize++;
+        } else if (!strcmp(kind, "raw")) {
+            int s;
+            EXPECT(sscanf(line, "%*s %255s %255s %d %255s", a, b, &s, c) == 4, "bad line: %s",
+                   line);
+            path_of(path, sizeof path, b);
+            n_raw++;
+            if (!decodes(path)) continue;
+            Image img;
+            image_load(path, &img);
+            if (!strcmp(a, "rgb")) {
+                compare_raw(b, img.rgb, (size_t)img.w * img.h * 3, c, 0);
+            } else {
+                float *t = malloc(sizeof(float) * 3 * (size_t)s * s);
+                clip_preprocess(&img, s, CLIP_OPENAI_MEAN, CLIP_OPENAI_STD, t);
+                compare_raw(b, t, sizeof(float) * 3 * (size_t)s * s, c, 1);
+                free(t);
+            }
+            image_free(&img);
+        } else {
+            EXPECT(0, "unknown golden kind '%s'", kind);
+        }
+    }
+    free(gtext);
+
+    /* Inputs with no golden line: a missing file, a directory. */
+    expect_failure(FIX "/img/no_such_file.jpg", 0, FIX "/img/no_such_file.jpg", NULL);
+    expect_failure(FIX "/img", 0, FIX "/img", NULL);
+
+    /* The pad colour and the LLaVA defaults. */
+    uint8_t fill[3];
+    clip_pad_color(CLIP_OPENAI_MEAN, fill);
+    EXPECT(fill[0] == 122 && fill[1] == 116 && fill[2] == 104, "pad colour %d %d %d", fill[0],
+           fill[1], fill[2]);
+
+    printf("decode: %d/%d match Pillow; failures: %d broken files and %d unsupported formats fail "
+           "as expected (file and memory paths)\n",
+           ok_decode, n_decode, n_fail, n_unsup);
+    printf("clip: %d/%d tensors match transformers (%d padded, %d crop-only); resample: %d/%d; "
+           "crop: %d; resize sizes: %d; raw debug cases: %d\n",
+           ok_clip, n_clip + n_clipcrop, n_clip, n_clipcrop, ok_resample, n_resample, n_crop,
+           n_rsize, n_raw);
+    EXPECT(n_decode >= 50 && n_clip >= 90 && n_resample >= 15 && n_fail >= 10,
+           "too few goldens read (%d decode, %d clip, %d resample, %d fail)", n_decode, n_clip,
+           n_resample, n_fail);
+    return test_done("test_image");
+}
