@@ -6,6 +6,7 @@
 set -u
 cd "$(dirname "$0")/../.."
 . tests/cli/common.sh
+ROOT=$(pwd)
 REQ=tests/fixtures/requests/layout.jsonl
 MAXNEW=6
 compare() { # base trace, other trace, exact(0/1) -> prints a problem or nothing
@@ -62,6 +63,21 @@ for dir in tests/fixtures/models/*/; do
         done
     done
     unset tp_trace
+done
+# uneven stage splits move the guidance rank: guide layer inside stage 0, or
+# alone on stage 0 with every posterior block on stage 1, or guide stage last
+for name in all lang; do
+    model=tests/fixtures/models/$name/model.h5; base=$TMP/$name.base
+    for split in "1, 3" "3, 1" "2, 1, 1" "1, 1, 2"; do
+        pp=$(echo "$split" | tr ',' '\n' | wc -l)
+        printf 'model: %s\nparallel: {dp: 1, pp: %d, tp: 1}\nstages: [%s]\nbatch_size: 3\nmicro_batches: 2\n' \
+            "$ROOT/$model" "$pp" "$split" >"$TMP/stages.yaml"
+        $MPIRUN -n "$pp" $HL_BIN generate --config "$TMP/stages.yaml" --jsonl $REQ --max-new-tokens $MAXNEW \
+            --trace "$TMP/st.trace" --ids >"$TMP/st.out" 2>"$TMP/st.err" || { fail "$name stages [$split]: $(grep -m1 error "$TMP/st.err")"; continue; }
+        runs=$((runs + 1))
+        cmp -s "$base.out" "$TMP/st.out" || fail "$name stages [$split]: tokens differ"
+        p=$(compare "$base.trace" "$TMP/st.trace" 1); [ -z "$p" ] || fail "$name stages [$split]: $p"
+    done
 done
 echo "$runs distributed runs compared"
 [ $runs -gt 50 ] || fail "only $runs runs"
