@@ -96,30 +96,49 @@ static void pass_horizontal(const uint8_t *in, int in_w, int y0, int rows, int c
         for (int xx = 0; xx < out_w; xx++) {
             int xmin = c->bounds[2 * xx], xmax = c->bounds[2 * xx + 1];
             const int32_t *k = c->coefs + (size_t)xx * (size_t)c->ksize;
-            for (int b = 0; b < ch; b++) {
-                int32_t ss = 1 << (PRECISION_BITS - 1);
-                for (int x = 0; x < xmax; x++) ss += line[(x + xmin) * ch + b] * k[x];
-                o[xx * ch + b] = clip8(ss);
+            const uint8_t *src = line + (size_t)xmin * (size_t)ch;
+            if (ch == 3) { /* the common case, unrolled */
+                int32_t s0 = 1 << (PRECISION_BITS - 1), s1 = s0, s2 = s0;
+                for (int x = 0; x < xmax; x++, src += 3) {
+                    s0 += src[0] * k[x];
+                    s1 += src[1] * k[x];
+                    s2 += src[2] * k[x];
+                }
+                o[3 * xx] = clip8(s0);
+                o[3 * xx + 1] = clip8(s1);
+                o[3 * xx + 2] = clip8(s2);
+                continue;
             }
+            int32_t ss[4];
+            for (int b = 0; b < ch; b++) ss[b] = 1 << (PRECISION_BITS - 1);
+            for (int x = 0; x < xmax; x++, src += ch)
+                for (int b = 0; b < ch; b++) ss[b] += src[b] * k[x];
+            for (int b = 0; b < ch; b++) o[xx * ch + b] = clip8(ss[b]);
         }
     }
 }
 
 /* _ImagingResampleVertical_8bpc; y_shift is subtracted from the bounds
- * when the input holds only the rows from y_shift on. */
+ * when the input holds only the rows from y_shift on. Pillow sums each
+ * pixel's column in turn; summing whole rows into an accumulator row adds
+ * the same integer products, so the result is identical. */
 static void pass_vertical(const uint8_t *in, int w, int ch, uint8_t *out, int out_h, int y_shift,
                           const Coefs *c) {
     size_t stride = (size_t)w * (size_t)ch;
+    int32_t *acc = hl_malloc(sizeof(int32_t) * stride);
     for (int yy = 0; yy < out_h; yy++) {
         int ymin = c->bounds[2 * yy] - y_shift, ymax = c->bounds[2 * yy + 1];
         const int32_t *k = c->coefs + (size_t)yy * (size_t)c->ksize;
-        uint8_t *o = out + (size_t)yy * stride;
-        for (size_t i = 0; i < stride; i++) {
-            int32_t ss = 1 << (PRECISION_BITS - 1);
-            for (int y = 0; y < ymax; y++) ss += in[(size_t)(y + ymin) * stride + i] * k[y];
-            o[i] = clip8(ss);
+        for (size_t i = 0; i < stride; i++) acc[i] = 1 << (PRECISION_BITS - 1);
+        for (int y = 0; y < ymax; y++) {
+            const uint8_t *row = in + (size_t)(y + ymin) * stride;
+            int32_t ky = k[y];
+            for (size_t i = 0; i < stride; i++) acc[i] += row[i] * ky;
         }
+        uint8_t *o = out + (size_t)yy * stride;
+        for (size_t i = 0; i < stride; i++) o[i] = clip8(acc[i]);
     }
+    free(acc);
 }
 
 /* ImagingScaleAffine with a = (in/out, 0, 0, 0, in/out, 0): the source
