@@ -35,7 +35,9 @@ void clip_resize_size(int w, int h, int shortest, int *out_w, int *out_h) {
     int sh = w <= h ? w : h, lo = w <= h ? h : w;
     /* Python: int(size * long / short); the int product and both operands
      * are exact doubles, so the IEEE quotient equals Python's. */
-    int nl = (int)((double)((long long)shortest * lo) / (double)sh);
+    double q = (double)((long long)shortest * lo) / (double)sh;
+    CHECKF(q < 1 << 30, "resize of a %dx%d image to shortest edge %d is too large", w, h, shortest);
+    int nl = (int)q;
     if (w <= h) {
         *out_w = shortest;
         *out_h = nl;

@@ -28,7 +28,8 @@ typedef struct {
                      "" for images not made by a decoder */
 } Image;
 
-/* Reads and decodes a JPEG or PNG file. hl_fail on any error. */
+/* Reads and decodes a JPEG or PNG file into *img (overwritten, not freed;
+ * release with image_free). hl_fail on any error. */
 void image_load(const char *path, Image *img);
 /* Decodes a JPEG or PNG held in memory (e.g. a base64 image from a TSV);
  * `name` is what error messages call it. hl_fail on any error. */
