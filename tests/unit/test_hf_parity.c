@@ -1,0 +1,124 @@
+/* Against Hugging Face transformers itself: checkpoints saved by transformers
+ * in both LLaVA-1.5 layouts (tests/fixtures/hf) are converted with
+ * tools/convert.py, loaded by the engine, and compared with the float32
+ * outputs transformers produced for them (expected_outputs.h5): CLIP features
+ * of the selected layer, the projector, LlamaForCausalLM's text logits and
+ * LlavaForConditionalGeneration's logits for a prompt with an image. */
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "golden.h"
+#include "model/config.h"
+#include "model/llm.h"
+#include "model/projector.h"
+#include "model/vision.h"
+#include "test.h"
+
+static void check(const char *what, const float *c, const float *g, long n) {
+    double e = golden_rel_err(c, g, n);
+    EXPECT(e <= GOLDEN_TOL, "%s: relative error %.3g", what, e);
+    printf("  %-28s max rel err %.2e\n", what, e);
+}
+
+/* Logits of the rows x [T, d]; cols = golden width (<= vocab). */
+static void run_llm(const Llm *m, float *x, int T, float *logits) {
+    SeqState st;
+    seq_state_init(&st, m, T);
+    SeqSpan sp = {.st = &st, .n_rows = T, .pos0 = 0, .prefill = 1};
+    Group solo = {.rank = 0, .size = 1};
+    llm_blocks(m, x, &sp, 1, &solo);
+    llm_logits(m, x, T, logits);
+    seq_state_free(&st, m);
+}
+
+static void run(const char *model_path, const char *label, hid_t ex, int check_mm) {
+    printf("%s\n", label);
+    WeightFile wf;
+    wf_open(&wf, model_path);
+    ModelConfig c;
+    model_config_read(&wf, &c);
+    Vision vis;
+    Projector proj;
+    Llm llm;
+    vision_load(&vis, &wf, &c, 0, 1);
+    projector_load(&proj, &wf, &c);
+    LlmPart part = {.tp_size = 1, .n_blocks = c.layers, .has_embed = 1, .has_head = 1};
+    llm_load(&llm, &wf, &c, &part);
+    wf_close(&wf);
+    Group solo = {.rank = 0, .size = 1};
+    long n;
+    const int NP = c.n_patches, C = c.v_hidden, d = c.hidden, V = c.vocab;
+    float *pix = golden_f32(ex, "vision/pixel_values", &n);
+    EXPECT(n == 3L * c.image_size * c.image_size, "pixel tensor size");
+    float *feats = hl_malloc((size_t)NP * C * sizeof(float)), *vt = hl_malloc((size_t)NP * d * sizeof(float));
+    vision_forward(&vis, pix, 1, feats, &solo);
+    float *g = golden_f32(ex, "vision/features", &n);
+    EXPECT(n == (long)NP * C, "features size");
+    check("CLIP features (layer -2)", feats, g, n);
+    free(g);
+    projector_forward(&proj, feats, NP, vt, NULL);
+    g = golden_f32(ex, "vision/projected", &n);
+    check("projector", vt, g, n);
+    free(g);
+    /* text-only logits (LlamaForCausalLM: the first 400 columns) */
+    int *ids = golden_i32(ex, "text/input_ids", &n);
+    int T = (int)n;
+    float *x = hl_malloc((size_t)(T + NP) * d * sizeof(float));
+    float *lg = hl_malloc((size_t)(T + NP) * V * sizeof(float));
+    llm_embed(&llm, ids, T, x);
+    run_llm(&llm, x, T, lg);
+    long gn;
+    g = golden_f32(ex, "text/logits", &gn);
+    int gv = (int)(gn / T);
+    float *cut = hl_malloc((size_t)gn * sizeof(float));
+    for (int r = 0; r < T; r++) memcpy(cut + (long)r * gv, lg + (long)r * V, (size_t)gv * sizeof(float));
+    check("text logits", cut, g, gn);
+    free(g), free(cut), free(ids);
+    if (check_mm) {
+        /* LlavaForConditionalGeneration: image token replaced by the visual tokens */
+        ids = golden_i32(ex, "mm/input_ids", &n);
+        int *tokn = golden_i32(ex, "mm/image_token", &gn);
+        int rows = 0;
+        for (long i = 0; i < n; i++) {
+            if (ids[i] == tokn[0]) {
+                memcpy(x + (long)rows * d, vt, (size_t)NP * d * sizeof(float));
+                rows += NP;
+            } else {
+                llm_embed(&llm, &ids[i], 1, x + (long)rows * d);
+                rows++;
+            }
+        }
+        run_llm(&llm, x, rows, lg);
+        g = golden_f32(ex, "mm/logits", &gn);
+        EXPECT(gn == (long)rows * V, "mm logits: %ld vs %ld", gn, (long)rows * V);
+        if (gn == (long)rows * V) check("LLaVA logits with image", lg, g, gn);
+        free(g), free(ids), free(tokn);
+    }
+    free(pix), free(feats), free(vt), free(x), free(lg);
+}
+
+int main(void) {
+    char dir[] = "/tmp/hl-hfXXXXXX";
+    CHECK(mkdtemp(dir));
+    char cmd[2048], a[64], b[64];
+    snprintf(a, sizeof a, "%s/orig.h5", dir);
+    snprintf(b, sizeof b, "%s/hf.h5", dir);
+    snprintf(cmd, sizeof cmd,
+             "/usr/bin/python3 tools/convert.py tests/fixtures/hf/llava-orig --vision-tower "
+             "tests/fixtures/hf/clip --out %s >/dev/null && /usr/bin/python3 tools/convert.py "
+             "tests/fixtures/hf/llava-hf --out %s >/dev/null",
+             a, b);
+    int rc = system(cmd);
+    EXPECT(rc == 0, "conversion failed (%d)", rc);
+    if (rc == 0) {
+        hid_t ex = H5Fopen("tests/fixtures/hf/expected_outputs.h5", H5F_ACC_RDONLY, H5P_DEFAULT);
+        CHECK(ex >= 0);
+        run(a, "original LLaVA-1.5 layout (f16 .bin shards + CLIP folder)", ex, 0);
+        run(b, "llava-hf layout (bf16 safetensors)", ex, 1);
+        H5Fclose(ex);
+    }
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", dir);
+    return test_done("hf_parity");
+}
