@@ -316,23 +316,26 @@ static double rate(double amount, double seconds) {
 static void print_header(const char *workload, int new_tokens) {
     printf("\n%s: %d new tokens per sample\n", workload, new_tokens);
     if (!strcmp(workload, "pope"))
-        printf("%6s %8s %6s %21s %21s %11s %11s %10s\n", "batch", "samples", "micro",
+        printf("%5s  %7s  %5s  %21s  %21s  %9s  %9s  %8s\n", "batch", "samples", "micro",
                "wall s (min / med)", "samples/s (best/med)", "prefill s", "decode s", "RSS MiB");
-    else
-        printf("%6s %8s %6s %21s %21s %23s %11s %10s\n", "batch", "samples", "micro",
+    else {
+        printf("(decode tok/s = (generated - samples) / decode s: a sample's first token comes "
+               "with its prefill)\n");
+        printf("%5s  %7s  %5s  %21s  %21s  %23s  %9s  %8s\n", "batch", "samples", "micro",
                "prefill s (min / med)", "decode s (min / med)", "decode tok/s (best/med)",
                "tokens/s", "RSS MiB");
+    }
 }
 
 static void print_row(const char *workload, const Row *r, int world) {
     if (!strcmp(workload, "pope"))
-        printf("%6d %8d %6d %10.4f / %8.4f %10.2f / %8.2f %11.4f %11.4f %10.1f\n", r->batch,
+        printf("%5d  %7d  %5d  %10.4f / %8.4f  %10.2f / %8.2f  %9.4f  %9.4f  %8.1f\n", r->batch,
                r->samples, r->micro, r->min.wall, r->med.wall, rate(r->samples, r->min.wall),
                rate(r->samples, r->med.wall), r->med.prefill, r->med.decode, max_rss_mib(r, world));
     else
-        printf("%6d %8d %6d %10.4f / %8.4f %10.4f / %8.4f %11.2f / %9.2f %11.2f %10.1f\n", r->batch,
-               r->samples, r->micro, r->min.prefill, r->med.prefill, r->min.decode, r->med.decode,
-               rate(r->med.tokens - r->samples, r->min.decode),
+        printf("%5d  %7d  %5d  %10.4f / %8.4f  %10.4f / %8.4f  %11.2f / %9.2f  %9.2f  %8.1f\n",
+               r->batch, r->samples, r->micro, r->min.prefill, r->med.prefill, r->min.decode,
+               r->med.decode, rate(r->med.tokens - r->samples, r->min.decode),
                rate(r->med.tokens - r->samples, r->med.decode), rate(r->med.tokens, r->med.wall),
                max_rss_mib(r, world));
     fflush(stdout);
@@ -516,13 +519,24 @@ int cmd_bench(int argc, char **argv) {
     cpu_model(cpu, sizeof cpu);
     comm_library_version(mpi, sizeof mpi);
     long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    double load0[3] = {-1, -1, -1}, load1[3] = {-1, -1, -1};
+    if (getloadavg(load0, 3) < 0) load0[0] = -1;
     int threads = s.cfg.threads > 0 ? s.cfg.threads : 1;
+    /* open the report now: a bad path fails before the runs, not after them */
+    FILE *jf = NULL;
+    if (c->rank == 0 && o.json) jf = fopen(o.json, "w");
+    if (comm_any(c, c->rank == 0 && o.json && !jf)) {
+        char m[600];
+        snprintf(m, sizeof m, "%s: cannot write the JSON report", o.json);
+        comm_fail_all(c, m);
+    }
     if (c->rank == 0) {
         printf("hyperllava bench: %s (%s)\n", mc->model_name, s.cfg.model);
         printf(
             "  host %s, cpu %s (%ld online), layout %dx%dx%d (%d rank%s), %d thread%s per rank\n",
             host, cpu, cpus, c->dp, c->pp, c->tp, c->size, c->size == 1 ? "" : "s", threads,
             threads == 1 ? "" : "s");
+        printf("  load average %.2f (1 min) when starting\n", load0[0]);
         printf("  prompt: %d image + %d text tokens = %d positions; image: %s\n", mc->n_patches,
                w.text_tokens, w.rows, w.image_desc);
         if (w.text_tokens != o.text_tokens)
@@ -562,19 +576,20 @@ int cmd_bench(int argc, char **argv) {
     }
     json_t *ranks = gather_ranks(&s);
     if (c->rank == 0) {
-        if (o.decode && !o.stop_eos)
-            printf("\ndecode tok/s = (generated - samples) / decode s: the first token of each "
-                   "sample comes with its prefill\n");
-        if (o.json) {
+        if (getloadavg(load1, 3) < 0) load1[0] = -1;
+        printf("\nload average %.2f (1 min) when done\n", load1[0]);
+        if (jf) {
             char date[32];
             time_t now = time(NULL);
             strftime(date, sizeof date, "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
             json_t *root = json_pack(
-                "{s:s, s:s, s:s, s:{s:s, s:s, s:I, s:s}, s:{s:i, s:i, s:i, s:i}, s:i, s:s, s:f}",
+                "{s:s, s:s, s:s, s:{s:s, s:s, s:I, s:s, s:f, s:f}, s:{s:i, s:i, s:i, s:i}, s:i, "
+                "s:s, "
+                "s:f}",
                 "command", "bench", "engine", HL_VERSION, "date", date, "machine", "host", host,
-                "cpu_model", cpu, "cpus_online", (json_int_t)cpus, "mpi", mpi, "layout", "dp",
-                c->dp, "pp", c->pp, "tp", c->tp, "world", c->size, "threads", threads, "backend",
-                s.cfg.backend, "load_s", s.load_s);
+                "cpu_model", cpu, "cpus_online", (json_int_t)cpus, "mpi", mpi, "loadavg_start",
+                load0[0], "loadavg_end", load1[0], "layout", "dp", c->dp, "pp", c->pp, "tp", c->tp,
+                "world", c->size, "threads", threads, "backend", s.cfg.backend, "load_s", s.load_s);
             json_object_set_new(root, "model", model_json(&s));
             json_object_set_new(
                 root, "settings",
@@ -594,7 +609,8 @@ int cmd_bench(int argc, char **argv) {
             json_object_set_new(root, "results", res);
             json_object_set_new(root, "ranks", ranks);
             ranks = NULL;
-            if (json_dump_file(root, o.json, JSON_INDENT(2)) != 0)
+            if (json_dumpf(root, jf, JSON_INDENT(2) | JSON_REAL_PRECISION(9)) != 0 ||
+                fputc('\n', jf) == EOF || fclose(jf) != 0)
                 hl_fail("%s: cannot write the JSON report", o.json);
             json_decref(root);
         }
