@@ -4,7 +4,8 @@
 set -euo pipefail
 PKGS=(build-essential pkg-config openmpi-bin libopenmpi-dev libhdf5-dev hdf5-tools
       libyaml-dev libopenblas-dev libjpeg62-turbo-dev libpng-dev libjansson-dev
-      libxlsxwriter-dev zlib1g-dev python3 python3-numpy python3-h5py)
+      libxlsxwriter-dev zlib1g-dev python3 python3-numpy python3-h5py
+      munge slurmctld slurmd slurm-client)
 missing=()
 for p in "${PKGS[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -1,0 +1,197 @@
+#!/usr/bin/env bash
+# A suite through a real SLURM: a one-node cluster on this machine
+# (tests/slurm/cluster.sh: munged, slurmctld, slurmd), `hyperllava-submit`
+# submits the array job (one benchmark per task, each on 2 MPI ranks started
+# by srun) and the dependent scoring job. Checks that every task and the
+# scoring job completed with exit code 0, that srun started each benchmark's
+# two ranks as one step through the MPI plugin the launcher picks (pmix on
+# Debian 12), and that the answers files and scores.json equal those of the
+# same job run with mpirun outside SLURM. The cluster is stopped at exit,
+# whatever happens. Needs root (slurmd runs jobs as their user).
+set -u
+cd "$(dirname "$0")/../.."
+. tests/cli/common.sh
+ROOT=$(pwd)
+CL=$TMP/c
+t_start=$(date +%s)
+seen=0
+ok() { # "ok: what (time)" when no check failed since the last ok
+    [ "$fails" -eq "$seen" ] && echo "ok: $* ($(($(date +%s) - t_start))s)"
+    seen=$fails
+}
+cleanup() {
+    tests/slurm/cluster.sh stop "$CL"
+    rm -rf "$TMP"
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM HUP
+
+[ "$(id -u)" -eq 0 ] || { echo "skip: a test SLURM cluster runs slurmd as root; run as root"; exit 77; }
+PATH=$PATH:/usr/sbin:/sbin
+for t in munged slurmctld slurmd sbatch srun squeue scontrol; do
+    command -v $t >/dev/null 2>&1 ||
+        { echo "FAIL: $t not found: tools/setup-deps.sh installs munge slurmctld slurmd slurm-client"; exit 1; }
+done
+# Nothing from an outer allocation or another cluster may leak in.
+for v in $(compgen -v SLURM_) $(compgen -v SBATCH_) $(compgen -v SRUN_); do unset "$v"; done
+# Waiting ranks spin by default; on a busy machine with few cores they then
+# take the CPU from the rank they wait for.
+export OMPI_MCA_mpi_yield_when_idle=1
+
+[ -x "$HL_BIN" ] || { echo "FAIL: $HL_BIN not built"; exit 1; }
+chmod 755 "$TMP" # munged wants every folder above its socket searchable
+# A copy of the binary, so that a rebuild meanwhile cannot change it under the jobs.
+mkdir -p "$TMP/bin"
+BIN=$TMP/bin/hyperllava-real
+cp "$HL_BIN" "$BIN"
+
+# The fixture model with room for ScienceQA's long prompts (as test_eval.sh),
+# and a job with absolute paths: 4 benchmarks, each on 2 pipeline stages.
+cp tests/fixtures/models/all/model.h5 "$TMP/model.h5"
+/usr/bin/python3 -c "import h5py, sys; h5py.File(sys.argv[1], 'r+').attrs['max_positions'] = 1024" "$TMP/model.h5"
+JOB=$TMP/suite.yaml
+cat >"$JOB" <<EOF
+run:
+  model: $TMP/model.h5
+  parallel: {dp: 1, pp: 2, tp: 1}
+  batch_size: 3
+  micro_batches: 2
+output: $TMP/slurm-out
+model_id: tiny-all
+data_root: $ROOT/tests/fixtures/bench
+benchmarks:
+  - kind: pope
+    questions: pope/llava_pope_test.jsonl
+    images: pope/val2014
+    annotations: pope/coco
+    limit: 6
+  - kind: mme
+    questions: mme/llava_mme.jsonl
+    images: mme/MME_Benchmark_release_version
+    annotations: mme/MME_Benchmark_release_version
+    limit: 6
+  - kind: sqa
+    questions: sqa/llava_test_CQM-A.json
+    images: sqa/images/test
+    annotations: sqa
+    limit: 4
+    max_new_tokens: 48
+  - kind: mmbench
+    questions: mmbench/mmbench_dev_20230712.tsv
+    limit: 8
+    max_new_tokens: 48
+EOF
+BENCHES="pope mme sqa mmbench"
+same_scores() { # two scores.json files equal but for the output paths under "files"
+    [ -f "$1" ] && [ -f "$2" ] || return 1
+    /usr/bin/python3 - "$1" "$2" <<'PY'
+import json, sys
+def strip(o):
+    if isinstance(o, dict): return {k: strip(v) for k, v in o.items() if k != "files"}
+    if isinstance(o, list): return [strip(v) for v in o]
+    return o
+sys.exit(0 if strip(json.load(open(sys.argv[1]))) == strip(json.load(open(sys.argv[2]))) else 1)
+PY
+}
+
+# Reference: the whole job under mpirun, outside SLURM.
+HL_BIN=$BIN timeout 300 launcher/hyperllava-run "$JOB" --output "$TMP/ref" >"$TMP/ref.log" 2>&1 ||
+    { fail "mpirun reference run: $(grep -m1 error "$TMP/ref.log")"; pass_or_fail; }
+ok "reference run under mpirun"
+
+# The cluster. Failing to start it is a failure, with the daemons' logs.
+tests/slurm/cluster.sh start "$CL" 2>&1 || { echo "FAIL: could not start a SLURM cluster (logs above)"; exit 1; }
+export SLURM_CONF=$CL/slurm.conf
+ok "slurmctld and slurmd up, node idle"
+expect_mpi=none
+plugins=$(srun --mpi=list 2>&1)
+if grep -qw pmix <<<"$plugins"; then expect_mpi=pmix; elif grep -qw pmi2 <<<"$plugins"; then expect_mpi=pmi2; fi
+
+# A binary that notes how each eval process was started, then runs the real one.
+cat >"$TMP/bin/hyperllava" <<EOF
+#!/bin/sh
+[ "\$1" = eval ] && echo "task=\${SLURM_ARRAY_JOB_ID:-}_\${SLURM_ARRAY_TASK_ID:-} step=\${SLURM_JOB_ID:-}.\${SLURM_STEP_ID:-} procid=\${SLURM_PROCID:-} ntasks=\${SLURM_STEP_NUM_TASKS:-} mpi=\${SLURM_MPI_TYPE:-} pmix_rank=\${PMIX_RANK:-}" >>"$TMP/ranks.log"
+exec "$BIN" "\$@"
+EOF
+chmod +x "$TMP/bin/hyperllava"
+
+HL_BIN=$TMP/bin/hyperllava launcher/hyperllava-submit "$JOB" >"$TMP/submit.log" 2>&1 ||
+    { fail "hyperllava-submit: $(cat "$TMP/submit.log")"; pass_or_fail; }
+read -r array merge < <(sed -n 's/.*array job \([0-9]*\) .*scoring job \([0-9]*\) .*/\1 \2/p' "$TMP/submit.log")
+[ -n "${array:-}" ] && [ -n "${merge:-}" ] || { fail "no job ids in: $(cat "$TMP/submit.log")"; pass_or_fail; }
+ok "submitted array job $array and scoring job $merge"
+
+# Wait until both leave the queue; a failed task leaves the scoring job
+# pending for ever (DependencyNeverSatisfied), so stop waiting then.
+logdir=$TMP/slurm-out/slurm
+deadline=$(($(date +%s) + ${HL_SLURM_TIMEOUT:-200}))
+while :; do
+    q=$(squeue -h -o '%i %T %r' 2>&1) || { fail "squeue: $q"; break; }
+    [ -z "$q" ] && break
+    if grep -q DependencyNeverSatisfied <<<"$q"; then
+        fail "an array task failed, scoring job never runs: $q"
+        tail -n 20 "$logdir"/*.out
+        break
+    fi
+    if [ "$(date +%s)" -gt "$deadline" ]; then
+        fail "jobs still queued after ${HL_SLURM_TIMEOUT:-200}s: $q"
+        tail -n 20 "$logdir"/*.out
+        break
+    fi
+    sleep 1
+done
+ok "queue empty"
+
+# Every array task and the scoring job completed, exit code 0.
+states=$(scontrol -o show job "$array" 2>&1; scontrol -o show job "$merge" 2>&1)
+for i in 0 1 2 3; do
+    line=$(grep -E "ArrayJobId=$array ArrayTaskId=$i " <<<"$states")
+    grep -q "JobState=COMPLETED .*ExitCode=0:0" <<<"$line" ||
+        fail "array task $i: $(grep -oE 'JobState=[A-Z_]+|ExitCode=[0-9:]+' <<<"$line" | tr '\n' ' ')"
+    grep -q "benchmark $i done" "$logdir"/*-"${array}_$i".out 2>/dev/null || fail "array task $i: log does not say done"
+done
+line=$(grep -E "^JobId=$merge " <<<"$states")
+grep -q "JobState=COMPLETED .*ExitCode=0:0" <<<"$line" ||
+    fail "scoring job: $(grep -oE 'JobState=[A-Z_]+|ExitCode=[0-9:]+' <<<"$line" | tr '\n' ' ')"
+grep -q "^benchmark  *kind" "$logdir"/*-score-"$merge".out 2>/dev/null || fail "scoring job log has no summary table"
+
+# Each benchmark ran as one srun step of 2 ranks (SLURM_PROCID 0 and 1),
+# started through the MPI plugin the launcher picks.
+for i in 0 1 2 3; do
+    got=$(grep "^task=${array}_$i " "$TMP/ranks.log" 2>/dev/null)
+    [ "$(grep -c . <<<"$got")" -eq 2 ] || { fail "array task $i: expected 2 eval ranks, got: $got"; continue; }
+    [ "$(sed 's/.* step=\([^ ]*\) .*/\1/' <<<"$got" | sort -u | wc -l)" -eq 1 ] || fail "array task $i: ranks in different steps: $got"
+    grep -q ' step=[0-9][0-9]*\.[0-9][0-9]* ' <<<"$got" || fail "array task $i: ranks not started by srun: $got"
+    [ "$(sed 's/.* procid=\([^ ]*\) .*/\1/' <<<"$got" | sort | tr '\n' ' ')" = "0 1 " ] || fail "array task $i: SLURM_PROCID not 0 and 1: $got"
+    grep -q " ntasks=2 " <<<"$got" || fail "array task $i: step does not have 2 tasks: $got"
+    if [ "$expect_mpi" = pmix ]; then
+        [ "$(grep -c " mpi=pmix pmix_rank=[01]$" <<<"$got")" -eq 2 ] || fail "array task $i: not started through PMIx: $got"
+    fi
+done
+ok "array tasks and scoring job completed; each benchmark on 2 ranks of one srun step (mpi $expect_mpi)"
+
+# Same answers and scores as the mpirun run. OUTPUT/scores.json comes from
+# the scoring job only (an eval of one benchmark does not write it).
+for b in $BENCHES; do
+    cmp -s "$TMP/ref/$b/answers.jsonl" "$TMP/slurm-out/$b/answers.jsonl" || fail "$b: answers differ from the mpirun run"
+    same_scores "$TMP/ref/$b/scores.json" "$TMP/slurm-out/$b/scores.json" || fail "$b: scores.json differs from the mpirun run"
+    /usr/bin/python3 -c "import json, sys; m = json.load(open(sys.argv[1])); sys.exit(0 if m['layout']['world'] == 2 and len(m['ranks']) == 2 else 1)" \
+        "$TMP/slurm-out/$b/metrics.json" 2>/dev/null || fail "$b: metrics.json does not show 2 ranks"
+done
+[ -s "$TMP/slurm-out/scores.json" ] || fail "no scores.json from the scoring job"
+same_scores "$TMP/ref/scores.json" "$TMP/slurm-out/scores.json" || fail "suite scores.json differs from the mpirun run"
+/usr/bin/python3 -c "import json, sys; s = json.load(open(sys.argv[1])); sys.exit(0 if sorted(s) == sorted(sys.argv[2:]) else 1)" \
+    "$TMP/slurm-out/scores.json" $BENCHES 2>/dev/null || fail "suite scores.json does not hold exactly: $BENCHES"
+ok "answers and scores identical to the mpirun run"
+
+# Stop the cluster and check that its daemons are gone.
+pids=$(cat "$CL/slurmctld.pid" "$CL/slurmd.pid" "$CL/munge/munged.pid" 2>/dev/null)
+tests/slurm/cluster.sh stop "$CL"
+for p in $pids; do
+    if kill -0 "$p" 2>/dev/null && [ "$(awk '{ print $3 }' "/proc/$p/stat" 2>/dev/null)" != Z ]; then
+        fail "process $p ($(cat "/proc/$p/comm" 2>/dev/null)) still running after stop"
+    fi
+done
+[ "$(wc -w <<<"$pids")" -eq 3 ] || fail "expected 3 daemon pid files, got: $pids"
+ok "cluster stopped"
+pass_or_fail

@@ -1,0 +1,153 @@
+#!/usr/bin/env bash
+# A throwaway one-node SLURM cluster on this machine, for tests.
+#
+# usage: cluster.sh start DIR    munged, slurmctld and slurmd with every file
+#                                under DIR (a new or empty folder); waits until
+#                                the node is idle; exit 1 with the daemons' logs
+#                                when they do not come up
+#        cluster.sh stop DIR     cancels the jobs, stops the daemons and any
+#                                process still using DIR; safe to call twice
+#
+# After start, DIR/env holds `export SLURM_CONF=DIR/slurm.conf`: source it to
+# use sbatch, squeue and friends on this cluster. The cluster runs as root
+# (SlurmUser=root), tracks processes through /proc (no cgroups), has no
+# accounting database, and uses its own munge key and socket, so it touches
+# no system file and can run next to another one on other ports.
+#
+# Environment: HL_SLURM_WAIT   seconds to wait for the node (default 60)
+set -u
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+
+die() { echo "cluster.sh: error: $*" >&2; exit 1; }
+logs() { # the tails of the daemons' logs, for a failure message
+    local f
+    for f in "$DIR"/munge/munged.log "$DIR"/slurmctld.log "$DIR"/slurmd.log "$DIR"/*.out; do
+        [ -s "$f" ] && { echo "---- $f"; tail -n 15 "$f"; }
+    done >&2
+}
+free_port() { # a TCP port nobody listens on now
+    /usr/bin/python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+alive() { [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
+
+start() {
+    local t
+    for t in munged mungekey slurmctld slurmd sinfo; do
+        command -v "$t" >/dev/null 2>&1 || PATH=$PATH:/usr/sbin:/sbin
+        command -v "$t" >/dev/null 2>&1 || die "$t not found (tools/setup-deps.sh installs munge, slurmctld, slurmd, slurm-client)"
+    done
+    [ "$(id -u)" -eq 0 ] || die "a test cluster runs its daemons as root; run as root"
+    mkdir -p "$DIR"/munge "$DIR"/state "$DIR"/spool "$DIR"/tmp || die "$DIR: cannot create"
+    # munged insists that every folder above its socket is searchable by all
+    # and that its key and log are private.
+    chmod 755 "$DIR" "$DIR"/munge
+    mungekey --create --keyfile="$DIR/munge/munge.key" --bits=1024 || die "mungekey failed"
+    chmod 600 "$DIR/munge/munge.key"
+    munged --key-file="$DIR/munge/munge.key" --socket="$DIR/munge/munge.sock" \
+        --pid-file="$DIR/munge/munged.pid" --log-file="$DIR/munge/munged.log" \
+        --seed-file="$DIR/munge/munged.seed" >>"$DIR/munge/munged.out" 2>&1 </dev/null || { logs; die "munged did not start"; }
+    munge -n -S "$DIR/munge/munge.sock" | unmunge -S "$DIR/munge/munge.sock" >/dev/null ||
+        { logs; die "munge credentials do not round-trip through $DIR/munge/munge.sock"; }
+
+    local host cpus mem ctld_port slurmd_port
+    host=$(hostname -s)
+    cpus=$(nproc)
+    [ "$cpus" -ge 2 ] || cpus=2 # room for a 2-rank step; config_overrides keeps the node up
+    mem=$(awk '/^MemTotal:/ { print int($2 / 1024 / 2) }' /proc/meminfo)
+    ctld_port=$(free_port) && slurmd_port=$(free_port) || die "no free TCP port"
+    while [ "$slurmd_port" = "$ctld_port" ]; do slurmd_port=$(free_port); done
+    sed -e "s#@DIR@#$DIR#g" -e "s#@HOST@#$host#g" -e "s#@CPUS@#$cpus#g" -e "s#@MEMORY@#$mem#g" \
+        -e "s#@MPI_DEFAULT@#none#g" -e "s#@CTLD_PORT@#$ctld_port#g" -e "s#@SLURMD_PORT@#$slurmd_port#g" \
+        -e "s#@FIRST_JOB_ID@#$((1000 + RANDOM * 30))#g" \
+        "$HERE/slurm.conf.in" >"$DIR/slurm.conf" || die "cannot write $DIR/slurm.conf"
+    # slurmd loads a cgroup plugin even when no other plugin uses cgroups,
+    # and its autodetection fails where /sys/fs/cgroup is missing or read-only
+    # (containers). Slurm 24.05 can say "disabled"; before it, name cgroup/v1,
+    # whose start-up touches nothing, with a mount point that does not exist,
+    # so that nothing can touch the machine's cgroups.
+    local ver
+    ver=$(slurmd -V 2>/dev/null | awk '{ split($2, v, "."); print v[1] * 100 + v[2] }')
+    if [ "${ver:-0}" -ge 2405 ]; then
+        echo "CgroupPlugin=disabled" >"$DIR/cgroup.conf"
+    else
+        printf 'CgroupPlugin=cgroup/v1\nCgroupMountpoint=%s/no-cgroup\n' "$DIR" >"$DIR/cgroup.conf"
+    fi
+    echo "export SLURM_CONF=$DIR/slurm.conf" >"$DIR/env"
+    export SLURM_CONF=$DIR/slurm.conf
+    # PMIx when this Slurm has the plugin (Debian's does), so that a plain
+    # `srun` starts Open MPI ranks too; srun lists its plugins from the file.
+    if srun --mpi=list 2>&1 | grep -qw pmix; then
+        sed -i 's/^MpiDefault=none$/MpiDefault=pmix/' "$SLURM_CONF"
+    fi
+
+    slurmctld -c -f "$SLURM_CONF" >>"$DIR/slurmctld.out" 2>&1 </dev/null || { logs; die "slurmctld did not start"; }
+    slurmd -f "$SLURM_CONF" -N "$host" >>"$DIR/slurmd.out" 2>&1 </dev/null || { logs; die "slurmd did not start"; }
+
+    local wait=${HL_SLURM_WAIT:-60} state=""
+    for ((t = 0; t < wait * 2; t++)); do
+        state=$(sinfo -h -N -o %T 2>/dev/null | head -n 1)
+        [ "$state" = idle ] && return 0
+        alive "$DIR/slurmctld.pid" || { sleep 1; alive "$DIR/slurmctld.pid" || { logs; die "slurmctld exited"; }; }
+        sleep 0.5
+    done
+    logs
+    die "node not idle after ${wait}s (state '${state:-unknown}')"
+}
+
+# Processes that use DIR: an open file, their folder or SLURM_CONF in their
+# environment. After the daemons are gone these are job steps left behind.
+users_of_dir() {
+    local me=$BASHPID
+    {
+        grep -lzxF "SLURM_CONF=$DIR/slurm.conf" /proc/[0-9]*/environ
+        find /proc/[0-9]*/cwd /proc/[0-9]*/fd -maxdepth 1 \( -lname "$DIR" -o -lname "$DIR/*" \)
+    } 2>/dev/null | cut -d/ -f3 | sort -u | grep -vxF -e $$ -e "$me" -e "$PPID"
+}
+
+stop_pidfile() { # pid file: TERM, then KILL after 10 s
+    local pid t
+    [ -f "$1" ] || return 0
+    pid=$(cat "$1")
+    rm -f "$1" # a stale pid may belong to another process later
+    kill -TERM "$pid" 2>/dev/null || return 0
+    for ((t = 0; t < 20; t++)); do
+        kill -0 "$pid" 2>/dev/null || return 0
+        [ "$(awk '{ print $3 }' "/proc/$pid/stat" 2>/dev/null)" = Z ] && return 0
+        sleep 0.5
+    done
+    kill -KILL "$pid" 2>/dev/null
+}
+
+stop() {
+    cd / || return 1 # not counted as a user of DIR
+    [ -d "$DIR" ] || return 0
+    if [ -f "$DIR/slurm.conf" ] && alive "$DIR/slurmctld.pid"; then
+        export SLURM_CONF=$DIR/slurm.conf
+        scancel --full --quiet --user=root 2>/dev/null
+        local t
+        for ((t = 0; t < 30; t++)); do
+            [ -z "$(squeue -h -t running,completing -o %i 2>/dev/null)" ] && break
+            sleep 0.5
+        done
+    fi
+    stop_pidfile "$DIR/slurmd.pid"
+    stop_pidfile "$DIR/slurmctld.pid"
+    stop_pidfile "$DIR/munge/munged.pid"
+    local left
+    left=$(users_of_dir)
+    if [ -n "$left" ]; then
+        # shellcheck disable=SC2086
+        kill -KILL $left 2>/dev/null
+        sleep 0.5
+    fi
+    return 0
+}
+
+[ $# -eq 2 ] || { sed -n '3,17p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+DIR=$2
+case $DIR in /*) ;; *) DIR=$PWD/$DIR ;; esac
+case $1 in
+    start) start ;;
+    stop) stop ;;
+    *) die "unknown command '$1' (start or stop)" ;;
+esac
