@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Measures the engine on this machine against itself: for each model, one
-# rank with 1 thread, one rank with 2 threads, and 2 pipeline stages (1x2x1)
-# with 1 thread each, all in one go. Writes one JSON report per run and
+# rank with 1 thread, one rank with 2 threads (OpenMP's default wait policy,
+# then OMP_WAIT_POLICY=passive), and 2 pipeline stages (1x2x1) with 1 thread
+# each, all in one go. Writes one JSON report per run and
 # summary.md (bench/summarise.py) into the output folder.
 #
 # usage: bench/run.sh [--quick] [--out DIR] [--models LIST]
@@ -68,14 +69,16 @@ reports=()
 IFS=, read -r -a names <<<"$models"
 for name in "${names[@]}"; do
     file=$(model_file "$name")
-    for run in 1x1x1:1 1x1x1:2 1x2x1:1; do
-        layout=${run%%:*} threads=${run##*:}
+    for run in 1x1x1:1 1x1x1:2 1x1x1:2:passive 1x2x1:1; do
+        IFS=: read -r layout threads policy <<<"$run"
         IFS=x read -r dp pp tp <<<"$layout"
         world=$((dp * pp * tp))
-        json="$out/$name-$layout-t$threads.json"
-        echo "== $name ($file), layout $layout, $threads thread(s) per rank"
+        json="$out/$name-$layout-t$threads${policy:+-$policy}.json"
+        wait_env=()
+        [ -n "$policy" ] && wait_env=(OMP_WAIT_POLICY="$policy")
+        echo "== $name ($file), layout $layout, $threads thread(s) per rank ${policy:+(OMP_WAIT_POLICY=$policy)}"
         # shellcheck disable=SC2046,SC2086
-        env "${env_root[@]}" "$MPIRUN" -n "$world" --oversubscribe --bind-to none \
+        env "${env_root[@]}" "${wait_env[@]}" "$MPIRUN" -n "$world" --oversubscribe --bind-to none \
             "$BIN" bench --model "$file" --layout "$layout" --threads "$threads" \
             $(bench_args "$name") ${HL_BENCH_ARGS:-} --json "$json"
         reports+=("$json")

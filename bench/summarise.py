@@ -37,12 +37,17 @@ def layout(r):
     return f"{l['dp']}x{l['pp']}x{l['tp']}"
 
 
+def threads(r):
+    pol = r.get("environment", {}).get("OMP_WAIT_POLICY")
+    return f"{r['threads']} ({pol})" if pol else str(r["threads"])
+
+
 def mib(n):
     return n / 2**20
 
 
 def table(model, runs):
-    runs = sorted(runs, key=lambda r: (cores(r), r["layout"]["world"], layout(r)))
+    runs = sorted(runs, key=lambda r: (cores(r), r["layout"]["world"], layout(r), threads(r)))
     base = runs[0]
     m = base["model"]
     st = base["settings"]
@@ -54,7 +59,7 @@ def table(model, runs):
              f"{st['text_tokens']} text tokens. Host {base['machine']['host']}, "
              f"{base['machine']['cpu_model']}, {base['machine']['cpus_online']} CPUs online.", "",
              "| layout | threads/rank | load avg | workload | batch | samples/s | decode tok/s | prefill s | decode s | "
-             "peak RSS MiB (max rank) | vs " + f"{layout(base)} x{base['threads']} |",
+             "peak RSS MiB (max rank) | vs " + f"{layout(base)} x{threads(base)} |",
              "|---|---|---|---|---|---|---|---|---|---|---|"]
     ref = {}
     for wl, rows in base["results"].items():
@@ -70,7 +75,7 @@ def table(model, runs):
                 key, val = ("samples_per_s", sps) if wl == "pope" else ("decode_tokens_per_s", dts)
                 ratio = f"{val / b[key]['median']:.2f}x" if b and b[key]["median"] > 0 else "-"
                 lines.append(
-                    f"| {layout(r)} | {r['threads']} | {load} | {wl} ({row['new_tokens']} new) | {row['batch_size']} | "
+                    f"| {layout(r)} | {threads(r)} | {load} | {wl} ({row['new_tokens']} new) | {row['batch_size']} | "
                     f"{sps:.3g} | {dts:.3g} | {row['prefill_s']['median']:.3g} | {row['decode_s']['median']:.3g} | "
                     f"{mib(max(row['peak_rss_bytes'])):.0f} | {ratio} |")
     lines.append("")

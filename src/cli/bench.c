@@ -591,6 +591,14 @@ int cmd_bench(int argc, char **argv) {
                 load0[0], "loadavg_end", load1[0], "layout", "dp", c->dp, "pp", c->pp, "tp", c->tp,
                 "world", c->size, "threads", threads, "backend", s.cfg.backend, "load_s", s.load_s);
             json_object_set_new(root, "model", model_json(&s));
+            /* settings outside the command line that change CPU timings */
+            json_t *env = json_object();
+            const char *vars[] = {"OMP_WAIT_POLICY", "OMP_PROC_BIND", "OMP_PLACES",
+                                  "GOMP_SPINCOUNT", "OMP_NUM_THREADS"};
+            for (size_t i = 0; i < sizeof vars / sizeof *vars; i++)
+                if (getenv(vars[i]))
+                    json_object_set_new(env, vars[i], json_string(getenv(vars[i])));
+            json_object_set_new(root, "environment", env);
             json_object_set_new(
                 root, "settings",
                 json_pack("{s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:s, s:s, s:b}", "warmup", o.warmup,
