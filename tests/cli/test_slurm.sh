@@ -6,8 +6,10 @@
 # scoring job completed with exit code 0, that srun started each benchmark's
 # two ranks as one step through the MPI plugin the launcher picks (pmix on
 # Debian 12), and that the answers files and scores.json equal those of the
-# same job run with mpirun outside SLURM. The cluster is stopped at exit,
-# whatever happens. Needs root (slurmd runs jobs as their user).
+# same job run with mpirun outside SLURM. A sweep job (--mode sweep: srun
+# steps of 1 and 2 ranks in one allocation) gives the same answers too and
+# its sweep.csv. The cluster is stopped at exit, whatever happens. Needs
+# root (slurmd runs jobs as their user).
 set -u
 cd "$(dirname "$0")/../.."
 . tests/cli/common.sh
@@ -82,6 +84,11 @@ benchmarks:
     max_new_tokens: 48
 EOF
 BENCHES="pope mme sqa mmbench"
+# The first benchmark over 3 layouts, as one sweep allocation.
+SWEEP_JOB=$TMP/sweep.yaml
+sed -e "s#^output: .*#output: $TMP/sweep-out#" -e '/^  - kind: mme/,$d' "$JOB" >"$SWEEP_JOB"
+printf 'sweep:\n  layouts: [1x1x1, 1x2x1, 2x1x1]\n  batch_sizes: [3]\n' >>"$SWEEP_JOB"
+SWEEP_RUNS="1x1x1-b3 1x2x1-b3 2x1x1-b3"
 same_scores() { # two scores.json files equal but for the output paths under "files"
     [ -f "$1" ] && [ -f "$2" ] || return 1
     /usr/bin/python3 - "$1" "$2" <<'PY'
@@ -119,10 +126,14 @@ HL_BIN=$TMP/bin/hyperllava launcher/hyperllava-submit "$JOB" >"$TMP/submit.log" 
     { fail "hyperllava-submit: $(cat "$TMP/submit.log")"; pass_or_fail; }
 read -r array merge < <(sed -n 's/.*array job \([0-9]*\) .*scoring job \([0-9]*\) .*/\1 \2/p' "$TMP/submit.log")
 [ -n "${array:-}" ] && [ -n "${merge:-}" ] || { fail "no job ids in: $(cat "$TMP/submit.log")"; pass_or_fail; }
-ok "submitted array job $array and scoring job $merge"
+HL_BIN=$TMP/bin/hyperllava launcher/hyperllava-submit "$SWEEP_JOB" >"$TMP/submit-sweep.log" 2>&1 ||
+    { fail "hyperllava-submit (sweep): $(cat "$TMP/submit-sweep.log")"; pass_or_fail; }
+sweep=$(sed -n 's/.*sweep job \([0-9]*\) .*/\1/p' "$TMP/submit-sweep.log")
+[ -n "$sweep" ] || { fail "no job id in: $(cat "$TMP/submit-sweep.log")"; pass_or_fail; }
+ok "submitted array job $array, scoring job $merge, sweep job $sweep"
 
-# Wait until both leave the queue; a failed task leaves the scoring job
-# pending for ever (DependencyNeverSatisfied), so stop waiting then.
+# Wait until all three leave the queue; a failed task leaves the scoring
+# job pending for ever (DependencyNeverSatisfied), so stop waiting then.
 logdir=$TMP/slurm-out/slurm
 deadline=$(($(date +%s) + ${HL_SLURM_TIMEOUT:-200}))
 while :; do
@@ -135,15 +146,15 @@ while :; do
     fi
     if [ "$(date +%s)" -gt "$deadline" ]; then
         fail "jobs still queued after ${HL_SLURM_TIMEOUT:-200}s: $q"
-        tail -n 20 "$logdir"/*.out
+        tail -n 20 "$logdir"/*.out "$TMP"/sweep-out/slurm/*.out
         break
     fi
     sleep 1
 done
 ok "queue empty"
 
-# Every array task and the scoring job completed, exit code 0.
-states=$(scontrol -o show job "$array" 2>&1; scontrol -o show job "$merge" 2>&1)
+# Every array task, the scoring job and the sweep job completed, exit code 0.
+states=$(for j in $array $merge $sweep; do scontrol -o show job "$j" 2>&1; done)
 for i in 0 1 2 3; do
     line=$(grep -E "ArrayJobId=$array ArrayTaskId=$i " <<<"$states")
     grep -q "JobState=COMPLETED .*ExitCode=0:0" <<<"$line" ||
@@ -154,6 +165,9 @@ line=$(grep -E "^JobId=$merge " <<<"$states")
 grep -q "JobState=COMPLETED .*ExitCode=0:0" <<<"$line" ||
     fail "scoring job: $(grep -oE 'JobState=[A-Z_]+|ExitCode=[0-9:]+' <<<"$line" | tr '\n' ' ')"
 grep -q "^benchmark  *kind" "$logdir"/*-score-"$merge".out 2>/dev/null || fail "scoring job log has no summary table"
+line=$(grep -E "^JobId=$sweep " <<<"$states")
+grep -q "JobState=COMPLETED .*ExitCode=0:0" <<<"$line" ||
+    fail "sweep job: $(grep -oE 'JobState=[A-Z_]+|ExitCode=[0-9:]+' <<<"$line" | tr '\n' ' ')"
 
 # Each benchmark ran as one srun step of 2 ranks (SLURM_PROCID 0 and 1),
 # started through the MPI plugin the launcher picks.
@@ -168,7 +182,11 @@ for i in 0 1 2 3; do
         [ "$(grep -c " mpi=pmix pmix_rank=[01]$" <<<"$got")" -eq 2 ] || fail "array task $i: not started through PMIx: $got"
     fi
 done
-ok "array tasks and scoring job completed; each benchmark on 2 ranks of one srun step (mpi $expect_mpi)"
+# The sweep: one srun step per layout, of 1, 2 and 2 ranks.
+got=$(grep "^task=_ step=$sweep\." "$TMP/ranks.log" 2>/dev/null)
+[ "$(sed 's/.* step=\([^ ]*\) .*/\1/' <<<"$got" | sort | uniq -c | awk '{ print $1 }' | tr '\n' ' ')" = "1 2 2 " ] ||
+    fail "sweep: expected steps of 1, 2 and 2 ranks, got: $got"
+ok "array tasks, scoring and sweep jobs completed; each benchmark on 2 ranks of one srun step (mpi $expect_mpi)"
 
 # Same answers and scores as the mpirun run. OUTPUT/scores.json comes from
 # the scoring job only (an eval of one benchmark does not write it).
@@ -182,11 +200,22 @@ done
 same_scores "$TMP/ref/scores.json" "$TMP/slurm-out/scores.json" || fail "suite scores.json differs from the mpirun run"
 /usr/bin/python3 -c "import json, sys; s = json.load(open(sys.argv[1])); sys.exit(0 if sorted(s) == sorted(sys.argv[2:]) else 1)" \
     "$TMP/slurm-out/scores.json" $BENCHES 2>/dev/null || fail "suite scores.json does not hold exactly: $BENCHES"
-ok "answers and scores identical to the mpirun run"
+for r in $SWEEP_RUNS; do
+    cmp -s "$TMP/ref/pope/answers.jsonl" "$TMP/sweep-out/sweep/$r/pope/answers.jsonl" || fail "sweep $r: answers differ from the mpirun run"
+done
+/usr/bin/python3 - "$TMP/sweep-out/sweep/sweep.csv" $SWEEP_RUNS <<'PY' || fail "sweep.csv: $(cat "$TMP/sweep-out/sweep/sweep.csv" 2>&1 | cut -c1-80)"
+import csv, sys
+rows = list(csv.DictReader(open(sys.argv[1])))
+assert ["%s-b%s" % (r["layout"], r["batch_size"]) for r in rows] == sys.argv[2:], "runs"
+assert all(r["status"] == "ok" and float(r["samples_per_s"]) > 0 for r in rows), "status"
+assert [r["world"] for r in rows] == ["1", "2", "2"], "world"
+PY
+ok "answers and scores identical to the mpirun run (suite and 3 sweep layouts)"
 
 # Stop the cluster and check that its daemons are gone.
 pids=$(cat "$CL/slurmctld.pid" "$CL/slurmd.pid" "$CL/munge/munged.pid" 2>/dev/null)
-tests/slurm/cluster.sh stop "$CL"
+tests/slurm/cluster.sh stop "$CL" 2>"$TMP/stop.log"
+[ -s "$TMP/stop.log" ] && fail "stop: $(cat "$TMP/stop.log")" # e.g. job steps that outlived their job
 for p in $pids; do
     if kill -0 "$p" 2>/dev/null && [ "$(awk '{ print $3 }' "/proc/$p/stat" 2>/dev/null)" != Z ]; then
         fail "process $p ($(cat "/proc/$p/comm" 2>/dev/null)) still running after stop"

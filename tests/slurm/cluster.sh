@@ -60,11 +60,13 @@ start() {
         -e "s#@MPI_DEFAULT@#none#g" -e "s#@CTLD_PORT@#$ctld_port#g" -e "s#@SLURMD_PORT@#$slurmd_port#g" \
         -e "s#@FIRST_JOB_ID@#$((1000 + RANDOM * 30))#g" \
         "$HERE/slurm.conf.in" >"$DIR/slurm.conf" || die "cannot write $DIR/slurm.conf"
-    # slurmd loads a cgroup plugin even when no other plugin uses cgroups,
-    # and its autodetection fails where /sys/fs/cgroup is missing or read-only
-    # (containers). Slurm 24.05 can say "disabled"; before it, name cgroup/v1,
-    # whose start-up touches nothing, with a mount point that does not exist,
-    # so that nothing can touch the machine's cgroups.
+    # slurmd loads a cgroup plugin even when no other plugin uses cgroups.
+    # Autodetection picks cgroup/v2 on a unified hierarchy (Debian 12's
+    # default), whose start-up needs systemd over D-Bus and fails without it
+    # (containers, VMs without systemd). Slurm 24.05 can say "disabled";
+    # before it, name cgroup/v1, whose start-up touches no cgroup file (only
+    # proctrack/cgroup, task/cgroup and jobacct_gather/cgroup use it), with
+    # a mount point that does not exist, so nothing can touch the machine's.
     local ver
     ver=$(slurmd -V 2>/dev/null | awk '{ split($2, v, "."); print v[1] * 100 + v[2] }')
     if [ "${ver:-0}" -ge 2405 ]; then
@@ -83,11 +85,13 @@ start() {
     slurmctld -c -f "$SLURM_CONF" >>"$DIR/slurmctld.out" 2>&1 </dev/null || { logs; die "slurmctld did not start"; }
     slurmd -f "$SLURM_CONF" -N "$host" >>"$DIR/slurmd.out" 2>&1 </dev/null || { logs; die "slurmd did not start"; }
 
-    local wait=${HL_SLURM_WAIT:-60} state=""
-    for ((t = 0; t < wait * 2; t++)); do
+    local wait=${HL_SLURM_WAIT:-60} state="" i
+    for ((i = 0; i < wait * 2; i++)); do
         state=$(sinfo -h -N -o %T 2>/dev/null | head -n 1)
         [ "$state" = idle ] && return 0
-        alive "$DIR/slurmctld.pid" || { sleep 1; alive "$DIR/slurmctld.pid" || { logs; die "slurmctld exited"; }; }
+        for t in slurmctld slurmd; do
+            alive "$DIR/$t.pid" || { sleep 1; alive "$DIR/$t.pid" || { logs; die "$t exited"; }; }
+        done
         sleep 0.5
     done
     logs
@@ -97,11 +101,16 @@ start() {
 # Processes that use DIR: an open file, their folder or SLURM_CONF in their
 # environment. After the daemons are gone these are job steps left behind.
 users_of_dir() {
-    local me=$BASHPID
+    local me=$BASHPID p state
+    unset SLURM_CONF # or the commands below would find themselves
     {
         grep -lzxF "SLURM_CONF=$DIR/slurm.conf" /proc/[0-9]*/environ
         find /proc/[0-9]*/cwd /proc/[0-9]*/fd -maxdepth 1 \( -lname "$DIR" -o -lname "$DIR/*" \)
-    } 2>/dev/null | cut -d/ -f3 | sort -u | grep -vxF -e $$ -e "$me" -e "$PPID"
+    } 2>/dev/null | cut -d/ -f3 | sort -u | grep -vxF -e $$ -e "$me" -e "$PPID" |
+        while read -r p; do
+            state=$(awk '/^State:/ { print $2 }' "/proc/$p/status" 2>/dev/null)
+            [ -n "$state" ] && [ "$state" != Z ] && echo "$p"
+        done
 }
 
 stop_pidfile() { # pid file: TERM, then KILL after 10 s
@@ -119,12 +128,12 @@ stop_pidfile() { # pid file: TERM, then KILL after 10 s
 }
 
 stop() {
+    local t left
     cd / || return 1 # not counted as a user of DIR
     [ -d "$DIR" ] || return 0
     if [ -f "$DIR/slurm.conf" ] && alive "$DIR/slurmctld.pid"; then
         export SLURM_CONF=$DIR/slurm.conf
-        scancel --full --quiet --user=root 2>/dev/null
-        local t
+        scancel --quiet --user=root 2>/dev/null
         for ((t = 0; t < 30; t++)); do
             [ -z "$(squeue -h -t running,completing -o %i 2>/dev/null)" ] && break
             sleep 0.5
@@ -133,9 +142,14 @@ stop() {
     stop_pidfile "$DIR/slurmd.pid"
     stop_pidfile "$DIR/slurmctld.pid"
     stop_pidfile "$DIR/munge/munged.pid"
-    local left
-    left=$(users_of_dir)
+    for ((t = 0; t < 10; t++)); do # processes of cancelled steps may take a moment to exit
+        left=$(users_of_dir)
+        [ -z "$left" ] && break
+        sleep 0.5
+    done
     if [ -n "$left" ]; then
+        echo "cluster.sh: killing what is left of the cluster:" $(for p in $left; do
+            printf '%s(%s) ' "$p" "$(tr -d '\n' 2>/dev/null <"/proc/$p/comm")"; done) >&2
         # shellcheck disable=SC2086
         kill -KILL $left 2>/dev/null
         sleep 0.5
