@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Installs every Debian package hyperllava needs to build, test and run.
-# Idempotent: does nothing when all are present.
+# Idempotent: does nothing when all are present. munge and the slurm
+# packages give tests/cli/test_slurm.sh its one-node cluster; their own
+# services stay down without /etc/slurm/slurm.conf.
 set -euo pipefail
 PKGS=(build-essential pkg-config openmpi-bin libopenmpi-dev libhdf5-dev hdf5-tools
       libyaml-dev libopenblas-dev libjpeg62-turbo-dev libpng-dev libjansson-dev

@@ -11,7 +11,7 @@
 # its sweep.csv. The cluster is stopped at exit, whatever happens. Needs
 # root (slurmd runs jobs as their user).
 set -u
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/../.." || exit 1
 . tests/cli/common.sh
 ROOT=$(pwd)
 CL=$TMP/c
@@ -203,7 +203,7 @@ same_scores "$TMP/ref/scores.json" "$TMP/slurm-out/scores.json" || fail "suite s
 for r in $SWEEP_RUNS; do
     cmp -s "$TMP/ref/pope/answers.jsonl" "$TMP/sweep-out/sweep/$r/pope/answers.jsonl" || fail "sweep $r: answers differ from the mpirun run"
 done
-/usr/bin/python3 - "$TMP/sweep-out/sweep/sweep.csv" $SWEEP_RUNS <<'PY' || fail "sweep.csv: $(cat "$TMP/sweep-out/sweep/sweep.csv" 2>&1 | cut -c1-80)"
+/usr/bin/python3 - "$TMP/sweep-out/sweep/sweep.csv" $SWEEP_RUNS <<'PY' || fail "sweep.csv: $(cut -c1-80 "$TMP/sweep-out/sweep/sweep.csv" 2>&1)"
 import csv, sys
 rows = list(csv.DictReader(open(sys.argv[1])))
 assert ["%s-b%s" % (r["layout"], r["batch_size"]) for r in rows] == sys.argv[2:], "runs"
