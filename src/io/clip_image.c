@@ -134,6 +134,87 @@ void clip_preprocess(const Image *img, int size, const double mean[3], const dou
     image_free(&sq);
 }
 
+const char *clip_unconverted_error(const Image *img) {
+    if (img->w == img->h) return NULL; /* expand2square returns the image itself */
+    /* Image.new(mode, size, 3-tuple): Pillow's getink takes a tuple of one
+     * element for single-band modes, of one or two for LA, and raises */
+    const char *m = img->mode;
+    if (!strcmp(m, "1") || !strcmp(m, "L") || !strcmp(m, "I;16"))
+        return "TypeError: color must be int or single-element tuple";
+    if (!strcmp(m, "LA")) return "TypeError: color must be int, or tuple of one or two elements";
+    return NULL;
+}
+
+/* A copy of the pixels, native ones included. */
+static void image_copy(const Image *in, Image *out) {
+    image_alloc(out, in->w, in->h);
+    size_t n = (size_t)in->w * (size_t)in->h;
+    memcpy(out->rgb, in->rgb, n * 3);
+    memcpy(out->mode, in->mode, sizeof out->mode);
+    if (in->native) {
+        size_t bytes = n * (size_t)image_native_bpp(in->mode);
+        out->native = hl_malloc(bytes);
+        memcpy(out->native, in->native, bytes);
+    }
+    out->palette_size = in->palette_size;
+    memcpy(out->palette, in->palette, sizeof out->palette);
+}
+
+const char *clip_expand2square_unconverted(const Image *in, const uint8_t fill[3], Image *out) {
+    CHECK(in->rgb && in->w > 0 && in->h > 0);
+    memset(out, 0, sizeof *out);
+    const char *err = clip_unconverted_error(in);
+    if (err) return err;
+    if (in->w == in->h) {
+        image_copy(in, out);
+        return NULL;
+    }
+    if (!in->native) { /* RGB: the native pixels are the RGB ones */
+        clip_expand2square(in, fill, out);
+        memcpy(out->mode, in->mode, sizeof out->mode);
+        return NULL;
+    }
+    int s = in->w > in->h ? in->w : in->h, bpp = image_native_bpp(in->mode);
+    /* Image.new's ink: "P" gets a new palette holding only the colour, at
+     * index 0 (ImagePalette.getcolor); a 4-band mode takes the 3-tuple with
+     * the fourth band 255 (alpha for RGBA, K for CMYK). */
+    uint8_t ink[4] = {0, 0, 0, 255};
+    image_alloc(out, s, s);
+    memcpy(out->mode, in->mode, sizeof out->mode);
+    if (!strcmp(in->mode, "P")) {
+        memcpy(out->palette[0], fill, 3);
+        out->palette_size = 1;
+    } else {
+        CHECKF(bpp == 4, "expand2square in mode '%s'", in->mode);
+        memcpy(ink, fill, 3);
+    }
+    size_t npx = (size_t)s * (size_t)s, row = (size_t)in->w * (size_t)bpp;
+    out->native = hl_malloc(npx * (size_t)bpp);
+    for (size_t i = 0; i < npx; i++) memcpy(out->native + i * (size_t)bpp, ink, (size_t)bpp);
+    /* paste: same mode, no mask, so the samples (palette indices too) are
+     * copied as they are; the source palette is not looked at */
+    int x0 = (s - in->w) / 2, y0 = (s - in->h) / 2;
+    for (int y = 0; y < in->h; y++)
+        memcpy(out->native + ((size_t)(y + y0) * (size_t)s + (size_t)x0) * (size_t)bpp,
+               in->native + (size_t)y * row, row);
+    image_native_to_rgb(out->mode, out->native, npx, (const uint8_t(*)[3])out->palette, out->rgb);
+    return NULL;
+}
+
+void clip_preprocess_unconverted(const Image *img, int size, const double mean[3],
+                                 const double std[3], float *out) {
+    CHECK(img->rgb && img->w > 0 && img->h > 0 && size > 0);
+    uint8_t fill[3];
+    clip_pad_color(mean, fill);
+    Image sq;
+    if (clip_expand2square_unconverted(img, fill, &sq)) {
+        clip_preprocess(img, size, mean, std, out); /* LLaVA stops here; see the header */
+        return;
+    }
+    resize_crop_normalize(&sq, size, mean, std, out);
+    image_free(&sq);
+}
+
 void clip_preprocess_crop(const Image *img, int size, const double mean[3], const double std[3],
                           float *out) {
     CHECK(img->rgb && img->w > 0 && img->h > 0 && size > 0);

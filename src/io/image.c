@@ -22,6 +22,7 @@ void image_alloc(Image *img, int w, int h) {
 
 void image_free(Image *img) {
     free(img->rgb);
+    free(img->native);
     memset(img, 0, sizeof *img);
 }
 
@@ -37,6 +38,48 @@ static void check_size(const char *name, long long w, long long h) {
 static inline uint8_t muldiv255(int a, int b) {
     int t = a * b + 128;
     return (uint8_t)(((t >> 8) + t) >> 8);
+}
+
+int image_native_bpp(const char *mode) {
+    static const struct {
+        const char *mode;
+        int bpp;
+    } t[] = {{"1", 1},   {"L", 1}, {"P", 1},    {"LA", 2},  {"I;16", 2},
+             {"RGB", 3}, {"", 3},  {"RGBA", 4}, {"CMYK", 4}};
+    for (size_t i = 0; i < sizeof t / sizeof t[0]; i++)
+        if (!strcmp(mode, t[i].mode)) return t[i].bpp;
+    return 0;
+}
+
+const uint8_t *image_native(const Image *img) {
+    return img->native ? img->native : img->rgb;
+}
+
+void image_native_to_rgb(const char *mode, const uint8_t *px, size_t n, const uint8_t (*palette)[3],
+                         uint8_t *rgb) {
+    int bpp = image_native_bpp(mode);
+    CHECKF(bpp > 0, "no conversion from mode '%s' to RGB", mode);
+    if (bpp == 3) {
+        memcpy(rgb, px, n * 3);
+        return;
+    }
+    int is_p = !strcmp(mode, "P"), is_i16 = !strcmp(mode, "I;16"), is_cmyk = !strcmp(mode, "CMYK");
+    CHECK(!is_p || palette);
+    for (size_t i = 0; i < n; i++, px += bpp, rgb += 3) {
+        if (is_p) {
+            memcpy(rgb, palette[px[0]], 3);
+        } else if (is_i16) {
+            /* Convert.c I16_RGB: values above 255 saturate */
+            rgb[0] = rgb[1] = rgb[2] = px[1] ? 255 : px[0];
+        } else if (is_cmyk) {
+            int nk = 255 - px[3];
+            for (int c = 0; c < 3; c++) rgb[c] = (uint8_t)(nk - muldiv255(px[c], nk));
+        } else if (bpp == 4) { /* RGBA: alpha dropped, no compositing */
+            memcpy(rgb, px, 3);
+        } else { /* 1 (0/255), L, LA: the grey replicated */
+            rgb[0] = rgb[1] = rgb[2] = px[0];
+        }
+    }
 }
 
 /* ------------------------------------------------------------------ JPEG */
@@ -135,6 +178,7 @@ static void decode_jpeg(const uint8_t *data, size_t n, const char *name, Image *
     memcpy(mode, img->mode, sizeof mode);
     image_alloc(img, w, h);
     memcpy(img->mode, mode, sizeof mode);
+    if (nc != 3) img->native = hl_malloc((size_t)w * (size_t)h * (size_t)nc);
     ctx->row = hl_malloc((size_t)w * (size_t)nc);
     ctx->err.rows_total = h;
     while ((int)ci->output_scanline < h) {
@@ -146,17 +190,16 @@ static void decode_jpeg(const uint8_t *data, size_t n, const char *name, Image *
         uint8_t *d = img->rgb + (size_t)y * (size_t)w * 3;
         if (nc == 3) {
             memcpy(d, s, (size_t)w * 3);
-        } else if (nc == 1) {
-            for (int x = 0; x < w; x++) d[3 * x] = d[3 * x + 1] = d[3 * x + 2] = s[x];
-        } else {
-            for (int x = 0; x < w; x++, s += 4, d += 3) {
-                /* "CMYK;I": Adobe writes inverted inks, Pillow always un-inverts */
-                int c = 255 - s[0], m = 255 - s[1], yy = 255 - s[2], nk = s[3];
-                d[0] = (uint8_t)(nk - muldiv255(c, nk));
-                d[1] = (uint8_t)(nk - muldiv255(m, nk));
-                d[2] = (uint8_t)(nk - muldiv255(yy, nk));
-            }
+            continue;
         }
+        uint8_t *nat = img->native + (size_t)y * (size_t)w * (size_t)nc;
+        if (nc == 1) {
+            memcpy(nat, s, (size_t)w);
+        } else {
+            /* "CMYK;I": Adobe writes inverted inks, Pillow always un-inverts */
+            for (size_t i = 0; i < (size_t)w * 4; i++) nat[i] = (uint8_t)(255 - s[i]);
+        }
+        image_native_to_rgb(img->mode, nat, (size_t)w, NULL, d);
     }
     jpeg_finish_decompress(ci);
     jpeg_destroy_decompress(ci);
@@ -172,6 +215,7 @@ typedef struct {
     /* what the reader found, kept here so it survives a longjmp */
     int w, h, depth, ctype;
     uint8_t pal[256][3];
+    int pal_size; /* PLTE entries (the rest of pal is black) */
     size_t rowbytes;
     uint8_t *raw; /* the packed rows as stored */
     png_bytep *rows;
@@ -236,46 +280,49 @@ static void png_prescan(const uint8_t *d, size_t n, const char *name) {
     }
 }
 
-/* One stored row (packed samples) to RGB8 by Pillow's unpack + convert rules
- * for (colour type, bit depth); see PngImagePlugin._MODES. */
-static void png_row_to_rgb(const uint8_t *s, uint8_t *d, int w, int ctype, int depth,
-                           const uint8_t pal[256][3]) {
+/* One stored row (packed samples) to Pillow's own pixels by its unpackers
+ * for (colour type, bit depth) (PngImagePlugin._MODES, Unpack.c): the
+ * native form of png_mode(), or RGB for colour type 2. */
+static void png_row_unpack(const uint8_t *s, uint8_t *d, int w, int ctype, int depth) {
     if (ctype == 0 || ctype == 3) {
         for (int x = 0; x < w; x++) {
             int v;
-            if (depth == 16) {
-                /* I;16 -> RGB (Convert.c I16_RGB): values above 255 saturate */
-                v = s[2 * x] ? 255 : s[2 * x + 1];
-            } else if (depth == 8) {
+            if (depth == 16) { /* I;16 held little-endian */
+                d[2 * x] = s[2 * x + 1];
+                d[2 * x + 1] = s[2 * x];
+                continue;
+            }
+            if (depth == 8) {
                 v = s[x];
             } else {
                 int per = 8 / depth, shift = 8 - depth * (x % per + 1);
                 v = (s[x / per] >> shift) & ((1 << depth) - 1);
             }
-            if (ctype == 3) {
-                memcpy(d + 3 * x, pal[v], 3);
-                continue;
-            }
-            /* "1": any set bit is white; L;2 and L;4 scale to 0..255 */
-            if (depth == 1)
+            /* a palette index as is; "1": a set bit is 255; L;2 and L;4
+             * scale to 0..255 */
+            if (ctype == 0 && depth == 1)
                 v = v ? 255 : 0;
-            else if (depth == 2)
+            else if (ctype == 0 && depth == 2)
                 v *= 0x55;
-            else if (depth == 4)
+            else if (ctype == 0 && depth == 4)
                 v *= 0x11;
-            d[3 * x] = d[3 * x + 1] = d[3 * x + 2] = (uint8_t)v;
+            d[x] = (uint8_t)v;
         }
         return;
     }
-    /* 16-bit colour keeps the most significant byte ("RGB;16B" etc.) */
+    /* 16-bit samples keep their most significant byte ("RGB;16B" etc.) */
     int ch = ctype == 2 ? 3 : ctype == 4 ? 2 : 4, bps = depth / 8;
-    for (int x = 0; x < w; x++, s += ch * bps, d += 3) {
-        if (ctype == 4) {
-            d[0] = d[1] = d[2] = s[0]; /* LA: grey replicated, alpha dropped */
+    for (int x = 0; x < w; x++, s += ch * bps) {
+        if (ctype == 4 && depth == 8) { /* LA */
+            *d++ = s[0];
+            *d++ = s[1];
+        } else if (ctype == 4) { /* "LA;16B" is read as RGBA */
+            *d++ = s[0];
+            *d++ = s[0];
+            *d++ = s[0];
+            *d++ = s[2];
         } else {
-            d[0] = s[0];
-            d[1] = s[bps];
-            d[2] = s[2 * bps];
+            for (int c = 0; c < ch; c++) *d++ = s[c * bps];
         }
     }
 }
@@ -308,12 +355,14 @@ static void png_on_info(png_structp p, png_infop info) {
     if (c->ctype == PNG_COLOR_TYPE_PALETTE) {
         png_colorp plte;
         int np = 0;
-        if (png_get_PLTE(p, info, &plte, &np) & PNG_INFO_PLTE)
-            for (int i = 0; i < np && i < 256; i++) {
+        if (png_get_PLTE(p, info, &plte, &np) & PNG_INFO_PLTE) {
+            c->pal_size = np < 256 ? np : 256;
+            for (int i = 0; i < c->pal_size; i++) {
                 c->pal[i][0] = plte[i].red;
                 c->pal[i][1] = plte[i].green;
                 c->pal[i][2] = plte[i].blue;
             }
+        }
     }
     png_set_interlace_handling(p);
     png_start_read_image(p);
@@ -381,9 +430,21 @@ static void decode_png(const uint8_t *data, size_t n, const char *name, Image *i
     }
     image_alloc(img, ctx->w, ctx->h);
     strcpy(img->mode, png_mode(ctx->ctype, ctx->depth));
+    size_t npx = (size_t)ctx->w * (size_t)ctx->h, bpp = (size_t)image_native_bpp(img->mode);
+    CHECK(bpp > 0);
+    if (ctx->ctype != PNG_COLOR_TYPE_RGB) img->native = hl_malloc(npx * bpp);
+    uint8_t *dst = img->native ? img->native : img->rgb;
     for (int y = 0; y < ctx->h; y++)
-        png_row_to_rgb(ctx->rows[y], img->rgb + (size_t)y * (size_t)ctx->w * 3, ctx->w, ctx->ctype,
-                       ctx->depth, (const uint8_t(*)[3])ctx->pal);
+        png_row_unpack(ctx->rows[y], dst + (size_t)y * (size_t)ctx->w * bpp, ctx->w, ctx->ctype,
+                       ctx->depth);
+    if (img->native) {
+        if (ctx->ctype == PNG_COLOR_TYPE_PALETTE) {
+            img->palette_size = ctx->pal_size;
+            memcpy(img->palette, ctx->pal, sizeof img->palette);
+        }
+        image_native_to_rgb(img->mode, img->native, npx, (const uint8_t(*)[3])img->palette,
+                            img->rgb);
+    }
     free(ctx->raw);
     free(ctx->rows);
     free(ctx);

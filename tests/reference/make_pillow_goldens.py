@@ -11,6 +11,9 @@ Outputs, all under tests/fixtures/pillow/:
                odd sizes, and broken files (empty, truncated, corrupt, text)
   raw/*        full expected outputs of a few cases (to locate a mismatch)
   goldens.txt  one expectation per line (format in the header it writes)
+  goldens_unconverted.txt  the same for LLaVA's ScienceQA/MMBench sequence
+               (expand2square on the image as opened, before convert("RGB"))
+               and for the pixels Pillow holds before converting
 
 The inputs are made deterministically (numpy RandomState with fixed seeds,
 a small PNG writer here for the bit depths and interlacing Pillow cannot
@@ -235,14 +238,79 @@ def expand2square(pil_img, background_color):
     return result
 
 
-def processor(s):
+def processor(s, mean=CLIP_MEAN, std=CLIP_STD):
     return CLIPImageProcessor(
         size={"shortest_edge": s},
         crop_size={"height": s, "width": s},
         resample=Image.BICUBIC,
-        image_mean=list(CLIP_MEAN),
-        image_std=list(CLIP_STD),
+        image_mean=list(mean),
+        image_std=list(std),
     )
+
+
+def pillow_native(im):
+    """The pixels as Pillow holds them, in numpy.asarray order ('1' as 0/255
+    bytes, 'I;16' little-endian) and the palette ('P'), as raw bytes."""
+    a = np.asarray(im)
+    if im.mode == "1":
+        a = a.astype(np.uint8) * 255
+    elif im.mode == "I;16":
+        a = a.astype("<u2")
+    pal = bytes(im.getpalette()) if im.mode == "P" else b""
+    return np.ascontiguousarray(a).tobytes(), pal
+
+
+NORMS = {"clip": (CLIP_MEAN, CLIP_STD), "half": ((0.5, 0.5, 0.5), (0.5, 0.5, 0.5))}
+# a second normalisation (another pad colour) for a few files
+HALF_NORM = {"png_p_90x64.png", "png_p_fillpal_31x20.png", "jpg_cmyk_tall_50x90.jpg", "png_rgba_wide_120x70.png"}
+
+
+def unconverted_goldens(decoded):
+    """LLaVA's model_vqa_science.py / model_vqa_mmbench.py sequence:
+    process_images([Image.open(f)]) with image_aspect_ratio 'pad', i.e.
+    expand2square on the image as opened (no convert), then
+    CLIPImageProcessor (which converts to RGB). decoded: [(file, sizes)]
+    of the files Pillow decodes."""
+    lines = [
+        "# Goldens for tests/unit/test_image_raw.c, written by tests/reference/make_pillow_goldens.py",
+        f"# Pillow {PIL.__version__}, transformers {transformers.__version__}, numpy {np.__version__}",
+        "# native FILE MODE W H SHA256 NPAL PALSHA  pixels as Pillow holds them (numpy.asarray(im); '1' as 0/255,",
+        "#                                        'I;16' little-endian) and the palette of 'P' (NPAL entries, else 0 -)",
+        "# rawsq FILE NORM SHA256                 expand2square(Image.open(FILE), int(mean*255)).convert('RGB') bytes",
+        "# raw FILE S NORM SHA256                 CLIPImageProcessor(S, NORM)(expand2square(Image.open(FILE))) float32",
+        "# rawfail FILE NORM ERROR                expand2square raises ERROR (type: message) on the image as opened",
+        "# NORM: clip = OpenAI CLIP mean/std (pad colour 122 116 104); half = 0.5/0.5 (127 127 127)",
+    ]
+    for name, sizes in decoded:
+        path = os.path.join(IMG, name)
+        with Image.open(path) as im:
+            im.load()
+            px, pal = pillow_native(im)
+            lines.append(f"native {name} {im.mode} {im.width} {im.height} {sha(px)} {len(pal) // 3} "
+                         f"{sha(pal) if pal else '-'}")
+        for norm in ("clip", "half") if name in HALF_NORM else ("clip",):
+            mean, std = NORMS[norm]
+            fill = tuple(int(x * 255) for x in mean)
+            with Image.open(path) as im:  # as LLaVA opens it: lazily, no convert
+                try:
+                    sq = expand2square(im, fill)
+                except Exception as e:  # noqa: BLE001 - the failure is the golden
+                    assert im.width != im.height
+                    lines.append(f"rawfail {name} {norm} {type(e).__name__}: {e}")
+                    continue
+                lines.append(f"rawsq {name} {norm} {sha(sq.convert('RGB').tobytes())}")
+                for s in sizes:
+                    t = processor(s, mean, std).preprocess(sq, return_tensors="np")["pixel_values"][0]
+                    assert t.dtype == np.float32 and t.shape == (3, s, s)
+                    tb = t.astype("<f4").tobytes()
+                    lines.append(f"raw {name} {s} {norm} {sha(tb)}")
+                    # the premise of the C side: RGB, RGBA and square images
+                    # give what the converted path gives
+                    if im.mode in ("RGB", "RGBA") or im.width == im.height:
+                        c = expand2square(im.convert("RGB"), fill)
+                        tc = processor(s, mean, std).preprocess(c, return_tensors="np")["pixel_values"][0]
+                        assert tc.astype("<f4").tobytes() == tb, name
+    return lines
 
 
 # ---------------------------------------------------------------- fixtures
@@ -358,6 +426,51 @@ def make_inputs():
     add("png_i16_40x30.png")
     save_pil("png_wide_700x100.png", Image.fromarray(smooth(700, 100, 32)).quantize(64))
     add("png_wide_700x100.png")
+
+    # Every mode once more tall, wide and square, for LLaVA's unconverted
+    # path (expand2square before convert("RGB"), goldens_unconverted.txt)
+    def quant(w, h, seed, n):
+        return Image.fromarray(scene(w, h, seed)).quantize(n)
+
+    save_pil("png_p_tall_44x75.png", quant(44, 75, 70, 100))
+    add("png_p_tall_44x75.png")
+    tr = bytes(range(255, 0, -9))
+    save_pil("png_p_trns_tall_36x61.png", quant(36, 61, 71, 60), transparency=tr)
+    add("png_p_trns_tall_36x61.png")
+    save_pil("png_p_trns_square_48x48.png", quant(48, 48, 72, 40), transparency=tr)
+    add("png_p_trns_square_48x48.png")
+    # the pad colour sits at index 3 of the file's palette, index 0 is red
+    idx = (np.arange(31 * 20).reshape(20, 31) * 7 // 11 % 6).astype(np.uint8)
+    fp = Image.fromarray(idx, "P")
+    fp.putpalette(bytes([255, 0, 0, 0, 255, 0, 0, 0, 255, 122, 116, 104, 127, 127, 127, 9, 9, 9]))
+    save_pil("png_p_fillpal_31x20.png", fp)
+    add("png_p_fillpal_31x20.png")
+    save_pil("png_l_tall_30x52.png", Image.fromarray(scene(30, 52, 73)).convert("L"))
+    add("png_l_tall_30x52.png")
+    save_pil("png_l_square_40x40.png", Image.fromarray(scene(40, 40, 74)).convert("L"))
+    add("png_l_square_40x40.png")
+    for name, (w, h), seed in (("png_la_tall_28x45.png", (28, 45), 75), ("png_la_square_32x32.png", (32, 32), 76)):
+        g = np.asarray(Image.fromarray(scene(w, h, seed)).convert("L"))
+        save_pil(name, Image.fromarray(np.dstack([g, 255 - g]), "LA"))
+        add(name)
+    save_pil("png_1bit_tall_20x37.png", Image.fromarray(scene(20, 37, 77)).convert("1"))
+    add("png_1bit_tall_20x37.png")
+    save_pil("png_1bit_square_24x24.png", Image.fromarray(scene(24, 24, 78)).convert("1"))
+    add("png_1bit_square_24x24.png")
+    for name, (w, h), seed in (("png_i16_tall_18x33.png", (18, 33), 79), ("png_i16_square_20x20.png", (20, 20), 80)):
+        v = (np.random.RandomState(seed).rand(h, w) ** 4 * 2000).astype(np.uint16)  # most <= 255
+        save_pil(name, Image.fromarray(v))
+        add(name)
+    rgba = np.dstack([scene(120, 70, 81), np.random.RandomState(82).randint(0, 256, (70, 120)).astype(np.uint8)])
+    save_pil("png_rgba_wide_120x70.png", Image.fromarray(rgba, "RGBA"))
+    add("png_rgba_wide_120x70.png")
+    for name, (w, h), seed in (("jpg_cmyk_tall_50x90.jpg", (50, 90), 83), ("jpg_cmyk_square_64x64.jpg", (64, 64), 84)):
+        c = np.asarray(Image.fromarray(scene(w, h, seed)).convert("CMYK")).copy()
+        c[..., 3] = np.asarray(Image.fromarray(scene(w, h, seed + 100)).convert("L")) // 3
+        write(name, jpeg_bytes(Image.fromarray(c, "CMYK"), quality=90))
+        add(name)
+    save_pil("jpg_gray_square_48x48.jpg", Image.fromarray(scene(48, 48, 85)).convert("L"), quality=90)
+    add("jpg_gray_square_48x48.jpg")
 
     # PNG written here: bit depths, 16-bit colour, interlacing, odd chunks
     rs = np.random.RandomState(40)
@@ -533,7 +646,7 @@ def main():
     ]
     raw_rgb = {"jpg_420_200x150.jpg", "jpg_cmyk_adobe_80x60.jpg", "png_rgba16_26x38.png"}
     raw_clip = {("jpg_420_200x150.jpg", 30), ("jpg_37x23.jpg", 30), ("png_ramp_16x16.png", 16)}
-    ok = 0
+    ok, decoded = 0, []
     for name, sizes, kind in cases:
         path = os.path.join(IMG, name)
         try:
@@ -549,6 +662,7 @@ def main():
             continue
         assert not name.startswith("bad_"), f"{name}: Pillow decoded it"
         data = rgb.tobytes()
+        decoded.append((name, sizes))
         lines.append(f"decode {name} {mode} {rgb.width} {rgb.height} {sha(data)}")
         if name in raw_rgb:
             rp = f"raw/{os.path.splitext(name)[0]}.rgb"
@@ -590,8 +704,12 @@ def main():
         lines.append(f"rsize {w} {h} {s} {ow} {oh}")
     with open(os.path.join(OUT, "goldens.txt"), "w") as f:
         f.write("\n".join(lines) + "\n")
+    ulines = unconverted_goldens(decoded)
+    with open(os.path.join(OUT, "goldens_unconverted.txt"), "w") as f:
+        f.write("\n".join(ulines) + "\n")
     total = sum(os.path.getsize(os.path.join(dp, fn)) for dp, _, fns in os.walk(OUT) for fn in fns)
-    print(f"{len(cases)} files ({ok} decodable), {len(lines)} golden lines, {total / 1e6:.2f} MB in {OUT}",
+    print(f"{len(cases)} files ({ok} decodable), {len(lines)} + {len(ulines)} golden lines, "
+          f"{total / 1e6:.2f} MB in {OUT}",
           file=sys.stderr)
 
 
