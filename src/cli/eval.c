@@ -197,6 +197,7 @@ static json_t *run_bench(Session *s, Job *job, BenchSpec *b, int resume, int do_
                 rq[j].image_path = it->image;
                 rq[j].image_data = it->image_data, rq[j].image_size = it->image_size;
                 rq[j].image_name = b->questions;
+                rq[j].image_raw = it->image_raw;
             }
         }
         if (cnt) engine_generate(&s->engine, rq, cnt, rs);

@@ -223,7 +223,9 @@ static void prefill_first(Run *r, int m) {
         else image_decode(q->image_data, q->image_size, q->image_name ? q->image_name : "image", &img);
         r->res[i].img_w = img.w, r->res[i].img_h = img.h;
         snprintf(r->res[i].img_mode, sizeof r->res[i].img_mode, "%s", img.mode);
-        clip_preprocess(&img, S, c->image_mean, c->image_std, pix + (long)img_of[i - lo] * 3 * S * S);
+        float *dst = pix + (long)img_of[i - lo] * 3 * S * S;
+        if (q->image_raw) clip_preprocess_unconverted(&img, S, c->image_mean, c->image_std, dst);
+        else clip_preprocess(&img, S, c->image_mean, c->image_std, dst);
         image_free(&img);
     }
     float *feats = hl_malloc((size_t)(n_img ? n_img : 1) * NP * c->v_hidden * sizeof(float));

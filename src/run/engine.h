@@ -28,6 +28,7 @@ typedef struct {
     const uint8_t *image_data;  /* encoded image bytes (MMBench), with */
     size_t image_size;
     const char *image_name;     /* name used in errors for image_data */
+    int image_raw;              /* LLaVA pads before converting to RGB (ScienceQA, MMBench) */
     const int *ids;             /* spliced prompt ids; HL_IMAGE_TOKEN marks the image */
     int n_ids;
     int max_new;
