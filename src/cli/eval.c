@@ -58,14 +58,6 @@ static void mkdirs(const char *path) {
     free(p);
 }
 
-static char *strip_answer(char *text) {
-    char *a = text;
-    while (*a == ' ' || *a == '\n' || *a == '\t' || *a == '\r') a++;
-    size_t L = strlen(a);
-    while (L && (a[L - 1] == ' ' || a[L - 1] == '\n' || a[L - 1] == '\t' || a[L - 1] == '\r')) a[--L] = 0;
-    return a;
-}
-
 /* Progress on rank 0: a bar with ETA on a terminal, a log line every 10 %
  * (and at least every 60 s) otherwise. */
 typedef struct {
@@ -206,8 +198,8 @@ static json_t *run_bench(Session *s, Job *job, BenchSpec *b, int resume, int do_
             for (long i = 0; i < wn; i++) {
                 EvalItem *it = &set->items[w0 + i];
                 GenResult *r = &all[i];
-                char *text = tokenizer_decode(s->tok, r->tokens, r->n_tokens);
-                char *line = answers_format(b->kind, it, strip_answer(text), job->model_id);
+                char *text = prompt_answer(s->tok, r->tokens, r->n_tokens);
+                char *line = answers_format(b->kind, it, text, job->model_id);
                 answers_write(aw, line);
                 json_t *toks = json_array();
                 for (int t = 0; t < r->n_tokens; t++) json_array_append_new(toks, json_integer(r->tokens[t]));
@@ -321,17 +313,11 @@ int cmd_eval(int argc, char **argv) {
             char *sp = path_join(job.output, "scores.json");
             json_dump_file(scores, sp, JSON_INDENT(2));
             free(sp);
-            printf("\n%-14s %-10s %-28s %s\n", "benchmark", "kind", "metric", "value");
+            printf("\n");
+            score_table_header(stdout);
             const char *key;
             json_t *v;
-            json_object_foreach(scores, key, v) {
-                json_t *h = json_object_get(v, "headline");
-                json_t *m = h ? json_object_get(h, "metric") : NULL, *val = h ? json_object_get(h, "value") : NULL;
-                char num[32] = "-";
-                if (json_is_number(val)) snprintf(num, sizeof num, "%.2f", json_number_value(val));
-                printf("%-14s %-10s %-28s %s\n", key, json_string_value(json_object_get(v, "kind")),
-                       json_is_string(m) ? json_string_value(m) : "(server/GPT scored)", num);
-            }
+            json_object_foreach(scores, key, v) score_table_row(stdout, key, v);
         }
         json_t *x = json_pack("{s:s, s:f, s:I, s:I, s:f, s:f, s:f}", "job", job_path, "eval_s", tp.seconds,
                               "samples", (json_int_t)tp.samples, "generated_tokens", (json_int_t)tp.tokens,

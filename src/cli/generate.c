@@ -214,15 +214,10 @@ int cmd_generate(int argc, char **argv) {
                 for (int t = 0; t < r->n_tokens; t++) printf("%s%d", t ? " " : "", r->tokens[t]);
                 printf("\n");
             } else {
-                char *text = tokenizer_decode(s.tok, r->tokens, r->n_tokens);
-                /* LLaVA strips the decoded answer */
-                char *a = text;
-                while (*a == ' ' || *a == '\n' || *a == '\t' || *a == '\r') a++;
-                size_t L = strlen(a);
-                while (L && (a[L - 1] == ' ' || a[L - 1] == '\n' || a[L - 1] == '\t' || a[L - 1] == '\r')) a[--L] = 0;
+                char *text = prompt_answer(s.tok, r->tokens, r->n_tokens), *a = text;
                 if (jsonl) {
                     json_t *o = json_pack("{s:O, s:s}", "question_id", reqs[i].qid, "text", a);
-                    char *js = json_dumps(o, JSON_COMPACT | JSON_ENSURE_ASCII * 0);
+                    char *js = json_dumps(o, JSON_COMPACT);
                     printf("%s\n", js);
                     free(js);
                     json_decref(o);

@@ -45,7 +45,7 @@ int cmd_score(int argc, char **argv) {
     }
     json_t *all = json_object();
     int done = 0, missing = 0;
-    printf("%-14s %-10s %-28s %s\n", "benchmark", "kind", "metric", "value");
+    score_table_header(stdout);
     for (int i = 0; i < job.n_benches; i++) {
         BenchSpec *b = &job.benches[i];
         if (bench_sel && strcmp(b->name, bench_sel)) continue;
@@ -64,12 +64,7 @@ int cmd_score(int argc, char **argv) {
             json_dump_file(rep.scores, sp, JSON_INDENT(2));
             free(sp);
         }
-        json_t *h = json_object_get(rep.scores, "headline");
-        json_t *m = h ? json_object_get(h, "metric") : NULL, *v = h ? json_object_get(h, "value") : NULL;
-        char num[32] = "-";
-        if (json_is_number(v)) snprintf(num, sizeof num, "%.2f", json_number_value(v));
-        printf("%-14s %-10s %-28s %s\n", b->name, bench_kind_name(b->kind),
-               json_is_string(m) ? json_string_value(m) : "(server/GPT scored)", num);
+        score_table_row(stdout, b->name, rep.scores);
         json_object_set(all, b->name, rep.scores);
         score_report_free(&rep);
         done++;

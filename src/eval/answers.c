@@ -8,7 +8,7 @@
 #include <unistd.h>
 
 #include "eval/jsonio.h"
-#include "eval/pytext.h"
+#include "text/pytext.h"
 #include "util/check.h"
 
 /* ---- answer_id ---- */

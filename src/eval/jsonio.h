@@ -11,7 +11,7 @@
 #include <jansson.h>
 #include <stdio.h>
 
-#include "eval/pytext.h"
+#include "text/pytext.h"
 
 /* Whole-file JSON document; fails with "path: line L: message". */
 json_t *json_read_file(const char *path);

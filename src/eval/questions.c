@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "eval/jsonio.h"
-#include "eval/pytext.h"
+#include "text/pytext.h"
 #include "eval/tsv.h"
 #include "util/check.h"
 

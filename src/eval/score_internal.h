@@ -6,7 +6,7 @@
 
 #include "eval/answers.h"
 #include "eval/bench.h"
-#include "eval/pytext.h"
+#include "text/pytext.h"
 
 typedef struct {
     const BenchSpec *spec;

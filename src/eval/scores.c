@@ -141,3 +141,17 @@ void score_report_free(ScoreReport *r) {
     r->scores = NULL;
     r->summary = NULL;
 }
+
+void score_table_header(FILE *f) {
+    fprintf(f, "%-14s %-12s %-28s %s\n", "benchmark", "kind", "metric", "value");
+}
+
+void score_table_row(FILE *f, const char *name, const json_t *scores) {
+    const json_t *h = json_object_get(scores, "headline");
+    const json_t *m = h ? json_object_get(h, "metric") : NULL, *v = h ? json_object_get(h, "value") : NULL;
+    const json_t *k = json_object_get(scores, "kind");
+    char num[32] = "-";
+    if (json_is_number(v)) snprintf(num, sizeof num, "%.2f", json_number_value(v));
+    fprintf(f, "%-14s %-12s %-28s %s\n", name, json_is_string(k) ? json_string_value(k) : "",
+            json_is_string(m) ? json_string_value(m) : "(server/GPT scored)", num);
+}

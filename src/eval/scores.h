@@ -21,6 +21,7 @@
 #define HL_SCORES_H
 
 #include <jansson.h>
+#include <stdio.h>
 
 #include "eval/bench.h"
 
@@ -33,5 +34,10 @@ typedef struct {
  * answers file; out_dir: where to write submission/conversion files (NULL: none). */
 ScoreReport score_answers(const BenchSpec *spec, const char *answers_path, const char *out_dir);
 void score_report_free(ScoreReport *r);
+
+/* One line of a suite's summary table (header: score_table_header) from a
+ * scores object: name, kind, headline metric and value. */
+void score_table_header(FILE *f);
+void score_table_row(FILE *f, const char *name, const json_t *scores);
 
 #endif

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "eval/pytext.h"
+#include "text/pytext.h"
 #include "util/check.h"
 
 static char *read_all(const char *path, size_t *n) {

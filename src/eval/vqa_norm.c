@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "eval/pytext.h"
+#include "text/pytext.h"
 #include "util/check.h"
 
 static const char *const punctuations[] = {";",  "/", "[", "]", "\"", "{", "}", "(", ")", "=", "+",

@@ -3,6 +3,7 @@
 
 #include <string.h>
 
+#include "text/pytext.h"
 #include "util/check.h"
 
 /* conv_vicuna_v1's system message; its sep is " ", roles USER and ASSISTANT. */
@@ -55,4 +56,11 @@ int prompt_image_count(const int *ids, int n) {
     int c = 0;
     for (int i = 0; i < n; i++) c += ids[i] == HL_IMAGE_TOKEN;
     return c;
+}
+
+char *prompt_answer(const Tokenizer *tok, const int *ids, int n) {
+    char *text = tokenizer_decode(tok, ids, n);
+    char *a = py_strip(text);
+    free(text);
+    return a;
 }

@@ -21,6 +21,10 @@ char *prompt_vicuna_v1(const char *question, int has_image);
  * *ids (malloc'd). Each "<image>" in the prompt gives one HL_IMAGE_TOKEN. */
 int prompt_tokenize(const Tokenizer *tok, const char *prompt, int **ids);
 
+/* The answer LLaVA reports for generated ids: decoded with special tokens
+ * skipped, then Python's str.strip() (Unicode whitespace). malloc'd. */
+char *prompt_answer(const Tokenizer *tok, const int *ids, int n);
+
 /* How many HL_IMAGE_TOKEN markers ids holds. */
 int prompt_image_count(const int *ids, int n);
 

@@ -160,11 +160,7 @@ static void run_fixture(const char *dir, const char *fx, Comm *comm) {
         }
         EXPECT(ok, "%s case %d: greedy tokens differ from the reference", fx, k);
         char *ans = golden_attr_str(g, "answer");
-        char *dec = tokenizer_decode(tok, gt, (int)gn);
-        char *a = dec;
-        while (*a == ' ') a++;
-        size_t L = strlen(a);
-        while (L && a[L - 1] == ' ') a[--L] = 0;
+        char *dec = prompt_answer(tok, gt, (int)gn), *a = dec;
         EXPECT(!strcmp(a, ans), "%s case %d: decoded answer '%s' vs '%s'", fx, k, a, ans);
         free(ans), free(dec), free(xr), free(lr);
         seq_state_free(&st, &llm);

@@ -1,5 +1,5 @@
 /* Python str semantics on UTF-8 strings (see pytext.h). */
-#include "eval/pytext.h"
+#include "text/pytext.h"
 
 #include <stdarg.h>
 #include <stdio.h>
