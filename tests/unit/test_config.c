@@ -6,52 +6,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "run/config.h"
 #include "test.h"
 
 static char tmpdir[] = "/tmp/hl-test-config-XXXXXX";
-
-/* Writes text to tmpdir/name and returns the path (static buffer). */
-static const char *write_file(const char *name, const char *text) {
-    static char path[512];
-    snprintf(path, sizeof path, "%s/%s", tmpdir, name);
-    FILE *f = fopen(path, "w");
-    if (!f) {
-        perror(path);
-        exit(2);
-    }
-    fputs(text, f);
-    fclose(f);
-    return path;
-}
-
-/* Runs fn(path) in a child; returns its stderr (static) and exit status. */
-static const char *run_child(void (*fn)(const char *), const char *path, int *status) {
-    static char err[4096];
-    int fd[2];
-    if (pipe(fd)) exit(2);
-    fflush(NULL);
-    pid_t pid = fork();
-    if (pid == 0) {
-        close(fd[0]);
-        dup2(fd[1], 2);
-        fn(path);
-        exit(0);
-    }
-    close(fd[1]);
-    size_t n = 0;
-    ssize_t r;
-    while ((r = read(fd[0], err + n, sizeof err - 1 - n)) > 0) n += (size_t)r;
-    err[n] = 0;
-    close(fd[0]);
-    int ws;
-    waitpid(pid, &ws, 0);
-    *status = WIFEXITED(ws) ? WEXITSTATUS(ws) : 128 + WTERMSIG(ws);
-    return err;
-}
 
 static void load_config(const char *path) {
     RunConfig c;
@@ -62,12 +22,12 @@ static void load_config(const char *path) {
 /* The file text must fail with exactly "hyperllava: error: <want>" where
  * every %s in want is the file's path. */
 static void expect_error(const char *name, const char *text, const char *want_fmt) {
-    const char *path = write_file(name, text);
+    const char *path = test_write_file(tmpdir, name, text);
     char want[1024], line[1200];
     snprintf(want, sizeof want, want_fmt, path, path);
     snprintf(line, sizeof line, "hyperllava: error: %s\n", want);
-    int status;
-    const char *err = run_child(load_config, path, &status);
+    char err[4096];
+    int status = test_child(load_config, path, err, sizeof err);
     EXPECT(status == 1, "%s: exit status %d, stderr: %s", name, status, err);
     EXPECT(!strcmp(err, line), "%s:\n  got:  %s  want: %s", name, err, line);
 }
@@ -101,16 +61,17 @@ static void test_valid(void) {
     /* cuda with a reduced dtype, flow style, env expansion, quoted model name. */
     setenv("HL_TEST_MODELS", "/models", 1);
     unsetenv("HL_TEST_UNSET");
-    const char *p = write_file("cuda.yaml", "model: \"${HL_TEST_MODELS}/${HL_TEST_UNSET:-x}.h5\"\n"
-                                            "backend: cuda\ndtype: bf16\n"
-                                            "parallel: {tp: 4}\nbatch_size: 32\n");
+    const char *p = test_write_file(tmpdir, "cuda.yaml",
+                                    "model: \"${HL_TEST_MODELS}/${HL_TEST_UNSET:-x}.h5\"\n"
+                                    "backend: cuda\ndtype: bf16\n"
+                                    "parallel: {tp: 4}\nbatch_size: 32\n");
     run_config_load(p, &c);
     EXPECT(!strcmp(c.model, "/models/x.h5"), "expanded %s", c.model);
     EXPECT(!strcmp(c.backend, "cuda") && !strcmp(c.dtype, "bf16"), "%s %s", c.backend, c.dtype);
     EXPECT(c.dp == 1 && c.pp == 1 && c.tp == 4 && c.batch_size == 32, "cuda layout");
     run_config_free(&c);
 
-    p = write_file("rel.yaml", "model: weights/m.h5\n");
+    p = test_write_file(tmpdir, "rel.yaml", "model: weights/m.h5\n");
     run_config_load(p, &c);
     char want[512];
     snprintf(want, sizeof want, "%s/weights/m.h5", tmpdir);
@@ -214,10 +175,9 @@ static void test_errors(void) {
     expect_error("tag.yaml", "model: m.h5\nthreads: !!int 2\n",
                  "%s:2: threads: YAML tags other than !!str are not supported");
 
-    int status;
-    char missing[600];
+    char missing[600], err[4096];
     snprintf(missing, sizeof missing, "%s/does-not-exist.yaml", tmpdir);
-    const char *err = run_child(load_config, missing, &status);
+    int status = test_child(load_config, missing, err, sizeof err);
     EXPECT(status == 1 && strstr(err, "does-not-exist.yaml: No such file or directory\n"),
            "missing file: %d %s", status, err);
 }
@@ -388,25 +348,14 @@ static void test_model_shape(void) {
 
 int main(int argc, char **argv) {
     (void)argc;
-    /* Fixture paths are relative to the repository root. */
-    if (access("tests/fixtures/yaml", F_OK)) {
-        char *dir = hl_strdup(argv[0]), *slash = strrchr(dir, '/');
-        if (slash) *slash = 0;
-        if (chdir(dir) || chdir("../..")) perror("chdir");
-        free(dir);
-    }
-    if (!mkdtemp(tmpdir)) {
-        perror("mkdtemp");
-        return 2;
-    }
+    test_enter_root(argv[0], "tests/fixtures/yaml");
+    test_tmpdir(tmpdir);
     test_valid();
     test_paths();
     test_errors();
     test_layout();
     test_stages_and_ranks();
     test_model_shape();
-    char cmd[600];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-    if (system(cmd)) fprintf(stderr, "could not remove %s\n", tmpdir);
+    test_rmdir(tmpdir);
     return test_done("test_config");
 }

@@ -6,8 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include "eval/answers.h"
 #include "eval/jsonio.h"
@@ -125,28 +123,6 @@ static void resume_wrong_order(const char *unused) {
     answers_resume_check(&r, &shifted, resume_path);
 }
 
-static int run_child(void (*fn)(const char *), char *msg, size_t cap) {
-    int fd[2];
-    if (pipe(fd) != 0) return -1;
-    fflush(NULL);
-    pid_t pid = fork();
-    if (pid == 0) {
-        close(fd[0]);
-        dup2(fd[1], 2);
-        fn(NULL);
-        _exit(0);
-    }
-    close(fd[1]);
-    size_t len = 0;
-    ssize_t k;
-    while (len + 1 < cap && (k = read(fd[0], msg + len, cap - 1 - len)) > 0) len += (size_t)k;
-    msg[len] = 0;
-    close(fd[0]);
-    int st;
-    waitpid(pid, &st, 0);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
-
 static void test_write_resume(void) {
     EvalSet *set = mme_set(); /* MME: question ids repeat (two questions per image) */
     snprintf(resume_path, sizeof resume_path, "%s/out/sub/answers.jsonl", dir);
@@ -188,7 +164,7 @@ static void test_write_resume(void) {
     answers_free(l);
     /* answers that do not follow the question order are refused */
     char msg[1024];
-    int st = run_child(resume_wrong_order, msg, sizeof msg);
+    int st = test_child(resume_wrong_order, NULL, msg, sizeof msg);
     EXPECT(st == 1 && strstr(msg, "answers.jsonl:") && strstr(msg, "existence/000000000001.jpg"),
            "resume of answers to other questions fails: %d [%s]", st, msg);
     /* a last line without its newline but complete is kept when loading for scoring */
@@ -210,11 +186,9 @@ static void test_write_resume(void) {
 
 int main(void) {
     snprintf(dir, sizeof dir, "/tmp/hl_answers_XXXXXX");
-    if (!mkdtemp(dir)) return 1;
+    test_tmpdir(dir);
     test_format();
     test_write_resume();
-    char cmd[300];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-    if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", dir);
+    test_rmdir(dir);
     return test_done("test_eval_answers");
 }

@@ -7,7 +7,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "eval/jsonio.h"
@@ -16,18 +15,6 @@
 #include "test.h"
 
 #define FIX "tests/fixtures/bench"
-
-static unsigned char *slurp(const char *path, size_t *n) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    long size = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    unsigned char *b = malloc((size_t)size + 1);
-    *n = fread(b, 1, (size_t)size, f);
-    fclose(f);
-    return b;
-}
 
 static BenchSpec spec_for(const char *kind, const char *questions, const char *images) {
     static char q[512], im[512];
@@ -70,7 +57,7 @@ static void check_items(const char *kind, const char *questions, const char *ima
             char png[512];
             size_t n;
             snprintf(png, sizeof png, FIX "/%s/image.png", kind);
-            unsigned char *b = slurp(png, &n);
+            unsigned char *b = test_read_file(png, &n);
             ok &= !it->image && b && it->image_size == n && !memcmp(it->image_data, b, n);
             ok &= json_equal(json_object_get(it->meta, "options"), json_object_get(e, "options"));
             ok &= json_equal(json_object_get(it->meta, "option_char"),
@@ -166,31 +153,6 @@ static void test_details(void) {
            "pandas missing values");
 }
 
-/* Runs fn in a child with stderr captured; returns the exit status, message in msg. */
-static int run_child(void (*fn)(const char *), const char *arg, char *msg, size_t cap) {
-    int fd[2];
-    if (pipe(fd) != 0) return -1;
-    fflush(NULL);
-    pid_t pid = fork();
-    if (pid == 0) {
-        close(fd[0]);
-        dup2(fd[1], 2);
-        fn(arg);
-        _exit(0);
-    }
-    close(fd[1]);
-    size_t len = 0;
-    ssize_t k;
-    while (len + 1 < cap && (k = read(fd[0], msg + len, cap - 1 - len)) > 0) len += (size_t)k;
-    msg[len] = 0;
-    close(fd[0]);
-    int st;
-    waitpid(pid, &st, 0);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
-
-static char tmpdir[256];
-
 static void read_jsonl_file(const char *path) {
     BenchSpec s = {0};
     s.kind = BENCH_POPE;
@@ -213,48 +175,40 @@ static void read_tsv_file(const char *path) {
     eval_read(&s, NULL);
 }
 
-static void write_file(const char *path, const char *text) {
-    FILE *f = fopen(path, "wb");
-    fputs(text, f);
-    fclose(f);
-}
-
 static void expect_failure(void (*fn)(const char *), const char *path, const char *want1,
                            const char *want2) {
     char msg[1024];
-    int st = run_child(fn, path, msg, sizeof msg);
+    int st = test_child(fn, path, msg, sizeof msg);
     EXPECT(st == 1, "%s: exit status %d", path, st);
     EXPECT(strstr(msg, want1) && strstr(msg, want2) && strchr(msg, '\n') == msg + strlen(msg) - 1,
            "one line naming '%s' and '%s': got [%s]", want1, want2, msg);
 }
 
 static void test_errors(void) {
-    snprintf(tmpdir, sizeof tmpdir, "/tmp/hl_readers_XXXXXX");
-    if (!mkdtemp(tmpdir)) return;
-    char p[512];
-    snprintf(p, sizeof p, "%s/missing.jsonl", tmpdir);
-    expect_failure(read_jsonl_file, p, "missing.jsonl", "No such file");
-    snprintf(p, sizeof p, "%s/bad.jsonl", tmpdir);
-    write_file(
-        p, "{\"question_id\": 1, \"image\": \"a.jpg\", \"text\": \"q\"}\n{\"question_id\": 2,\n");
+    char tmpdir[] = "/tmp/hl_readers_XXXXXX";
+    test_tmpdir(tmpdir);
+    char missing[512];
+    snprintf(missing, sizeof missing, "%s/missing.jsonl", tmpdir);
+    expect_failure(read_jsonl_file, missing, "missing.jsonl", "No such file");
+    const char *p = test_write_file(
+        tmpdir, "bad.jsonl",
+        "{\"question_id\": 1, \"image\": \"a.jpg\", \"text\": \"q\"}\n{\"question_id\": 2,\n");
     expect_failure(read_jsonl_file, p, "bad.jsonl:2:", "bad JSON");
-    snprintf(p, sizeof p, "%s/nokey.jsonl", tmpdir);
-    write_file(p, "{\"question_id\": 1, \"image\": \"a.jpg\", \"text\": \"q\"}\n\n"
-                  "{\"question_id\": 2, \"image\": \"a.jpg\"}\n");
+    p = test_write_file(tmpdir, "nokey.jsonl",
+                        "{\"question_id\": 1, \"image\": \"a.jpg\", \"text\": \"q\"}\n\n"
+                        "{\"question_id\": 2, \"image\": \"a.jpg\"}\n");
     expect_failure(read_jsonl_file, p, "nokey.jsonl:3:", "missing key 'text'");
-    snprintf(p, sizeof p, "%s/sqa.json", tmpdir);
-    write_file(p, "[{\"id\": \"1\", \"conversations\": [{\"from\": \"human\", \"value\": \"q\"}]},"
-                  " {\"id\": \"2\"}]");
+    p = test_write_file(
+        tmpdir, "sqa.json",
+        "[{\"id\": \"1\", \"conversations\": [{\"from\": \"human\", \"value\": \"q\"}]},"
+        " {\"id\": \"2\"}]");
     expect_failure(read_sqa_file, p, "sqa.json: entry 1", "'conversations'");
-    snprintf(p, sizeof p, "%s/mmb.tsv", tmpdir);
-    write_file(p, "index\tquestion\tA\n1\tq\ta\n");
+    p = test_write_file(tmpdir, "mmb.tsv", "index\tquestion\tA\n1\tq\ta\n");
     expect_failure(read_tsv_file, p, "mmb.tsv", "missing column 'image'");
-    snprintf(p, sizeof p, "%s/mmb2.tsv", tmpdir);
-    write_file(p, "index\tquestion\tA\timage\n1\tq\ta\tiVBORw0KGgo=\n2\tq\ta\t!!\n");
+    p = test_write_file(tmpdir, "mmb2.tsv",
+                        "index\tquestion\tA\timage\n1\tq\ta\tiVBORw0KGgo=\n2\tq\ta\t!!\n");
     expect_failure(read_tsv_file, p, "mmb2.tsv:3:", "column 'image'");
-    char cmd[600];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
-    if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", tmpdir);
+    test_rmdir(tmpdir);
 }
 
 int main(void) {

@@ -7,69 +7,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include "io/clip_image.h"
 #include "io/image.h"
 #include "io/resample.h"
 #include "test.h"
+#include "util/sha256.h"
 
 #define FIX "tests/fixtures/pillow"
-
-/* ---------------------------------------------------------------- SHA-256 */
-
-static const uint32_t K256[64] = {
-    0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
-    0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,
-    0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da,
-    0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7, 0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967,
-    0x27b70a85, 0x2e1b2138, 0x4d2c6dfc, 0x53380d13, 0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85,
-    0xa2bfe8a1, 0xa81a664b, 0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070,
-    0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
-    0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2};
-
-static uint32_t ror(uint32_t x, int n) {
-    return (x >> n) | (x << (32 - n));
-}
-
-static void sha256_block(uint32_t h[8], const uint8_t *p) {
-    uint32_t w[64];
-    for (int i = 0; i < 16; i++)
-        w[i] = (uint32_t)p[4 * i] << 24 | (uint32_t)p[4 * i + 1] << 16 |
-               (uint32_t)p[4 * i + 2] << 8 | p[4 * i + 3];
-    for (int i = 16; i < 64; i++) {
-        uint32_t s0 = ror(w[i - 15], 7) ^ ror(w[i - 15], 18) ^ (w[i - 15] >> 3);
-        uint32_t s1 = ror(w[i - 2], 17) ^ ror(w[i - 2], 19) ^ (w[i - 2] >> 10);
-        w[i] = w[i - 16] + s0 + w[i - 7] + s1;
-    }
-    uint32_t a = h[0], b = h[1], c = h[2], d = h[3], e = h[4], f = h[5], g = h[6], hh = h[7];
-    for (int i = 0; i < 64; i++) {
-        uint32_t t1 =
-            hh + (ror(e, 6) ^ ror(e, 11) ^ ror(e, 25)) + ((e & f) ^ (~e & g)) + K256[i] + w[i];
-        uint32_t t2 = (ror(a, 2) ^ ror(a, 13) ^ ror(a, 22)) + ((a & b) ^ (a & c) ^ (b & c));
-        hh = g, g = f, f = e, e = d + t1, d = c, c = b, b = a, a = t1 + t2;
-    }
-    h[0] += a, h[1] += b, h[2] += c, h[3] += d, h[4] += e, h[5] += f, h[6] += g, h[7] += hh;
-}
-
-/* Hex digest of n bytes into hex[65]. */
-static void sha256_hex(const void *data, size_t n, char hex[65]) {
-    uint32_t h[8] = {0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
-                     0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19};
-    const uint8_t *p = data;
-    size_t i = 0;
-    for (; i + 64 <= n; i += 64) sha256_block(h, p + i);
-    uint8_t tail[128] = {0};
-    size_t r = n - i;
-    memcpy(tail, p + i, r);
-    tail[r] = 0x80;
-    size_t tl = r + 9 <= 64 ? 64 : 128;
-    uint64_t bits = (uint64_t)n * 8;
-    for (int k = 0; k < 8; k++) tail[tl - 1 - k] = (uint8_t)(bits >> (8 * k));
-    for (size_t k = 0; k < tl; k += 64) sha256_block(h, tail + k);
-    for (int k = 0; k < 8; k++) sprintf(hex + 8 * k, "%08x", h[k]);
-}
 
 /* ----------------------------------------------------------------- helpers */
 
@@ -82,47 +27,23 @@ static void lcg_bytes(uint32_t seed, uint8_t *out, size_t n) {
     }
 }
 
-static uint8_t *read_all(const char *path, size_t *n) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    long len = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    uint8_t *buf = malloc(len > 0 ? (size_t)len : 1);
-    *n = fread(buf, 1, (size_t)len, f);
-    fclose(f);
-    return buf;
+/* What run_child runs: image_load, or image_decode of the file's bytes. */
+static void load_file(const char *path) {
+    Image img;
+    image_load(path, &img);
 }
 
-/* Runs image_load (from_memory = 0) or image_decode in a child; returns
- * its exit status (-1 if it did not exit normally) and its stderr. */
+static void decode_from_memory(const char *path) {
+    size_t n = 0;
+    uint8_t *d = test_read_file(path, &n);
+    Image img;
+    image_decode(d ? d : (const uint8_t *)"", d ? n : 0, "memory:item-7", &img);
+}
+
+/* Decodes path in a child (from_memory: through image_decode); returns its
+ * exit status and its stderr. */
 static int run_child(const char *path, int from_memory, char *err, size_t errcap) {
-    int fd[2];
-    if (pipe(fd) != 0) return -2;
-    fflush(NULL);
-    pid_t pid = fork();
-    if (pid == 0) {
-        close(fd[0]);
-        dup2(fd[1], 2);
-        Image img;
-        if (from_memory) {
-            size_t n = 0;
-            uint8_t *d = read_all(path, &n);
-            image_decode(d ? d : (const uint8_t *)"", d ? n : 0, "memory:item-7", &img);
-        } else {
-            image_load(path, &img);
-        }
-        _exit(0);
-    }
-    close(fd[1]);
-    size_t got = 0;
-    ssize_t r;
-    while ((r = read(fd[0], err + got, errcap - 1 - got)) > 0) got += (size_t)r;
-    err[got] = 0;
-    close(fd[0]);
-    int st;
-    waitpid(pid, &st, 0);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+    return test_child(from_memory ? decode_from_memory : load_file, path, err, errcap);
 }
 
 static int count_lines(const char *s) {
@@ -172,7 +93,7 @@ static void compare_raw(const char *what, const void *got, size_t n, const char 
     char p[512];
     snprintf(p, sizeof p, FIX "/%s", rawfile);
     size_t rn = 0;
-    uint8_t *want = read_all(p, &rn);
+    uint8_t *want = test_read_file(p, &rn);
     EXPECT(want && rn == n, "%s: raw golden %s missing or %zu bytes, want %zu", what, p, rn, n);
     if (!want || rn != n) {
         free(want);
@@ -207,12 +128,9 @@ static void compare_raw(const char *what, const void *got, size_t n, const char 
 int main(void) {
     /* Read into memory first: a forked child that exits through exit()
      * would move the shared file offset of an open FILE under our feet. */
-    size_t glen = 0;
-    char *gtext = (char *)read_all(FIX "/goldens.txt", &glen);
+    char *gtext = test_read_file(FIX "/goldens.txt", NULL);
     EXPECT(gtext != NULL, "cannot open " FIX "/goldens.txt (run from the repository root)");
     if (!gtext) return test_done("test_image");
-    gtext = realloc(gtext, glen + 1);
-    gtext[glen] = 0;
     int n_decode = 0, n_fail = 0, n_unsup = 0, n_clip = 0, n_clipcrop = 0, n_resample = 0;
     int n_crop = 0, n_rsize = 0, n_raw = 0, ok_decode = 0, ok_clip = 0, ok_resample = 0;
     char line[1024];
@@ -245,7 +163,7 @@ int main(void) {
             }
             /* the in-memory path gives the same pixels */
             size_t n = 0;
-            uint8_t *d = read_all(path, &n);
+            uint8_t *d = test_read_file(path, &n);
             Image m;
             image_decode(d, n, "mem", &m);
             EXPECT(m.w == img.w && m.h == img.h && !strcmp(m.mode, img.mode) &&

@@ -15,20 +15,6 @@
 
 #define FIX "tests/fixtures/pillow"
 
-/* The whole file plus a NUL; *n = its size. NULL if it cannot be read. */
-static uint8_t *read_all(const char *path, size_t *n) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    long len = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    uint8_t *buf = malloc(len > 0 ? (size_t)len + 1 : 1);
-    *n = fread(buf, 1, len > 0 ? (size_t)len : 0, f);
-    buf[*n] = 0;
-    fclose(f);
-    return buf;
-}
-
 static void load(const char *file, Image *img) {
     char path[512];
     snprintf(path, sizeof path, FIX "/img/%s", file);
@@ -99,7 +85,7 @@ static void check_native(const char *line) {
     char path[512];
     snprintf(path, sizeof path, FIX "/img/%s", file);
     size_t len = 0;
-    uint8_t *data = read_all(path, &len);
+    uint8_t *data = test_read_file(path, &len);
     Image m;
     image_decode(data, len, file, &m);
     EXPECT(m.palette_size == img.palette_size &&
@@ -204,8 +190,7 @@ static void check_rawfail(const char *line) {
 }
 
 int main(void) {
-    size_t tlen = 0;
-    char *text = (char *)read_all(FIX "/goldens_unconverted.txt", &tlen);
+    char *text = test_read_file(FIX "/goldens_unconverted.txt", NULL);
     EXPECT(text != NULL, "cannot open " FIX "/goldens_unconverted.txt (run from the repo root)");
     if (!text) return test_done("test_image_raw");
     int n_native = 0, n_rawsq = 0, n_raw = 0, n_fail = 0;

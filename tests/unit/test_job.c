@@ -4,50 +4,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include "run/job.h"
 #include "test.h"
 
 static char tmpdir[] = "/tmp/hl-test-job-XXXXXX";
-
-static const char *write_file(const char *name, const char *text) {
-    static char path[512];
-    snprintf(path, sizeof path, "%s/%s", tmpdir, name);
-    FILE *f = fopen(path, "w");
-    if (!f) {
-        perror(path);
-        exit(2);
-    }
-    fputs(text, f);
-    fclose(f);
-    return path;
-}
-
-static const char *run_child(void (*fn)(const char *), const char *path, int *status) {
-    static char err[4096];
-    int fd[2];
-    if (pipe(fd)) exit(2);
-    fflush(NULL);
-    pid_t pid = fork();
-    if (pid == 0) {
-        close(fd[0]);
-        dup2(fd[1], 2);
-        fn(path);
-        exit(0);
-    }
-    close(fd[1]);
-    size_t n = 0;
-    ssize_t r;
-    while ((r = read(fd[0], err + n, sizeof err - 1 - n)) > 0) n += (size_t)r;
-    err[n] = 0;
-    close(fd[0]);
-    int ws;
-    waitpid(pid, &ws, 0);
-    *status = WIFEXITED(ws) ? WEXITSTATUS(ws) : 128 + WTERMSIG(ws);
-    return err;
-}
 
 static void load_job(const char *path) {
     Job j;
@@ -61,12 +22,12 @@ static void load_job(const char *path) {
 
 /* The first %s in want_fmt is the job file's path, a second one its folder. */
 static void expect_error(const char *name, const char *text, const char *want_fmt) {
-    const char *path = write_file(name, text);
+    const char *path = test_write_file(tmpdir, name, text);
     char want[1024], line[1200];
     snprintf(want, sizeof want, want_fmt, path, tmpdir);
     snprintf(line, sizeof line, "hyperllava: error: %s\n", want);
-    int status;
-    const char *err = run_child(load_job, path, &status);
+    char err[4096];
+    int status = test_child(load_job, path, err, sizeof err);
     EXPECT(status == 1, "%s: exit status %d, stderr: %s", name, status, err);
     EXPECT(!strcmp(err, line), "%s:\n  got:  %s  want: %s", name, err, line);
 }
@@ -142,16 +103,16 @@ static void test_sweep(void) {
     job_free(&j);
 
     /* A missing list defaults to the run's own value. */
-    const char *p = write_file("sweep-default.yaml",
-                               "run: {model: m.h5, parallel: {dp: 2, tp: 2}, batch_size: 6}\n"
-                               "output: out\n" POPE "sweep: {layouts: [1x1x1]}\n");
+    const char *p = test_write_file(tmpdir, "sweep-default.yaml",
+                                    "run: {model: m.h5, parallel: {dp: 2, tp: 2}, batch_size: 6}\n"
+                                    "output: out\n" POPE "sweep: {layouts: [1x1x1]}\n");
     job_load(p, &j);
     EXPECT(j.sweep.n_layouts == 1 && j.sweep.n_batch_sizes == 1 && j.sweep.batch_sizes[0] == 6,
            "default batch list");
     job_free(&j);
-    p = write_file("sweep-default2.yaml",
-                   "run: {model: m.h5, parallel: {dp: 2, tp: 2}}\n"
-                   "output: out\n" POPE "sweep: {batch_sizes: [2, 4, 16]}\n");
+    p = test_write_file(tmpdir, "sweep-default2.yaml",
+                        "run: {model: m.h5, parallel: {dp: 2, tp: 2}}\n"
+                        "output: out\n" POPE "sweep: {batch_sizes: [2, 4, 16]}\n");
     job_load(p, &j);
     EXPECT(j.sweep.n_layouts == 1 && j.sweep.layouts[0].dp == 2 && j.sweep.layouts[0].pp == 1 &&
                j.sweep.layouts[0].tp == 2 && j.sweep.n_batch_sizes == 3,
@@ -252,11 +213,12 @@ static void test_errors(void) {
     expect_error("empty.yaml", "", "%s: empty file (a job needs run, output and benchmarks)");
 
     /* Errors inside a referenced run config name that file. */
-    write_file("badrun.yaml", "model: m.h5\nbatch_size: lots\n");
+    test_write_file(tmpdir, "badrun.yaml", "model: m.h5\nbatch_size: lots\n");
     char want[600];
-    const char *p = write_file("usesbadrun.yaml", "run: badrun.yaml\noutput: o\n" POPE);
-    int status;
-    const char *err = run_child(load_job, p, &status);
+    const char *p =
+        test_write_file(tmpdir, "usesbadrun.yaml", "run: badrun.yaml\noutput: o\n" POPE);
+    char err[4096];
+    int status = test_child(load_job, p, err, sizeof err);
     snprintf(want, sizeof want,
              "hyperllava: error: %s/badrun.yaml:2: batch_size: expected a positive integer, got "
              "\"lots\"\n",
@@ -267,21 +229,11 @@ static void test_errors(void) {
 
 int main(int argc, char **argv) {
     (void)argc;
-    if (access("tests/fixtures/yaml", F_OK)) {
-        char *dir = hl_strdup(argv[0]), *slash = strrchr(dir, '/');
-        if (slash) *slash = 0;
-        if (chdir(dir) || chdir("../..")) perror("chdir");
-        free(dir);
-    }
-    if (!mkdtemp(tmpdir)) {
-        perror("mkdtemp");
-        return 2;
-    }
+    test_enter_root(argv[0], "tests/fixtures/yaml");
+    test_tmpdir(tmpdir);
     test_suite();
     test_sweep();
     test_errors();
-    char cmd[600];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-    if (system(cmd)) fprintf(stderr, "could not remove %s\n", tmpdir);
+    test_rmdir(tmpdir);
     return test_done("test_job");
 }

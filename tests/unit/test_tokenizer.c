@@ -5,7 +5,6 @@
  * and the project's tiny one and its variants; the decode round trip; the
  * weight-file construction path; the one-line errors for bad model files; and
  * a speed print. */
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -117,38 +116,13 @@ static Tokenizer *rebuild(const Tokenizer *t) {
     return r;
 }
 
-/* Runs fn(arg) in a child; returns its exit status and its stderr in err. */
-static int run_child(void (*fn)(const char *), const char *arg, char *err, size_t cap) {
-    int fd[2];
-    CHECK(pipe(fd) == 0);
-    fflush(NULL);
-    pid_t pid = fork();
-    CHECK(pid >= 0);
-    if (pid == 0) {
-        dup2(fd[1], 2);
-        close(fd[0]);
-        fn(arg);
-        _exit(0);
-    }
-    close(fd[1]);
-    size_t used = 0;
-    ssize_t got;
-    while (used + 1 < cap && (got = read(fd[0], err + used, cap - 1 - used)) > 0)
-        used += (size_t)got;
-    err[used] = 0;
-    close(fd[0]);
-    int status;
-    waitpid(pid, &status, 0);
-    return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
-}
-
 static void load_only(const char *path) {
     tokenizer_load_model(path);
 }
 
 static void expect_load_error(const char *path, const char *message) {
     char err[1024];
-    int rc = run_child(load_only, path, err, sizeof err);
+    int rc = test_child(load_only, path, err, sizeof err);
     int lines = 0;
     for (const char *p = err; *p; p++) lines += *p == '\n';
     EXPECT(rc == 1 && strstr(err, path) && strstr(err, message) && lines == 1,
@@ -201,13 +175,13 @@ static void check_errors(void) {
     char err[1024];
     for (int k = 0; k < 5; k++) {
         defect = defects[k];
-        int rc = run_child(create_defective, "flat.h5:/tokenizer", err, sizeof err);
+        int rc = test_child(create_defective, "flat.h5:/tokenizer", err, sizeof err);
         EXPECT(rc == 1 && strstr(err, "flat.h5:/tokenizer") && strstr(err, messages[k]),
                "defect %s: exit %d, stderr '%s'", defects[k], rc, err);
     }
     /* the same flat model without a defect works: "ab ba" -> <s> ab <unk> b a */
     defect = "none";
-    int rc = run_child(create_defective, "flat.h5:/tokenizer", err, sizeof err);
+    int rc = test_child(create_defective, "flat.h5:/tokenizer", err, sizeof err);
     EXPECT(rc == 0 && strcmp(err, "ok 5:1 5 0 4 3\n") == 0, "flat model: exit %d, '%s'", rc, err);
 }
 
