@@ -11,10 +11,9 @@
 #include "io/clip_image.h"
 #include "io/image.h"
 #include "io/resample.h"
+#include "pillow_golden.h"
 #include "test.h"
 #include "util/sha256.h"
-
-#define FIX "tests/fixtures/pillow"
 
 /* ----------------------------------------------------------------- helpers */
 
@@ -83,15 +82,11 @@ static int decodes(const char *path) {
     return st == 0;
 }
 
-static void path_of(char *buf, size_t cap, const char *file) {
-    snprintf(buf, cap, FIX "/img/%s", file);
-}
-
 /* First difference against a raw golden, to locate a mismatch. */
 static void compare_raw(const char *what, const void *got, size_t n, const char *rawfile,
                         int is_f32) {
     char p[512];
-    snprintf(p, sizeof p, FIX "/%s", rawfile);
+    snprintf(p, sizeof p, PILLOW_FIX "/%s", rawfile);
     size_t rn = 0;
     uint8_t *want = test_read_file(p, &rn);
     EXPECT(want && rn == n, "%s: raw golden %s missing or %zu bytes, want %zu", what, p, rn, n);
@@ -128,19 +123,11 @@ static void compare_raw(const char *what, const void *got, size_t n, const char 
 int main(void) {
     /* Read into memory first: a forked child that exits through exit()
      * would move the shared file offset of an open FILE under our feet. */
-    char *gtext = test_read_file(FIX "/goldens.txt", NULL);
-    EXPECT(gtext != NULL, "cannot open " FIX "/goldens.txt (run from the repository root)");
+    char *gtext = pillow_goldens_read("goldens.txt");
     if (!gtext) return test_done("test_image");
     int n_decode = 0, n_fail = 0, n_unsup = 0, n_clip = 0, n_clipcrop = 0, n_resample = 0;
     int n_crop = 0, n_rsize = 0, n_raw = 0, ok_decode = 0, ok_clip = 0, ok_resample = 0;
-    char line[1024];
-    for (char *cur = gtext, *nl; *cur; cur = nl ? nl + 1 : cur + strlen(cur)) {
-        nl = strchr(cur, '\n');
-        size_t ll = nl ? (size_t)(nl - cur) : strlen(cur);
-        if (ll >= sizeof line) ll = sizeof line - 1;
-        memcpy(line, cur, ll);
-        line[ll] = 0;
-        if (line[0] == '#' || line[0] == 0) continue;
+    for (char *cur = gtext, *line; (line = pillow_goldens_next(&cur));) {
         char kind[16], a[256], b[256], c[256], hex[65];
         char path[512];
         int before = test_failures;
@@ -150,7 +137,7 @@ int main(void) {
             int w, h;
             EXPECT(sscanf(line, "%*s %255s %15s %d %d %64s", a, mode, &w, &h, want) == 5,
                    "bad line: %s", line);
-            path_of(path, sizeof path, a);
+            pillow_image_path(path, sizeof path, a);
             n_decode++;
             if (!decodes(path)) continue;
             Image img;
@@ -175,7 +162,7 @@ int main(void) {
             ok_decode += test_failures == before;
         } else if (!strcmp(kind, "fail") || !strcmp(kind, "unsupported")) {
             EXPECT(sscanf(line, "%*s %255s", a) == 1, "bad line: %s", line);
-            path_of(path, sizeof path, a);
+            pillow_image_path(path, sizeof path, a);
             int unsup = !strcmp(kind, "unsupported");
             expect_failure(path, 0, path, unsup ? "unsupported" : NULL);
             expect_failure(path, 1, "memory:item-7", unsup ? "unsupported" : NULL);
@@ -187,7 +174,7 @@ int main(void) {
             int s;
             char want[65];
             EXPECT(sscanf(line, "%*s %255s %d %64s", a, &s, want) == 3, "bad line: %s", line);
-            path_of(path, sizeof path, a);
+            pillow_image_path(path, sizeof path, a);
             if (!strcmp(kind, "clip"))
                 n_clip++;
             else
@@ -258,7 +245,7 @@ int main(void) {
             int s;
             EXPECT(sscanf(line, "%*s %255s %255s %d %255s", a, b, &s, c) == 4, "bad line: %s",
                    line);
-            path_of(path, sizeof path, b);
+            pillow_image_path(path, sizeof path, b);
             n_raw++;
             if (!decodes(path)) continue;
             Image img;
@@ -279,8 +266,8 @@ int main(void) {
     free(gtext);
 
     /* Inputs with no golden line: a missing file, a directory. */
-    expect_failure(FIX "/img/no_such_file.jpg", 0, FIX "/img/no_such_file.jpg", NULL);
-    expect_failure(FIX "/img", 0, FIX "/img", NULL);
+    expect_failure(PILLOW_FIX "/img/no_such_file.jpg", 0, PILLOW_FIX "/img/no_such_file.jpg", NULL);
+    expect_failure(PILLOW_FIX "/img", 0, PILLOW_FIX "/img", NULL);
 
     /* The pad colour and the LLaVA defaults. */
     uint8_t fill[3];

@@ -10,14 +10,13 @@
 
 #include "io/clip_image.h"
 #include "io/image.h"
+#include "pillow_golden.h"
 #include "test.h"
 #include "util/sha256.h"
 
-#define FIX "tests/fixtures/pillow"
-
 static void load(const char *file, Image *img) {
     char path[512];
-    snprintf(path, sizeof path, FIX "/img/%s", file);
+    pillow_image_path(path, sizeof path, file);
     image_load(path, img);
 }
 
@@ -83,7 +82,7 @@ static void check_native(const char *line) {
            file);
     /* the in-memory decoder keeps the same native pixels */
     char path[512];
-    snprintf(path, sizeof path, FIX "/img/%s", file);
+    pillow_image_path(path, sizeof path, file);
     size_t len = 0;
     uint8_t *data = test_read_file(path, &len);
     Image m;
@@ -190,28 +189,24 @@ static void check_rawfail(const char *line) {
 }
 
 int main(void) {
-    char *text = test_read_file(FIX "/goldens_unconverted.txt", NULL);
-    EXPECT(text != NULL, "cannot open " FIX "/goldens_unconverted.txt (run from the repo root)");
+    char *text = pillow_goldens_read("goldens_unconverted.txt");
     if (!text) return test_done("test_image_raw");
     int n_native = 0, n_rawsq = 0, n_raw = 0, n_fail = 0;
-    for (char *cur = text, *nl; *cur; cur = nl ? nl + 1 : cur + strlen(cur)) {
-        nl = strchr(cur, '\n');
-        if (nl) *nl = 0;
-        if (cur[0] == '#' || cur[0] == 0) continue;
-        if (!strncmp(cur, "native ", 7)) {
-            check_native(cur);
+    for (char *cur = text, *line; (line = pillow_goldens_next(&cur));) {
+        if (!strncmp(line, "native ", 7)) {
+            check_native(line);
             n_native++;
-        } else if (!strncmp(cur, "rawsq ", 6)) {
-            check_rawsq(cur);
+        } else if (!strncmp(line, "rawsq ", 6)) {
+            check_rawsq(line);
             n_rawsq++;
-        } else if (!strncmp(cur, "raw ", 4)) {
-            check_raw(cur);
+        } else if (!strncmp(line, "raw ", 4)) {
+            check_raw(line);
             n_raw++;
-        } else if (!strncmp(cur, "rawfail ", 8)) {
-            check_rawfail(cur);
+        } else if (!strncmp(line, "rawfail ", 8)) {
+            check_rawfail(line);
             n_fail++;
         } else {
-            EXPECT(0, "unknown golden line: %s", cur);
+            EXPECT(0, "unknown golden line: %s", line);
         }
     }
     free(text);
