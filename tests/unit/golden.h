@@ -11,33 +11,37 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "model/config.h"
+#include "model/llm.h"
+#include "model/projector.h"
+#include "model/vision.h"
+#include "run/model_file.h"
 #include "util/check.h"
 
 #define GOLDEN_TOL 1e-4
 
 static inline int golden_has(hid_t f, const char *name) { return H5Lexists(f, name, H5P_DEFAULT) > 0; }
 
-/* Reads a float dataset; *n = element count. */
-static inline float *golden_f32(hid_t f, const char *name, long *n) {
+/* Reads a whole dataset as the memory type `type` of `size` bytes an
+ * element; *n = element count. */
+static inline void *golden_read_as(hid_t f, const char *name, hid_t type, size_t size, long *n) {
     hid_t d = H5Dopen2(f, name, H5P_DEFAULT);
     CHECKF(d >= 0, "golden: no dataset %s", name);
     hid_t s = H5Dget_space(d);
     *n = (long)H5Sget_simple_extent_npoints(s);
-    float *p = hl_malloc((size_t)*n * sizeof(float) + 4);
-    CHECK(H5Dread(d, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, p) >= 0);
+    void *p = hl_malloc((size_t)*n * size + 4);
+    CHECK(H5Dread(d, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, p) >= 0);
     H5Sclose(s), H5Dclose(d);
     return p;
 }
 
+/* Reads a float dataset; *n = element count. */
+static inline float *golden_f32(hid_t f, const char *name, long *n) {
+    return golden_read_as(f, name, H5T_NATIVE_FLOAT, sizeof(float), n);
+}
+
 static inline int *golden_i32(hid_t f, const char *name, long *n) {
-    hid_t d = H5Dopen2(f, name, H5P_DEFAULT);
-    CHECKF(d >= 0, "golden: no dataset %s", name);
-    hid_t s = H5Dget_space(d);
-    *n = (long)H5Sget_simple_extent_npoints(s);
-    int *p = hl_malloc((size_t)*n * sizeof(int) + 4);
-    CHECK(H5Dread(d, H5T_NATIVE_INT, H5S_ALL, H5S_ALL, H5P_DEFAULT, p) >= 0);
-    H5Sclose(s), H5Dclose(d);
-    return p;
+    return golden_read_as(f, name, H5T_NATIVE_INT, sizeof(int), n);
 }
 
 static inline long golden_attr_int(hid_t obj, const char *name) {
@@ -70,6 +74,26 @@ static inline char *golden_attr_str(hid_t obj, const char *name) {
     }
     H5Tclose(t), H5Aclose(a);
     return res;
+}
+
+/* The model of a fixture file loaded whole on one rank (no tensor or
+ * pipeline split); *tok gets the file's tokenizer when tok is not NULL. */
+static inline void golden_load_model(const char *path, ModelConfig *c, Vision *vis,
+                                     Projector *proj, Llm *llm, Tokenizer **tok) {
+    WeightFile wf;
+    wf_open(&wf, path);
+    model_config_read(&wf, c);
+    vision_load(vis, &wf, c, 0, 1);
+    projector_load(proj, &wf, c);
+    LlmPart part = {.tp_rank = 0,
+                    .tp_size = 1,
+                    .block0 = 0,
+                    .n_blocks = c->layers,
+                    .has_embed = 1,
+                    .has_head = 1};
+    llm_load(llm, &wf, c, &part);
+    if (tok) *tok = model_file_tokenizer(&wf);
+    wf_close(&wf);
 }
 
 /* max |c - g| / max |g| (0 when both are all zero). */

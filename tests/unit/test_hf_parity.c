@@ -34,18 +34,11 @@ static void run_llm(const Llm *m, float *x, int T, float *logits) {
 
 static void run(const char *model_path, const char *label, hid_t ex, int check_mm) {
     printf("%s\n", label);
-    WeightFile wf;
-    wf_open(&wf, model_path);
     ModelConfig c;
-    model_config_read(&wf, &c);
     Vision vis;
     Projector proj;
     Llm llm;
-    vision_load(&vis, &wf, &c, 0, 1);
-    projector_load(&proj, &wf, &c);
-    LlmPart part = {.tp_size = 1, .n_blocks = c.layers, .has_embed = 1, .has_head = 1};
-    llm_load(&llm, &wf, &c, &part);
-    wf_close(&wf);
+    golden_load_model(model_path, &c, &vis, &proj, &llm, NULL);
     Group solo = {.rank = 0, .size = 1};
     long n;
     const int NP = c.n_patches, C = c.v_hidden, d = c.hidden, V = c.vocab;
@@ -100,7 +93,7 @@ static void run(const char *model_path, const char *label, hid_t ex, int check_m
 
 int main(void) {
     char dir[] = "/tmp/hl-hfXXXXXX";
-    CHECK(mkdtemp(dir));
+    test_tmpdir(dir);
     char cmd[2048], a[64], b[64];
     snprintf(a, sizeof a, "%s/orig.h5", dir);
     snprintf(b, sizeof b, "%s/hf.h5", dir);
@@ -118,7 +111,6 @@ int main(void) {
         run(b, "llava-hf layout (bf16 safetensors)", ex, 1);
         H5Fclose(ex);
     }
-    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-    if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", dir);
+    test_rmdir(dir);
     return test_done("hf_parity");
 }

@@ -42,17 +42,6 @@ static int json_match(json_t *want, json_t *got, const char *where) {
     return 1;
 }
 
-static char *slurp(const char *path) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    StrBuf b = {0};
-    char chunk[4096];
-    size_t k;
-    while ((k = fread(chunk, 1, sizeof chunk, f)) > 0) sb_putn(&b, chunk, k);
-    fclose(f);
-    return sb_take(&b);
-}
-
 static json_t *run(const char *kind, const char *questions, const char *annotations,
                    const char *answers, char **summary) {
     char q[512], a[512], ans[512];
@@ -99,7 +88,7 @@ static void check_kind(const char *kind, const char *questions, const char *anno
         char mine[512], want[512];
         snprintf(mine, sizeof mine, "%s/%s%s", out, kind, suffix);
         snprintf(want, sizeof want, FIX "/%s/%s", kind, json_string_value(file));
-        char *a = slurp(mine), *b = slurp(want);
+        char *a = test_read_file(mine, NULL), *b = test_read_file(want, NULL);
         EXPECT(a && b && !strcmp(a, b), "%s: %s is byte-identical to %s", kind, mine, want);
         free(a), free(b);
     }
@@ -152,7 +141,7 @@ static void test_partial(void) {
 
 int main(void) {
     snprintf(out, sizeof out, "/tmp/hl_scores_XXXXXX");
-    if (!mkdtemp(out)) return 1;
+    test_tmpdir(out);
     check_kind("pope", "llava_pope_test.jsonl", "coco", 1, "mean F1 (%)");
     check_kind("mme", "llava_mme.jsonl", "MME_Benchmark_release_version", 0, "perception score");
     check_kind("gqa", "llava_gqa_testdev_balanced.jsonl", "testdev_balanced_questions.json", 1,
@@ -176,12 +165,10 @@ int main(void) {
     /* MMBench submission: a real xlsx (zip) */
     char x[512];
     snprintf(x, sizeof x, "%s/mmbench_submission.xlsx", out);
-    char *b = slurp(x);
+    char *b = test_read_file(x, NULL);
     EXPECT(b && b[0] == 'P' && b[1] == 'K', "MMBench submission xlsx written");
     free(b);
     test_partial();
-    char cmd[300];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", out);
-    if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", out);
+    test_rmdir(out);
     return test_done("test_score_bench");
 }

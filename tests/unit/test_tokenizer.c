@@ -12,9 +12,6 @@
 #include "text/tokenizer.h"
 #include "tokenizer_golden.h"
 
-#define FIX "tests/fixtures/tokenizer/"
-#define LLAMA_MODEL "../shared/tokenizers/llama/tokenizer.model"
-
 static char buf_a[4096], buf_b[4096];
 
 static int has_special_or_ws(const char *s) {
@@ -166,8 +163,8 @@ static void check_errors(void) {
     expect_load_error(path, "SentencePiece model");
     remove(path);
     expect_load_error("tests/fixtures/tokenizer/no_such.model", "No such file");
-    expect_load_error(FIX "bad_unigram.model", "model type 1 (unigram) is not supported");
-    expect_load_error(FIX "bad_nfkc.model", "normalizer 'nmt_nfkc' is not supported");
+    expect_load_error(TOKENIZER_FIX "bad_unigram.model", "model type 1 (unigram) is not supported");
+    expect_load_error(TOKENIZER_FIX "bad_nfkc.model", "normalizer 'nmt_nfkc' is not supported");
 
     const char *defects[] = {"unigram", "dup", "nounk", "bytes", "bos"};
     const char *messages[] = {"not supported (only BPE)", "defined twice", "no unknown piece",
@@ -194,7 +191,7 @@ static double now(void) {
 /* Prints encode speed on the corpus and on one long text (no assertion on time). */
 static void speed(const Tokenizer *t, const char *name) {
     char **lines;
-    int nl = golden_read(FIX "tiny.golden", &lines), ntext = 0, reps = 20;
+    int nl = golden_read(TOKENIZER_FIX "tiny.golden", &lines), ntext = 0, reps = 20;
     char **texts = hl_malloc((size_t)nl * sizeof(char *));
     size_t total = 0;
     for (int i = 0; i < nl; i++) {
@@ -237,11 +234,13 @@ int main(void) {
         const char *name, *model, *golden;
         int round_trip; /* decode(encode(text)) == text expected for plain text */
     } models[] = {
-        {"tiny", "tests/fixtures/tokenizers/tiny.model", FIX "tiny.golden", 1},
-        {"tiny_userdef", FIX "tiny_userdef.model", FIX "tiny_userdef.golden", 1},
-        {"tiny_nobytes", FIX "tiny_nobytes.model", FIX "tiny_nobytes.golden", 0},
-        {"tiny_strip", FIX "tiny_strip.model", FIX "tiny_strip.golden", 0},
-        {"llama", LLAMA_MODEL, FIX "llama.golden", 1},
+        {"tiny", "tests/fixtures/tokenizers/tiny.model", TOKENIZER_FIX "tiny.golden", 1},
+        {"tiny_userdef", TOKENIZER_FIX "tiny_userdef.model", TOKENIZER_FIX "tiny_userdef.golden",
+         1},
+        {"tiny_nobytes", TOKENIZER_FIX "tiny_nobytes.model", TOKENIZER_FIX "tiny_nobytes.golden",
+         0},
+        {"tiny_strip", TOKENIZER_FIX "tiny_strip.model", TOKENIZER_FIX "tiny_strip.golden", 0},
+        {"llama", LLAMA_MODEL, TOKENIZER_FIX "llama.golden", 1},
     };
     int have_llama = access(LLAMA_MODEL, R_OK) == 0;
     for (size_t k = 0; k < sizeof models / sizeof models[0]; k++) {
@@ -271,10 +270,5 @@ int main(void) {
             speed(t, models[k].name);
         tokenizer_free(t);
     }
-    int rc = test_done("test_tokenizer");
-    if (rc == 0 && !have_llama) {
-        printf("skip: %s absent (the tiny-model cases passed)\n", LLAMA_MODEL);
-        return 77;
-    }
-    return rc;
+    return golden_done("test_tokenizer", have_llama);
 }
