@@ -77,7 +77,7 @@ static inline int test_child(void (*fn)(const char *), const char *arg, char *er
 }
 
 /* The whole file plus a NUL (so text can be used as a string); *n = its size
- * when n is not NULL. NULL if it cannot be opened. */
+ * when n is not NULL. NULL if it cannot be read (missing, a folder). */
 static inline void *test_read_file(const char *path, size_t *n) {
     FILE *f = fopen(path, "rb");
     if (!f) return NULL;
@@ -86,10 +86,15 @@ static inline void *test_read_file(const char *path, size_t *n) {
     size_t got;
     while (buf && (got = fread(buf + len, 1, cap - 1 - len, f)) > 0)
         if ((len += got) + 1 == cap) buf = realloc(buf, cap *= 2);
+    int failed = ferror(f);
     fclose(f);
     if (!buf) {
         perror(path);
         exit(2);
+    }
+    if (failed) {
+        free(buf);
+        return NULL;
     }
     buf[len] = 0;
     if (n) *n = len;
