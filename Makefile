@@ -52,7 +52,7 @@ $(BUILD)/%.cu.o: %.cu
 	@echo "  NVCC  $<"
 	@$(NVCC) -O2 -Isrc -c $< -o $@
 
-$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libhyperllava.a
+$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libhyperllava.a $(wildcard tests/unit/*.h)
 	@mkdir -p $(dir $@)
 	@echo "  TEST  $@"
 	@$(CC) $(CFLAGS) -Itests/unit -o $@ $< $(BUILD)/libhyperllava.a $(LDLIBS)
