@@ -226,6 +226,45 @@ def check_model(name, sp):
     return worst
 
 
+def check_hf_llava(name):
+    """Expert-free models: transformers' own LlavaForConditionalGeneration (with the
+    same weights) must give the golden logits and greedy tokens."""
+    from transformers import LlavaConfig, LlavaForConditionalGeneration
+    path = os.path.join(MODELS, name)
+    model, _ = ref.load_h5(os.path.join(path, "model.h5"))
+    cfg = model.cfg
+    vc, lc = ref._hf_configs(cfg)
+    image_id = cfg.vocab - 1  # any real id: LLaVA-HF puts the image features at its positions
+    conf = LlavaConfig(vision_config=vc.to_dict(), text_config=lc.to_dict(), image_token_index=image_id,
+                       projector_hidden_act="gelu", vision_feature_select_strategy="default",
+                       vision_feature_layer=cfg.vision_select_layer, vocab_size=cfg.vocab)
+    for c in (conf, conf.text_config, conf.vision_config):
+        c._attn_implementation = "eager"
+    hf = LlavaForConditionalGeneration(conf).eval()
+    hf.vision_tower.load_state_dict(model.clip.state_dict())
+    hf.language_model.load_state_dict(model.llm.state_dict())
+    p0, p2 = model.projector[0], model.projector[2]
+    hf.multi_modal_projector.load_state_dict({"linear_1.weight": p0.weight, "linear_1.bias": p0.bias,
+                                              "linear_2.weight": p2.weight, "linear_2.bias": p2.bias})
+    worst = 0.0
+    with h5py.File(os.path.join(path, "golden.h5"), "r") as g, torch.no_grad():
+        for c in range(int(g.attrs["n_cases"])):
+            case = g[f"case{c}"]
+            ids = torch.tensor([[image_id if i == ref.IMAGE_TOKEN_INDEX else int(i) for i in case["ids"][()]]])
+            px = torch.from_numpy(case["pixels"][()])[None]
+            att = torch.ones_like(ids)
+            logits = hf(input_ids=ids, pixel_values=px, attention_mask=att).logits[0]
+            start = int(case.attrs["logits_start"])
+            worst = max(worst, rel(logits[start:], case["logits"][()]))
+            gen = hf.generate(input_ids=ids, pixel_values=px, attention_mask=att, do_sample=False,
+                              max_new_tokens=int(case.attrs["max_new_tokens"]), eos_token_id=cfg.eos_id,
+                              pad_token_id=0)
+            assert gen[0, ids.shape[1]:].tolist() == case["tokens"][()].tolist(), f"{name} case{c}: HF LLaVA tokens"
+    print(f"{name:10s} ok  transformers LlavaForConditionalGeneration: logits max relative error {worst:.1e}, "
+          f"tokens identical")
+    return worst
+
+
 def main():
     names = sys.argv[1:] or sorted(os.listdir(MODELS))
     sp = spm.SentencePieceProcessor(model_file=os.path.join(ROOT, "tests/fixtures/tokenizers/tiny.model"))
@@ -234,6 +273,11 @@ def main():
         w = check_model(n, sp)
         if w["logits"] > 1e-5 or w["pixels"] > 1e-6:
             print(f"{n}: error above tolerance")
+            bad += 1
+        with h5py.File(os.path.join(MODELS, n, "model.h5"), "r") as f:
+            plain = ref.read_config(f).visual_expert == "none" and not int(f.attrs["language_expert"])
+        if plain and check_hf_llava(n) > 1e-5:
+            print(f"{n}: transformers' LLaVA disagrees")
             bad += 1
     sys.exit(1 if bad else 0)
 
