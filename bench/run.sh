@@ -16,7 +16,7 @@
 #                  hyper      the same with HyperLLaVA's experts (build/bench/synthetic-hyper.h5)
 #
 # Environment: HL_BIN (default bin/hyperllava), HL_BENCH_ARGS (extra bench options),
-# HL_MPIRUN (default mpirun). The synthetic models use LLaMA's tokenizer when
+# HL_MPIRUN (default mpirun); OMPI_MCA_* and OMP_* variables pass through to the ranks. The synthetic models use LLaMA's tokenizer when
 # ../shared/tokenizers/llama/tokenizer.model exists, else the test fixture's.
 set -euo pipefail
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -39,6 +39,9 @@ while [ $# -gt 0 ]; do
 done
 [ -x "$BIN" ] || die "$BIN: not found (run make)"
 mkdir -p "$out"
+# A copy of the binary: a rebuild during the runs must not change what is timed.
+cp "$BIN" "$out/hyperllava"
+BIN=$out/hyperllava
 
 sp=()
 [ -f ../shared/tokenizers/llama/tokenizer.model ] && sp=(--sp-model ../shared/tokenizers/llama/tokenizer.model)
