@@ -169,34 +169,54 @@ static void parse_opts(int argc, char **argv, Opts *o) {
         hl_fail("%s: cannot read the --image file", o->image);
 }
 
+/* The prompt ids of candidate k: k = -1 is the bare question; k >= 0 is k
+ * filler words, the question and POPE's answer-format suffix. Returns the
+ * id count; *text = the ids that are text (all but the image marker). */
+static int candidate(const Tokenizer *tok, int k, int **ids, int *text) {
+    size_t cap = strlen(question) + strlen(pope_suffix) + 16;
+    for (int j = 0; j < k; j++) cap += strlen(filler[j % N_FILLER]) + 1;
+    char *q = hl_malloc(cap), *p = q;
+    for (int j = 0; j < k; j++) p += sprintf(p, "%s ", filler[j % N_FILLER]);
+    sprintf(p, "%s%s", question, k >= 0 ? pope_suffix : "");
+    char *prompt = prompt_vicuna_v1(q, 1);
+    int n = prompt_tokenize(tok, prompt, ids);
+    free(prompt), free(q);
+    *text = n - prompt_image_count(*ids, n);
+    return n;
+}
+
 /* The vicuna_v1 prompt with <image> and a question padded with filler words
- * so the text (template included) has about `target` tokens: the candidate
- * closest to it. A template longer than target alone gives the shortest
- * question; the count actually used is reported. */
+ * so the text (template and BOS included) has the token count closest to
+ * `target`. The count grows with k, so the first k reaching target is found
+ * by doubling and bisection, then compared with k-1. A template longer than
+ * target gives the bare question; the count actually used is reported. */
 static void build_prompt(const Tokenizer *tok, int target, Work *w) {
-    int best_n = 0, best_t = 0, *best = NULL;
-    for (int k = -1; k <= 4 * target + 16; k++) {
-        /* k = -1: the bare question; k >= 0: k filler words + question + POPE's suffix */
-        size_t cap = strlen(question) + strlen(pope_suffix) + 16;
-        for (int j = 0; j < k; j++) cap += strlen(filler[j % N_FILLER]) + 1;
-        char *q = hl_malloc(cap), *p = q;
-        for (int j = 0; j < k; j++) p += sprintf(p, "%s ", filler[j % N_FILLER]);
-        p += sprintf(p, "%s%s", question, k >= 0 ? pope_suffix : "");
-        char *prompt = prompt_vicuna_v1(q, 1);
-        int *ids, n = prompt_tokenize(tok, prompt, &ids);
-        free(prompt), free(q);
-        int t = n - prompt_image_count(ids, n);
-        int closer = !best || abs(t - target) < abs(best_t - target) ||
-                     (abs(t - target) == abs(best_t - target) && t > best_t);
-        if (closer) {
-            free(best);
-            best = ids, best_n = n, best_t = t;
-        } else {
-            free(ids);
-        }
-        if (t >= target) break;
+    int *ids, t, lo = -1, hi = 0; /* t(lo) < target <= t(hi) once bracketed */
+    candidate(tok, -1, &ids, &t);
+    free(ids);
+    if (t >= target) {
+        w->n_ids = candidate(tok, -1, &w->ids, &w->text_tokens);
+        return;
     }
-    w->ids = best, w->n_ids = best_n, w->text_tokens = best_t;
+    while (candidate(tok, hi, &ids, &t), free(ids), t < target) {
+        CHECK(hi < (1 << 24));
+        lo = hi, hi = hi ? 2 * hi : 1;
+    }
+    while (hi - lo > 1) {
+        int mid = lo + (hi - lo) / 2;
+        candidate(tok, mid, &ids, &t);
+        free(ids);
+        if (t >= target)
+            hi = mid;
+        else
+            lo = mid;
+    }
+    int t_lo, t_hi, *ids_lo, *ids_hi;
+    int n_lo = candidate(tok, lo, &ids_lo, &t_lo), n_hi = candidate(tok, hi, &ids_hi, &t_hi);
+    int take_hi = t_hi - target <= target - t_lo;
+    w->ids = take_hi ? ids_hi : ids_lo, w->n_ids = take_hi ? n_hi : n_lo;
+    w->text_tokens = take_hi ? t_hi : t_lo;
+    free(take_hi ? ids_lo : ids_hi);
 }
 
 /* A deterministic, textured S x S RGB picture, PNG-encoded in memory. */
