@@ -265,10 +265,9 @@ static Timing run_once(Session *s, const Work *w, int B, int n, int max_new) {
             gr[j] = (GenRequest){.id = b + j, .max_new = max_new};
             if (e->is_first) {
                 gr[j].ids = w->ids, gr[j].n_ids = w->n_ids;
-                if (w->image)
-                    gr[j].image_path = w->image;
-                else
-                    gr[j].image_data = w->png, gr[j].image_size = w->png_size;
+                gr[j].image_path = w->image; /* or the synthetic PNG: */
+                gr[j].image_data = w->image ? NULL : w->png;
+                gr[j].image_size = w->image ? 0 : w->png_size;
                 gr[j].image_name = "synthetic image";
             }
         }
