@@ -77,6 +77,9 @@ demo: deps
 	@$(MAKE) --no-print-directory all
 	@tools/demo.sh
 
+bench: all
+	@bench/run.sh
+
 format:
 	clang-format -i $$(find src tests/unit -name '*.[ch]')
 

@@ -504,9 +504,8 @@ int cmd_bench(int argc, char **argv) {
     Engine *e = &s.engine;
     Comm *c = &s.comm;
     const ModelConfig *mc = &e->cfg;
-    /* Fixed output lengths: the first stage stops a sample at this id; -1 is
-     * never chosen. */
-    if (!o.stop_eos) e->cfg.eos = -1;
+    /* fixed output lengths unless --stop-at-eos */
+    e->gen.ignore_eos = !o.stop_eos;
 
     Work w = {.image = o.image};
     if (e->is_first) {

@@ -302,7 +302,7 @@ static void deliver(Run *r, const int *msg) {
         res->n_tokens++;
         sm->n_new++;
         res->seconds = now - r->t_start;
-        if (tok == e->cfg.eos || sm->n_new >= sm->max_new) sm->active = 0;
+        if ((tok == e->cfg.eos && !e->gen.ignore_eos) || sm->n_new >= sm->max_new) sm->active = 0;
     }
     int act = 0;
     for (int i = r->mb_lo[m]; i < r->mb_hi[m]; i++) act += r->smp[i].active;

@@ -16,6 +16,7 @@ typedef struct {
     double temperature; /* 0 = greedy */
     double top_p;       /* 1 = no nucleus cut */
     uint64_t seed;
+    int ignore_eos;     /* benchmarks: every sample runs to max_new tokens */
 } GenSettings;
 
 /* logits: n rows of vocab_l values (this rank's slice starting at vocab0).
