@@ -28,4 +28,6 @@ double arg_real(const char *cmd, const char *opt, const char *s) {
     return v;
 }
 
-int arg_is_help(const char *s) { return !strcmp(s, "--help") || !strcmp(s, "-h"); }
+int arg_is_help(const char *s) {
+    return !strcmp(s, "--help") || !strcmp(s, "-h");
+}

@@ -73,15 +73,15 @@ static void progress(Progress *p, double now) {
     if (p->tty) {
         int w = 30, f = todo ? (int)(w * n / todo) : w;
         fprintf(stderr, "\r%-12.12s [%.*s%*s] %zu/%zu  %.2f q/s  ETA %02d:%02d:%02d ", p->name, f,
-                "##############################", w - f, "", p->done, p->total, rate, (int)eta / 3600,
-                (int)eta / 60 % 60, (int)eta % 60);
+                "##############################", w - f, "", p->done, p->total, rate,
+                (int)eta / 3600, (int)eta / 60 % 60, (int)eta % 60);
         if (p->done == p->total) fputc('\n', stderr);
     } else {
         int dec = todo ? (int)(10 * n / todo) : 10;
         if (dec == p->last_decile && now - p->last < 60 && p->done != p->total) return;
         p->last_decile = dec, p->last = now;
-        fprintf(stderr, "hyperllava: %s: %zu/%zu answered, %.2f q/s, ETA %.0f s\n", p->name, p->done,
-                p->total, rate, eta);
+        fprintf(stderr, "hyperllava: %s: %zu/%zu answered, %.2f q/s, ETA %.0f s\n", p->name,
+                p->done, p->total, rate, eta);
     }
     fflush(stderr);
 }
@@ -110,18 +110,26 @@ static json_t *run_bench(Session *s, Job *job, BenchSpec *b, int resume, int do_
         char msha[65], qsha[65];
         record_file_sha256(s->cfg.model, msha);
         record_file_sha256(b->questions, qsha);
-        RecordInput ri = {.model_path = s->cfg.model, .model_sha256 = msha, .questions_sha256 = qsha,
-                          .model_id = job->model_id, .run = &s->cfg, .bench = b, .gen = &gen,
+        RecordInput ri = {.model_path = s->cfg.model,
+                          .model_sha256 = msha,
+                          .questions_sha256 = qsha,
+                          .model_id = job->model_id,
+                          .run = &s->cfg,
+                          .bench = b,
+                          .gen = &gen,
                           .max_new_tokens = max_new};
         json_t *rec = record_build(&ri);
         struct stat st;
         int have = stat(ans_path, &st) == 0 && st.st_size > 0;
         if (have && !resume) {
-            snprintf(msg, sizeof msg, "%s: answers exist; pass --resume to continue them or remove the folder", ans_path);
+            snprintf(msg, sizeof msg,
+                     "%s: answers exist; pass --resume to continue them or remove the folder",
+                     ans_path);
         } else if (have) {
             json_error_t err;
             json_t *old = json_load_file(rec_path, 0, &err);
-            char *why = old ? record_mismatch(old, rec) : hl_strdup("no run record (run.json) beside the answers");
+            char *why = old ? record_mismatch(old, rec)
+                            : hl_strdup("no run record (run.json) beside the answers");
             if (why) snprintf(msg, sizeof msg, "%s: cannot resume: %s", rec_path, why);
             free(why);
             json_decref(old);
@@ -164,8 +172,13 @@ static json_t *run_bench(Session *s, Job *job, BenchSpec *b, int resume, int do_
     }
     int bs = b->batch_size > 0 ? b->batch_size : (s->cfg.batch_size > 0 ? s->cfg.batch_size : 1);
     int dp = s->comm.dp;
-    Progress pg = {.name = b->name, .total = (size_t)n, .done = (size_t)start, .start = (size_t)start,
-                   .t0 = comm_wtime(), .tty = isatty(2), .last_decile = -1};
+    Progress pg = {.name = b->name,
+                   .total = (size_t)n,
+                   .done = (size_t)start,
+                   .start = (size_t)start,
+                   .t0 = comm_wtime(),
+                   .tty = isatty(2),
+                   .last_decile = -1};
     pg.last = pg.t0;
     double t0 = comm_wtime();
     long tokens = 0, rows = 0;
@@ -202,11 +215,12 @@ static json_t *run_bench(Session *s, Job *job, BenchSpec *b, int resume, int do_
                 char *line = answers_format(b->kind, it, text, job->model_id);
                 answers_write(aw, line);
                 json_t *toks = json_array();
-                for (int t = 0; t < r->n_tokens; t++) json_array_append_new(toks, json_integer(r->tokens[t]));
+                for (int t = 0; t < r->n_tokens; t++)
+                    json_array_append_new(toks, json_integer(r->tokens[t]));
                 json_t *o = json_pack("{s:O, s:i, s:[i,i], s:s, s:o, s:f, s:i}", "question_id",
-                                      it->question_id, "prompt_tokens", r->prompt_rows, "image_size",
-                                      r->img_w, r->img_h, "image_mode", r->img_mode, "tokens", toks,
-                                      "seconds", r->seconds, "rank", r->rank);
+                                      it->question_id, "prompt_tokens", r->prompt_rows,
+                                      "image_size", r->img_w, r->img_h, "image_mode", r->img_mode,
+                                      "tokens", toks, "seconds", r->seconds, "rank", r->rank);
                 char *js = json_dumps(o, JSON_COMPACT);
                 fprintf(sf, "%s\n", js);
                 free(js), json_decref(o), free(line), free(text);
@@ -255,18 +269,30 @@ int cmd_eval(int argc, char **argv) {
         if (arg_is_help(a)) {
             fputs(help, stdout);
             return 0;
-        } else if (!strcmp(a, "--job")) job_path = arg_value(C, argc, argv, &i);
-        else if (!strcmp(a, "--resume")) resume = 1;
-        else if (!strcmp(a, "--no-score")) do_score = 0;
-        else if (!strcmp(a, "--bench")) bench_sel = arg_value(C, argc, argv, &i);
-        else if (!strcmp(a, "--layout")) layout = arg_value(C, argc, argv, &i);
-        else if (!strcmp(a, "--batch-size")) batch = arg_int(C, a, arg_value(C, argc, argv, &i), 1);
-        else if (!strcmp(a, "--micro-batches")) micro = arg_int(C, a, arg_value(C, argc, argv, &i), 1);
-        else if (!strcmp(a, "--threads")) threads = arg_int(C, a, arg_value(C, argc, argv, &i), 1);
-        else if (!strcmp(a, "--limit")) limit = arg_int(C, a, arg_value(C, argc, argv, &i), 0);
-        else if (!strcmp(a, "--metrics")) metrics = arg_value(C, argc, argv, &i);
-        else if (!strcmp(a, "--output")) output = arg_value(C, argc, argv, &i);
-        else hl_fail("eval: unknown option '%s' (see hyperllava eval --help)", a);
+        } else if (!strcmp(a, "--job"))
+            job_path = arg_value(C, argc, argv, &i);
+        else if (!strcmp(a, "--resume"))
+            resume = 1;
+        else if (!strcmp(a, "--no-score"))
+            do_score = 0;
+        else if (!strcmp(a, "--bench"))
+            bench_sel = arg_value(C, argc, argv, &i);
+        else if (!strcmp(a, "--layout"))
+            layout = arg_value(C, argc, argv, &i);
+        else if (!strcmp(a, "--batch-size"))
+            batch = arg_int(C, a, arg_value(C, argc, argv, &i), 1);
+        else if (!strcmp(a, "--micro-batches"))
+            micro = arg_int(C, a, arg_value(C, argc, argv, &i), 1);
+        else if (!strcmp(a, "--threads"))
+            threads = arg_int(C, a, arg_value(C, argc, argv, &i), 1);
+        else if (!strcmp(a, "--limit"))
+            limit = arg_int(C, a, arg_value(C, argc, argv, &i), 0);
+        else if (!strcmp(a, "--metrics"))
+            metrics = arg_value(C, argc, argv, &i);
+        else if (!strcmp(a, "--output"))
+            output = arg_value(C, argc, argv, &i);
+        else
+            hl_fail("eval: unknown option '%s' (see hyperllava eval --help)", a);
     }
     if (!job_path) hl_fail("eval: no job given (hyperllava eval --job JOB.yaml)");
     Job job;
@@ -285,12 +311,15 @@ int cmd_eval(int argc, char **argv) {
             long v = strtol(bench_sel, &end, 10);
             if (!*end && end != bench_sel && v >= 0 && v < job.n_benches) found = (int)v;
         }
-        if (found < 0) hl_fail("%s: no benchmark '%s' (names or indices 0..%d)", job_path, bench_sel, job.n_benches - 1);
+        if (found < 0)
+            hl_fail("%s: no benchmark '%s' (names or indices 0..%d)", job_path, bench_sel,
+                    job.n_benches - 1);
         b0 = found, b1 = found + 1;
     }
     if (layout) {
         RunLayout l;
-        if (!run_layout_parse(layout, &l)) hl_fail("eval: --layout '%s' is not DxPxT (e.g. 1x2x2)", layout);
+        if (!run_layout_parse(layout, &l))
+            hl_fail("eval: --layout '%s' is not DxPxT (e.g. 1x2x2)", layout);
         run_config_set_layout(&job.run, l);
     }
     if (batch) run_config_set_batch_size(&job.run, batch);
@@ -319,11 +348,12 @@ int cmd_eval(int argc, char **argv) {
             json_t *v;
             json_object_foreach(scores, key, v) score_table_row(stdout, key, v);
         }
-        json_t *x = json_pack("{s:s, s:f, s:I, s:I, s:f, s:f, s:f}", "job", job_path, "eval_s", tp.seconds,
-                              "samples", (json_int_t)tp.samples, "generated_tokens", (json_int_t)tp.tokens,
-                              "samples_per_s", tp.seconds > 0 ? tp.samples / tp.seconds : 0.0,
-                              "tokens_per_s", tp.seconds > 0 ? tp.tokens / tp.seconds : 0.0,
-                              "prompt_positions_per_s", tp.seconds > 0 ? tp.prompt_rows / tp.seconds : 0.0);
+        json_t *x =
+            json_pack("{s:s, s:f, s:I, s:I, s:f, s:f, s:f}", "job", job_path, "eval_s", tp.seconds,
+                      "samples", (json_int_t)tp.samples, "generated_tokens", (json_int_t)tp.tokens,
+                      "samples_per_s", tp.seconds > 0 ? tp.samples / tp.seconds : 0.0,
+                      "tokens_per_s", tp.seconds > 0 ? tp.tokens / tp.seconds : 0.0,
+                      "prompt_positions_per_s", tp.seconds > 0 ? tp.prompt_rows / tp.seconds : 0.0);
         extra = json_dumps(x, JSON_COMPACT);
         json_decref(x);
         json_decref(scores);

@@ -21,7 +21,8 @@ static const char *help =
     "  --config FILE          run config YAML (layout, batch size, micro-batches, threads)\n"
     "  --image IMG            image for the next --prompt (one --image may serve all prompts)\n"
     "  --prompt TEXT          a question; repeat the pair for several requests\n"
-    "  --jsonl FILE           requests, one JSON object a line: {\"image\", \"text\", \"question_id\"}\n"
+    "  --jsonl FILE           requests, one JSON object a line: {\"image\", \"text\", "
+    "\"question_id\"}\n"
     "  --raw                  use the prompt text as it is (no template; <image> still splices)\n"
     "  --max-new-tokens N     tokens to generate at most (default 128)\n"
     "  --temperature T        0 = greedy (default); > 0 samples\n"
@@ -54,7 +55,8 @@ static void read_jsonl(const char *path, Req **reqs, int *n) {
         if (strspn(line, " \t\r\n") == (size_t)len) continue;
         json_error_t err;
         json_t *o = json_loads(line, 0, &err);
-        if (!o || !json_is_object(o)) hl_fail("%s:%d: not a JSON object (%s)", path, lineno, o ? "" : err.text);
+        if (!o || !json_is_object(o))
+            hl_fail("%s:%d: not a JSON object (%s)", path, lineno, o ? "" : err.text);
         json_t *t = json_object_get(o, "text");
         if (!t) t = json_object_get(o, "question");
         if (!json_is_string(t)) hl_fail("%s:%d: missing string key 'text'", path, lineno);
@@ -116,8 +118,10 @@ int cmd_generate(int argc, char **argv) {
         if (arg_is_help(a)) {
             fputs(help, stdout);
             return 0;
-        } else if (!strcmp(a, "--model")) model = arg_value(C, argc, argv, &i);
-        else if (!strcmp(a, "--config")) config = arg_value(C, argc, argv, &i);
+        } else if (!strcmp(a, "--model"))
+            model = arg_value(C, argc, argv, &i);
+        else if (!strcmp(a, "--config"))
+            config = arg_value(C, argc, argv, &i);
         else if (!strcmp(a, "--image")) {
             images = hl_realloc(images, (size_t)(n_img + 1) * sizeof(char *));
             images[n_img++] = (char *)arg_value(C, argc, argv, &i);
@@ -126,28 +130,44 @@ int cmd_generate(int argc, char **argv) {
             img_of = hl_realloc(img_of, (size_t)(n_prompt + 1) * sizeof(int));
             img_of[n_prompt] = n_img - 1;
             prompts[n_prompt++] = (char *)arg_value(C, argc, argv, &i);
-        } else if (!strcmp(a, "--jsonl")) jsonl = arg_value(C, argc, argv, &i);
-        else if (!strcmp(a, "--raw")) raw = 1;
-        else if (!strcmp(a, "--ids")) print_ids = 1;
-        else if (!strcmp(a, "--max-new-tokens")) max_new = arg_int(C, a, arg_value(C, argc, argv, &i), 1);
-        else if (!strcmp(a, "--temperature")) gs.temperature = arg_real(C, a, arg_value(C, argc, argv, &i));
-        else if (!strcmp(a, "--top-p")) gs.top_p = arg_real(C, a, arg_value(C, argc, argv, &i));
-        else if (!strcmp(a, "--seed")) gs.seed = (uint64_t)arg_int(C, a, arg_value(C, argc, argv, &i), 0);
-        else if (!strcmp(a, "--layout")) layout = arg_value(C, argc, argv, &i);
-        else if (!strcmp(a, "--batch-size")) batch = arg_int(C, a, arg_value(C, argc, argv, &i), 1);
-        else if (!strcmp(a, "--micro-batches")) micro = arg_int(C, a, arg_value(C, argc, argv, &i), 1);
-        else if (!strcmp(a, "--threads")) threads = arg_int(C, a, arg_value(C, argc, argv, &i), 1);
-        else if (!strcmp(a, "--trace")) trace = arg_value(C, argc, argv, &i);
-        else if (!strcmp(a, "--trace-top-k")) top_k = arg_int(C, a, arg_value(C, argc, argv, &i), 1);
-        else if (!strcmp(a, "--metrics")) metrics = arg_value(C, argc, argv, &i);
-        else hl_fail("generate: unknown option '%s' (see hyperllava generate --help)", a);
+        } else if (!strcmp(a, "--jsonl"))
+            jsonl = arg_value(C, argc, argv, &i);
+        else if (!strcmp(a, "--raw"))
+            raw = 1;
+        else if (!strcmp(a, "--ids"))
+            print_ids = 1;
+        else if (!strcmp(a, "--max-new-tokens"))
+            max_new = arg_int(C, a, arg_value(C, argc, argv, &i), 1);
+        else if (!strcmp(a, "--temperature"))
+            gs.temperature = arg_real(C, a, arg_value(C, argc, argv, &i));
+        else if (!strcmp(a, "--top-p"))
+            gs.top_p = arg_real(C, a, arg_value(C, argc, argv, &i));
+        else if (!strcmp(a, "--seed"))
+            gs.seed = (uint64_t)arg_int(C, a, arg_value(C, argc, argv, &i), 0);
+        else if (!strcmp(a, "--layout"))
+            layout = arg_value(C, argc, argv, &i);
+        else if (!strcmp(a, "--batch-size"))
+            batch = arg_int(C, a, arg_value(C, argc, argv, &i), 1);
+        else if (!strcmp(a, "--micro-batches"))
+            micro = arg_int(C, a, arg_value(C, argc, argv, &i), 1);
+        else if (!strcmp(a, "--threads"))
+            threads = arg_int(C, a, arg_value(C, argc, argv, &i), 1);
+        else if (!strcmp(a, "--trace"))
+            trace = arg_value(C, argc, argv, &i);
+        else if (!strcmp(a, "--trace-top-k"))
+            top_k = arg_int(C, a, arg_value(C, argc, argv, &i), 1);
+        else if (!strcmp(a, "--metrics"))
+            metrics = arg_value(C, argc, argv, &i);
+        else
+            hl_fail("generate: unknown option '%s' (see hyperllava generate --help)", a);
     }
     if (gs.temperature < 0 || gs.top_p <= 0 || gs.top_p > 1)
         hl_fail("generate: --temperature must be >= 0 and --top-p in (0, 1]");
     Req *reqs = NULL;
     int n = 0;
     if (jsonl) {
-        if (n_prompt || n_img) hl_fail("generate: give either --jsonl or --image/--prompt pairs, not both");
+        if (n_prompt || n_img)
+            hl_fail("generate: give either --jsonl or --image/--prompt pairs, not both");
         read_jsonl(jsonl, &reqs, &n);
     } else {
         if (n_prompt == 0) hl_fail("generate: no --prompt given");
@@ -162,15 +182,18 @@ int cmd_generate(int argc, char **argv) {
         n = n_prompt;
     }
     RunConfig cfg;
-    if (config) run_config_load(config, &cfg);
-    else run_config_defaults(&cfg);
+    if (config)
+        run_config_load(config, &cfg);
+    else
+        run_config_defaults(&cfg);
     if (model) {
         free(cfg.model);
         cfg.model = hl_strdup(model);
     }
     if (layout) {
         RunLayout l;
-        if (!run_layout_parse(layout, &l)) hl_fail("generate: --layout '%s' is not DxPxT (e.g. 1x2x2)", layout);
+        if (!run_layout_parse(layout, &l))
+            hl_fail("generate: --layout '%s' is not DxPxT (e.g. 1x2x2)", layout);
         run_config_set_layout(&cfg, l);
     }
     if (batch) run_config_set_batch_size(&cfg, batch);
@@ -230,7 +253,8 @@ int cmd_generate(int argc, char **argv) {
                 /* rank 0 is a first-stage rank: it tokenized every prompt of its replica;
                  * the other replicas' prompts are re-tokenized here for the trace */
                 if (!ids[i]) {
-                    char *p = raw ? hl_strdup(reqs[i].text) : prompt_vicuna_v1(reqs[i].text, reqs[i].image != NULL);
+                    char *p = raw ? hl_strdup(reqs[i].text)
+                                  : prompt_vicuna_v1(reqs[i].text, reqs[i].image != NULL);
                     n_ids[i] = prompt_tokenize(s.tok, p, &ids[i]);
                     free(p);
                 }

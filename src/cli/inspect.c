@@ -36,21 +36,28 @@ int cmd_inspect(int argc, char **argv) {
     ModelConfig c;
     model_config_read(&wf, &c);
     printf("model: %s\nfile: %s\n", c.model_name[0] ? c.model_name : "(unnamed)", path);
-    printf("vision: hidden %d, heads %d, intermediate %d, layers %d (run %d, select %d), image %d, patch %d -> %d tokens\n",
+    printf("vision: hidden %d, heads %d, intermediate %d, layers %d (run %d, select %d), image %d, "
+           "patch %d -> %d tokens\n",
            c.v_hidden, c.v_heads, c.v_inter, c.v_layers, c.v_layers_used, c.v_select, c.image_size,
            c.patch_size, c.n_patches);
-    printf("image mean (%.8g, %.8g, %.8g) std (%.8g, %.8g, %.8g)\n", c.image_mean[0], c.image_mean[1],
-           c.image_mean[2], c.image_std[0], c.image_std[1], c.image_std[2]);
-    printf("llm: hidden %d, heads %d, intermediate %d, layers %d, vocab %d, context %d, rms_eps %g, rope_theta %g, bos %d, eos %d\n",
-           c.hidden, c.heads, c.inter, c.layers, c.vocab, c.max_pos, c.rms_eps, c.rope_theta, c.bos, c.eos);
-    const char *ve = c.expert_v1 && c.expert_v2 ? "both" : c.expert_v1 ? "layer1" : c.expert_v2 ? "layer2" : "none";
+    printf("image mean (%.8g, %.8g, %.8g) std (%.8g, %.8g, %.8g)\n", c.image_mean[0],
+           c.image_mean[1], c.image_mean[2], c.image_std[0], c.image_std[1], c.image_std[2]);
+    printf("llm: hidden %d, heads %d, intermediate %d, layers %d, vocab %d, context %d, rms_eps "
+           "%g, rope_theta %g, bos %d, eos %d\n",
+           c.hidden, c.heads, c.inter, c.layers, c.vocab, c.max_pos, c.rms_eps, c.rope_theta, c.bos,
+           c.eos);
+    const char *ve = c.expert_v1 && c.expert_v2 ? "both"
+                     : c.expert_v1              ? "layer1"
+                     : c.expert_v2              ? "layer2"
+                                                : "none";
     printf("experts: visual %s, language %s", ve, c.expert_lang ? "yes" : "no");
     if (c.expert_lang) printf(" (guide_layer %d)", c.guide_layer);
     if (c.expert_v1 || c.expert_v2 || c.expert_lang)
         printf(", embed %d, hidden %d, rank %d", c.e_embed, c.e_hidden, c.e_rank);
     printf("\n");
     Tokenizer *tok = model_file_tokenizer(&wf);
-    printf("tokenizer: %d pieces, bos %d, eos %d\n", tokenizer_size(tok), tokenizer_bos(tok), tokenizer_eos(tok));
+    printf("tokenizer: %d pieces, bos %d, eos %d\n", tokenizer_size(tok), tokenizer_bos(tok),
+           tokenizer_eos(tok));
     tokenizer_free(tok);
     char **names;
     int n = wf_list(&wf, &names);
@@ -63,7 +70,8 @@ int cmd_inspect(int argc, char **argv) {
         int o = snprintf(shape, sizeof shape, "[");
         long long cnt = 1;
         for (int d = 0; d < ti.ndim; d++) {
-            o += snprintf(shape + o, sizeof shape - (size_t)o, "%s%lld", d ? ", " : "", (long long)ti.shape[d]);
+            o += snprintf(shape + o, sizeof shape - (size_t)o, "%s%lld", d ? ", " : "",
+                          (long long)ti.shape[d]);
             cnt *= ti.shape[d];
         }
         snprintf(shape + o, sizeof shape - (size_t)o, "]");

@@ -22,7 +22,8 @@ static const Command commands[] = {
 };
 
 static void usage(FILE *f) {
-    fprintf(f, "usage: hyperllava <command> [options]   (hyperllava <command> --help)\n\ncommands:\n");
+    fprintf(f,
+            "usage: hyperllava <command> [options]   (hyperllava <command> --help)\n\ncommands:\n");
     for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
         fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].what);
 }

@@ -29,11 +29,16 @@ int cmd_score(int argc, char **argv) {
         if (arg_is_help(a)) {
             fputs(help, stdout);
             return 0;
-        } else if (!strcmp(a, "--job")) job_path = arg_value(C, argc, argv, &i);
-        else if (!strcmp(a, "--bench")) bench_sel = arg_value(C, argc, argv, &i);
-        else if (!strcmp(a, "--answers")) answers = arg_value(C, argc, argv, &i);
-        else if (!strcmp(a, "--output")) output = arg_value(C, argc, argv, &i);
-        else hl_fail("score: unknown option '%s' (see hyperllava score --help)", a);
+        } else if (!strcmp(a, "--job"))
+            job_path = arg_value(C, argc, argv, &i);
+        else if (!strcmp(a, "--bench"))
+            bench_sel = arg_value(C, argc, argv, &i);
+        else if (!strcmp(a, "--answers"))
+            answers = arg_value(C, argc, argv, &i);
+        else if (!strcmp(a, "--output"))
+            output = arg_value(C, argc, argv, &i);
+        else
+            hl_fail("score: unknown option '%s' (see hyperllava score --help)", a);
     }
     if (!job_path) hl_fail("score: no job given (hyperllava score --job JOB.yaml)");
     if (answers && !bench_sel) hl_fail("score: --answers needs --bench");
@@ -70,7 +75,8 @@ int cmd_score(int argc, char **argv) {
         done++;
         free(dir), free(ap);
     }
-    if (bench_sel && done + missing == 0) hl_fail("%s: no benchmark named '%s'", job_path, bench_sel);
+    if (bench_sel && done + missing == 0)
+        hl_fail("%s: no benchmark named '%s'", job_path, bench_sel);
     if (!answers && !bench_sel) {
         char *sp = path_join(job.output, "scores.json");
         if (json_dump_file(all, sp, JSON_INDENT(2)) != 0) hl_fail("%s: cannot write", sp);

@@ -26,7 +26,9 @@ static void exit_hook(void) {
     if (init && !fin) MPI_Finalize();
 }
 
-static void group_solo(Group *g) { memset(g, 0, sizeof *g), g->size = 1; }
+static void group_solo(Group *g) {
+    memset(g, 0, sizeof *g), g->size = 1;
+}
 
 static void group_from(Group *g, MPI_Comm mc) {
     memset(g, 0, sizeof *g);
@@ -121,21 +123,21 @@ int comm_any(Comm *c, int flag) {
     } while (0)
 
 void group_allreduce_sum(Group *g, float *buf, long n) {
-    GROUP_COLLECTIVE(g, (uint64_t)n * 4,
-                     MPI_Allreduce(MPI_IN_PLACE, buf, (int)n, MPI_FLOAT, MPI_SUM,
-                                   *(MPI_Comm *)g->mpi));
+    GROUP_COLLECTIVE(
+        g, (uint64_t)n * 4,
+        MPI_Allreduce(MPI_IN_PLACE, buf, (int)n, MPI_FLOAT, MPI_SUM, *(MPI_Comm *)g->mpi));
 }
 
 void group_allreduce_sum_double(Group *g, double *buf, long n) {
-    GROUP_COLLECTIVE(g, (uint64_t)n * 8,
-                     MPI_Allreduce(MPI_IN_PLACE, buf, (int)n, MPI_DOUBLE, MPI_SUM,
-                                   *(MPI_Comm *)g->mpi));
+    GROUP_COLLECTIVE(
+        g, (uint64_t)n * 8,
+        MPI_Allreduce(MPI_IN_PLACE, buf, (int)n, MPI_DOUBLE, MPI_SUM, *(MPI_Comm *)g->mpi));
 }
 
 void group_allreduce_max_double(Group *g, double *buf, long n) {
-    GROUP_COLLECTIVE(g, (uint64_t)n * 8,
-                     MPI_Allreduce(MPI_IN_PLACE, buf, (int)n, MPI_DOUBLE, MPI_MAX,
-                                   *(MPI_Comm *)g->mpi));
+    GROUP_COLLECTIVE(
+        g, (uint64_t)n * 8,
+        MPI_Allreduce(MPI_IN_PLACE, buf, (int)n, MPI_DOUBLE, MPI_MAX, *(MPI_Comm *)g->mpi));
 }
 
 typedef struct {
@@ -161,7 +163,9 @@ void group_bcast(Group *g, void *buf, size_t bytes, int root) {
                      MPI_Bcast(buf, (int)bytes, MPI_BYTE, root, *(MPI_Comm *)g->mpi));
 }
 
-void group_barrier(Group *g) { GROUP_COLLECTIVE(g, 0, MPI_Barrier(*(MPI_Comm *)g->mpi)); }
+void group_barrier(Group *g) {
+    GROUP_COLLECTIVE(g, 0, MPI_Barrier(*(MPI_Comm *)g->mpi));
+}
 
 char *group_gatherv(Group *g, const void *buf, size_t bytes, int root, size_t **sizes) {
     if (g->size <= 1) {
@@ -215,7 +219,9 @@ void *comm_recv(Comm *c, int src, int tag, size_t *bytes) {
     return buf;
 }
 
-double comm_wtime(void) { return MPI_Wtime(); }
+double comm_wtime(void) {
+    return MPI_Wtime();
+}
 
 void comm_library_version(char *buf, size_t n) {
     char v[MPI_MAX_LIBRARY_VERSION_STRING] = "";

@@ -21,9 +21,9 @@ typedef struct {
     int dp, pp, tp;
     int dp_rank, pp_rank, tp_rank;
     Group world;
-    Group tp_group;   /* ranks of one stage of one replica */
-    Group dp_group;   /* the same (pp, tp) place in every replica */
-    Group stage0_tp;  /* unused unless needed by callers */
+    Group tp_group;  /* ranks of one stage of one replica */
+    Group dp_group;  /* the same (pp, tp) place in every replica */
+    Group stage0_tp; /* unused unless needed by callers */
     double p2p_time_s;
     uint64_t p2p_bytes;
 } Comm;
@@ -68,7 +68,6 @@ double comm_wtime(void);
 /* First line of the MPI library's version string. */
 void comm_library_version(char *buf, size_t n);
 uint64_t comm_peak_rss_bytes(void);
-
 
 /* Non-blocking operations. A CommRequest owns the buffer it sends from when
  * `owned` is set, and frees it on completion. */

@@ -148,7 +148,8 @@ void score_table_header(FILE *f) {
 
 void score_table_row(FILE *f, const char *name, const json_t *scores) {
     const json_t *h = json_object_get(scores, "headline");
-    const json_t *m = h ? json_object_get(h, "metric") : NULL, *v = h ? json_object_get(h, "value") : NULL;
+    const json_t *m = h ? json_object_get(h, "metric") : NULL,
+                 *v = h ? json_object_get(h, "value") : NULL;
     const json_t *k = json_object_get(scores, "kind");
     char num[32] = "-";
     if (json_is_number(v)) snprintf(num, sizeof num, "%.2f", json_number_value(v));

@@ -10,14 +10,20 @@
 float hl_half_to_float(uint16_t h) {
     uint32_t sign = (uint32_t)(h & 0x8000) << 16, exp = (h >> 10) & 0x1f, man = h & 0x3ff, bits;
     if (exp == 0) {
-        if (man == 0) bits = sign;
+        if (man == 0)
+            bits = sign;
         else { /* subnormal: renormalise */
             int e = -1;
-            do { e++; man <<= 1; } while (!(man & 0x400));
+            do {
+                e++;
+                man <<= 1;
+            } while (!(man & 0x400));
             bits = sign | ((uint32_t)(127 - 15 - e) << 23) | ((man & 0x3ff) << 13);
         }
-    } else if (exp == 31) bits = sign | 0x7f800000u | (man << 13);
-    else bits = sign | ((exp - 15 + 127) << 23) | (man << 13);
+    } else if (exp == 31)
+        bits = sign | 0x7f800000u | (man << 13);
+    else
+        bits = sign | ((exp - 15 + 127) << 23) | (man << 13);
     float f;
     memcpy(&f, &bits, 4);
     return f;
@@ -41,13 +47,15 @@ void wf_open(WeightFile *wf, const char *path) {
     if (f < 0) hl_fail("%s: cannot open HDF5 file (corrupt?)", path);
     wf->file = f;
     wf->path = hl_strdup(path);
-    if (!wf_has_attr(wf, "format")) hl_fail("%s: not a hyperllava weight file (no 'format' attribute)", path);
+    if (!wf_has_attr(wf, "format"))
+        hl_fail("%s: not a hyperllava weight file (no 'format' attribute)", path);
     char *fmt = wf_attr_str(wf, "format");
     if (strcmp(fmt, "hyperllava") != 0)
         hl_fail("%s: attribute 'format' is '%s', expected 'hyperllava'", path, fmt);
     free(fmt);
     int64_t v = wf_attr_int(wf, "format_version");
-    if (v != 1) hl_fail("%s: format_version %lld is not supported (expected 1)", path, (long long)v);
+    if (v != 1)
+        hl_fail("%s: format_version %lld is not supported (expected 1)", path, (long long)v);
 }
 
 void wf_close(WeightFile *wf) {
@@ -106,7 +114,8 @@ void wf_attr_reals(const WeightFile *wf, const char *name, double *out, int n) {
 char *wf_attr_str(const WeightFile *wf, const char *name) {
     hid_t a = open_attr(wf, name);
     hid_t t = H5Aget_type(a);
-    if (H5Tget_class(t) != H5T_STRING) hl_fail("%s: attribute '%s' is not a string", wf->path, name);
+    if (H5Tget_class(t) != H5T_STRING)
+        hl_fail("%s: attribute '%s' is not a string", wf->path, name);
     char *res;
     if (H5Tis_variable_str(t) > 0) {
         hid_t mt = H5Tcopy(H5T_C_S1);
@@ -138,8 +147,10 @@ static WeightDtype dataset_dtype(const WeightFile *wf, hid_t d, const char *name
     H5T_class_t cls = H5Tget_class(t);
     size_t sz = H5Tget_size(t);
     WeightDtype res = WDT_F32;
-    if (cls == H5T_FLOAT && sz == 4) res = WDT_F32;
-    else if (cls == H5T_FLOAT && sz == 2) res = WDT_F16;
+    if (cls == H5T_FLOAT && sz == 4)
+        res = WDT_F32;
+    else if (cls == H5T_FLOAT && sz == 2)
+        res = WDT_F16;
     else if (cls == H5T_INTEGER && sz == 2 && H5Aexists(d, "dtype") > 0) {
         hid_t a = H5Aopen(d, "dtype", H5P_DEFAULT);
         hid_t at = H5Aget_type(a);
@@ -165,7 +176,10 @@ static WeightDtype dataset_dtype(const WeightFile *wf, hid_t d, const char *name
     } else {
         hl_fail("%s: tensor '%s': unsupported dtype (%s of %zu bytes); expected f32, f16 or bf16",
                 wf->path, name,
-                cls == H5T_INTEGER ? "integer" : cls == H5T_FLOAT ? "float" : "non-numeric", sz);
+                cls == H5T_INTEGER ? "integer"
+                : cls == H5T_FLOAT ? "float"
+                                   : "non-numeric",
+                sz);
     }
     H5Tclose(t);
     return res;
@@ -183,7 +197,8 @@ TensorInfo wf_info(const WeightFile *wf, const char *name) {
     hid_t d = open_tensor(wf, name);
     hid_t s = H5Dget_space(d);
     int nd = H5Sget_simple_extent_ndims(s);
-    if (nd < 0 || nd > 4) hl_fail("%s: tensor '%s' has %d dimensions (at most 4)", wf->path, name, nd);
+    if (nd < 0 || nd > 4)
+        hl_fail("%s: tensor '%s' has %d dimensions (at most 4)", wf->path, name, nd);
     hsize_t dims[4] = {0};
     H5Sget_simple_extent_dims(s, dims, NULL);
     ti.ndim = nd;
@@ -274,8 +289,10 @@ int wf_list(const WeightFile *wf, char ***names) {
         H5Lget_name_by_idx((hid_t)wf->file, ".", H5_INDEX_NAME, H5_ITER_INC, i, name,
                            (size_t)len + 1, H5P_DEFAULT);
         hid_t o = H5Oopen((hid_t)wf->file, name, H5P_DEFAULT);
-        if (o >= 0 && H5Iget_type(o) == H5I_DATASET) list[n++] = name;
-        else free(name);
+        if (o >= 0 && H5Iget_type(o) == H5I_DATASET)
+            list[n++] = name;
+        else
+            free(name);
         if (o >= 0) H5Oclose(o);
     }
     *names = list;

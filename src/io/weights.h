@@ -10,7 +10,7 @@
 
 typedef struct {
     char *path;
-    int64_t file; /* hid_t */
+    int64_t file;         /* hid_t */
     uint64_t bytes_read;  /* tensor bytes read from disk so far */
     uint64_t floats_held; /* float32 values handed out to the model (see model/param.h) */
 } WeightFile;

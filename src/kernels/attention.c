@@ -18,7 +18,8 @@ void attention(float *out, const float *q, const float *k, const float *v, int n
             float *att = hl_malloc((size_t)len * sizeof(float));
             const float *qh = q + (long)i * q_stride + (long)h * head_dim;
             for (int t = 0; t < len; t++)
-                att[t] = dot_fixed(qh, k + (long)t * kv_stride + (long)h * head_dim, head_dim) * scale;
+                att[t] =
+                    dot_fixed(qh, k + (long)t * kv_stride + (long)h * head_dim, head_dim) * scale;
             softmax(att, len);
             float *oh = out + (long)i * q_stride + (long)h * head_dim;
             memset(oh, 0, (size_t)head_dim * sizeof(float));

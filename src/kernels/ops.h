@@ -4,8 +4,7 @@
 #define HL_OPS_H
 
 /* LayerNorm over each of M rows of width N (CLIP). out may alias x. */
-void layernorm(float *out, const float *x, const float *w, const float *b, int M, int N,
-               float eps);
+void layernorm(float *out, const float *x, const float *w, const float *b, int M, int N, float eps);
 /* RMSNorm (LLaMA): out = w * x / sqrt(mean(x^2) + eps). out may alias x. */
 void rmsnorm(float *out, const float *x, const float *w, int M, int N, float eps);
 void gelu_erf(float *x, long n);   /* projector GELU: 0.5 x (1 + erf(x/sqrt 2)) */

@@ -45,12 +45,18 @@ void model_config_read(WeightFile *wf, ModelConfig *c) {
     c->bos = opt_int(wf, "bos_id", 1);
     c->eos = opt_int(wf, "eos_id", 2);
 
-    char *ve = wf_has_attr(wf, "visual_expert") ? wf_attr_str(wf, "visual_expert") : hl_strdup("none");
+    char *ve =
+        wf_has_attr(wf, "visual_expert") ? wf_attr_str(wf, "visual_expert") : hl_strdup("none");
     if (!strcmp(ve, "none")) {
-    } else if (!strcmp(ve, "layer1")) c->expert_v1 = 1;
-    else if (!strcmp(ve, "layer2")) c->expert_v2 = 1;
-    else if (!strcmp(ve, "both")) c->expert_v1 = c->expert_v2 = 1;
-    else hl_fail("%s: attribute 'visual_expert' = '%s' (expected none, layer1, layer2 or both)", wf->path, ve);
+    } else if (!strcmp(ve, "layer1"))
+        c->expert_v1 = 1;
+    else if (!strcmp(ve, "layer2"))
+        c->expert_v2 = 1;
+    else if (!strcmp(ve, "both"))
+        c->expert_v1 = c->expert_v2 = 1;
+    else
+        hl_fail("%s: attribute 'visual_expert' = '%s' (expected none, layer1, layer2 or both)",
+                wf->path, ve);
     free(ve);
     c->expert_lang = opt_int(wf, "language_expert", 0) != 0;
     c->guide_layer = opt_int(wf, "guide_layer", 0);
@@ -64,7 +70,8 @@ void model_config_read(WeightFile *wf, ModelConfig *c) {
                 c->guide_layer, c->layers - 1);
 
     if (c->v_hidden % c->v_heads)
-        hl_fail("%s: vision_hidden %d is not divisible by vision_heads %d", wf->path, c->v_hidden, c->v_heads);
+        hl_fail("%s: vision_hidden %d is not divisible by vision_heads %d", wf->path, c->v_hidden,
+                c->v_heads);
     if (c->hidden % c->heads)
         hl_fail("%s: hidden %d is not divisible by heads %d", wf->path, c->hidden, c->heads);
     if ((c->hidden / c->heads) % 2)

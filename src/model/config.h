@@ -16,12 +16,14 @@ typedef struct {
     /* experts */
     int expert_v1, expert_v2, expert_lang, guide_layer, e_embed, e_hidden, e_rank;
     /* derived */
-    int grid, n_patches;  /* patch grid side and count */
-    int v_layers_used;    /* encoder layers run to reach the selected hidden state */
+    int grid, n_patches; /* patch grid side and count */
+    int v_layers_used;   /* encoder layers run to reach the selected hidden state */
 } ModelConfig;
 
 void model_config_read(WeightFile *wf, ModelConfig *c);
 /* Visual tokens per image. */
-static inline int model_image_tokens(const ModelConfig *c) { return c->n_patches; }
+static inline int model_image_tokens(const ModelConfig *c) {
+    return c->n_patches;
+}
 
 #endif

@@ -10,8 +10,8 @@
 
 void hypernet_load(Hypernet *hn, WeightFile *wf, const char *prefix, int d_e, int h, int r,
                    int n_in, int n_out, int out0, int out_n) {
-    *hn = (Hypernet){.d_e = d_e, .h = h, .r = r, .n_in = n_in, .n_out = n_out, .out0 = out0,
-                     .out_n = out_n};
+    *hn = (Hypernet){
+        .d_e = d_e, .h = h, .r = r, .n_in = n_in, .n_out = n_out, .out0 = out0, .out_n = out_n};
     int64_t K = (int64_t)r * n_in + (int64_t)n_out * r, nd = (int64_t)r * n_in;
     hn->w0 = param_rows(wf, h, d_e, 0, h, "%s.hyper.0.weight", prefix);
     hn->b0 = param_vec(wf, h, "%s.hyper.0.bias", prefix);
@@ -27,7 +27,8 @@ void prior_load(PriorEncoder *pe, WeightFile *wf, const char *prefix, int g_dim,
     pe->g_dim = g_dim;
     pe->enc_w = param_rows(wf, hn->d_e, g_dim, 0, hn->d_e, "%s.enc.weight", prefix);
     pe->enc_b = param_vec(wf, hn->d_e, "%s.enc.bias", prefix);
-    int64_t K = (int64_t)hn->r * hn->n_in + (int64_t)hn->n_out * hn->r, nd = (int64_t)hn->r * hn->n_in;
+    int64_t K = (int64_t)hn->r * hn->n_in + (int64_t)hn->n_out * hn->r,
+            nd = (int64_t)hn->r * hn->n_in;
     pe->st_d = param_slice(wf, K, 0, nd, "%s.static", prefix);
     pe->st_u = param_slice(wf, K, nd + (int64_t)hn->out0 * hn->r, (int64_t)hn->out_n * hn->r,
                            "%s.static", prefix);

@@ -22,7 +22,8 @@ void llm_load(Llm *m, WeightFile *wf, const ModelConfig *c, const LlmPart *part)
     m->has_embed = part->has_embed, m->has_head = part->has_head;
     const int d = m->d, d_l = m->d_l, I = c->inter, I_l = m->I_l;
     const int64_t c0 = (int64_t)t * d_l, i0 = (int64_t)t * I_l;
-    if (m->has_embed) m->embed = param_rows(wf, m->vocab, d, 0, m->vocab, "llm.embed_tokens.weight");
+    if (m->has_embed)
+        m->embed = param_rows(wf, m->vocab, d, 0, m->vocab, "llm.embed_tokens.weight");
     int posterior = 0;
     for (int b = m->block0; b < m->block0 + m->n_blocks; b++)
         posterior |= m->lang_expert && b >= m->guide_layer;
@@ -74,8 +75,10 @@ void seq_state_reserve(SeqState *s, const Llm *m, int cap) {
     float *k = hl_malloc((size_t)nb * cap * m->d_l * sizeof(float));
     float *v = hl_malloc((size_t)nb * cap * m->d_l * sizeof(float));
     for (int b = 0; b < nb && s->len > 0; b++) {
-        memcpy(k + (size_t)b * cap * m->d_l, s->k + (size_t)b * s->cap * m->d_l, (size_t)s->len * m->d_l * sizeof(float));
-        memcpy(v + (size_t)b * cap * m->d_l, s->v + (size_t)b * s->cap * m->d_l, (size_t)s->len * m->d_l * sizeof(float));
+        memcpy(k + (size_t)b * cap * m->d_l, s->k + (size_t)b * s->cap * m->d_l,
+               (size_t)s->len * m->d_l * sizeof(float));
+        memcpy(v + (size_t)b * cap * m->d_l, s->v + (size_t)b * s->cap * m->d_l,
+               (size_t)s->len * m->d_l * sizeof(float));
     }
     free(s->k), free(s->v);
     s->k = k, s->v = v, s->cap = cap;

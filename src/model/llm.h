@@ -16,12 +16,12 @@
 #include "model/expert.h"
 
 typedef struct {
-    float *ln1, *ln2;     /* [d] */
-    float *q, *k, *v;     /* [d_l, d] */
-    float *o;             /* [d, d_l] */
-    float *gate, *up;     /* [I_l, d] */
-    float *down;          /* [d, I_l] */
-    PriorEncoder *prior;  /* posterior blocks of a model with the language expert */
+    float *ln1, *ln2;    /* [d] */
+    float *q, *k, *v;    /* [d_l, d] */
+    float *o;            /* [d, d_l] */
+    float *gate, *up;    /* [I_l, d] */
+    float *down;         /* [d, I_l] */
+    PriorEncoder *prior; /* posterior blocks of a model with the language expert */
 } LlmBlock;
 
 typedef struct {
@@ -30,7 +30,7 @@ typedef struct {
     float eps, theta;
     int block0, n_blocks;
     int has_embed, has_head;
-    float *embed;   /* [vocab, d] */
+    float *embed; /* [vocab, d] */
     LlmBlock *blocks;
     float *norm;    /* [d] */
     float *lm_head; /* [vocab_l, d] */
@@ -41,9 +41,9 @@ typedef struct {
 /* Per-sequence state on one rank: KV cache of the rank's blocks, the
  * language guidance and the adapters of its posterior blocks. */
 typedef struct {
-    int cap, len;      /* positions allocated / filled */
-    float *k, *v;      /* [n_blocks][cap][d_l] */
-    float *guidance;   /* [d], valid when has_guidance */
+    int cap, len;    /* positions allocated / filled */
+    float *k, *v;    /* [n_blocks][cap][d_l] */
+    float *guidance; /* [d], valid when has_guidance */
     int has_guidance;
     Adapter *adapters; /* [n_blocks]; w_d == NULL until generated */
 } SeqState;
@@ -51,8 +51,8 @@ typedef struct {
 /* Rows of one sequence inside a batch of rows. */
 typedef struct {
     SeqState *st;
-    int n_rows; /* rows in this pass */
-    int pos0;   /* position of the first row */
+    int n_rows;  /* rows in this pass */
+    int pos0;    /* position of the first row */
     int prefill; /* 1: these rows are the whole prompt (guidance is pooled from them) */
 } SeqSpan;
 
@@ -79,6 +79,8 @@ void llm_make_adapters(const Llm *m, SeqState *st);
 /* logits [R, vocab_l] of the rank's vocabulary slice for rows x [R, d]. */
 void llm_logits(const Llm *m, const float *x, int R, float *logits);
 /* Does this rank own block b? */
-static inline int llm_owns(const Llm *m, int b) { return b >= m->block0 && b < m->block0 + m->n_blocks; }
+static inline int llm_owns(const Llm *m, int b) {
+    return b >= m->block0 && b < m->block0 + m->n_blocks;
+}
 
 #endif

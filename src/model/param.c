@@ -51,4 +51,6 @@ float *param_cols(WeightFile *wf, int64_t rows, int64_t cols, int64_t c0, int64_
     return p;
 }
 
-uint64_t param_bytes_held(const WeightFile *wf) { return wf->floats_held * sizeof(float); }
+uint64_t param_bytes_held(const WeightFile *wf) {
+    return wf->floats_held * sizeof(float);
+}

@@ -9,7 +9,8 @@
 #include "io/weights.h"
 
 /* Whole 1-D vector of length n. */
-float *param_vec(WeightFile *wf, int64_t n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+float *param_vec(WeightFile *wf, int64_t n, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 /* Rows [r0, r0+nr) of a [rows, cols] matrix (nr = rows: whole matrix). */
 float *param_rows(WeightFile *wf, int64_t rows, int64_t cols, int64_t r0, int64_t nr,
                   const char *fmt, ...) __attribute__((format(printf, 6, 7)));

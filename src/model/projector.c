@@ -17,11 +17,13 @@ void projector_load(Projector *p, WeightFile *wf, const ModelConfig *c) {
     p->b2 = param_vec(wf, p->d, "projector.2.bias");
     p->has_v1 = c->expert_v1, p->has_v2 = c->expert_v2;
     if (p->has_v1) {
-        hypernet_load(&p->hn1, wf, "expert.v1", c->e_embed, c->e_hidden, c->e_rank, p->C, p->d, 0, p->d);
+        hypernet_load(&p->hn1, wf, "expert.v1", c->e_embed, c->e_hidden, c->e_rank, p->C, p->d, 0,
+                      p->d);
         prior_load(&p->pe1, wf, "expert.v1", p->C, &p->hn1);
     }
     if (p->has_v2) {
-        hypernet_load(&p->hn2, wf, "expert.v2", c->e_embed, c->e_hidden, c->e_rank, p->d, p->d, 0, p->d);
+        hypernet_load(&p->hn2, wf, "expert.v2", c->e_embed, c->e_hidden, c->e_rank, p->d, p->d, 0,
+                      p->d);
         prior_load(&p->pe2, wf, "expert.v2", p->C, &p->hn2);
     }
 }

@@ -76,14 +76,16 @@ void vision_forward(const Vision *v, const float *pixels, int n_img, float *feat
                 for (int ch = 0; ch < 3; ch++)
                     for (int ky = 0; ky < P; ky++)
                         memcpy(row + (ch * P + ky) * P,
-                               px + ((long)ch * S + gy * P + ky) * S + gx * P, (size_t)P * sizeof(float));
+                               px + ((long)ch * S + gy * P + ky) * S + gx * P,
+                               (size_t)P * sizeof(float));
             }
         matmul(emb, cols, v->patch_w, NULL, NP, K, C);
         float *xi = x + (long)i * T * C;
         for (int c = 0; c < C; c++) xi[c] = v->class_emb[c] + v->pos_emb[c];
         for (int p = 0; p < NP; p++)
             for (int c = 0; c < C; c++)
-                xi[(long)(p + 1) * C + c] = emb[(long)p * C + c] + v->pos_emb[(long)(p + 1) * C + c];
+                xi[(long)(p + 1) * C + c] =
+                    emb[(long)p * C + c] + v->pos_emb[(long)(p + 1) * C + c];
     }
     layernorm(x, x, v->pre_w, v->pre_b, R, C, v->eps);
     for (int l = 0; l < v->n_layers; l++) {
@@ -94,7 +96,8 @@ void vision_forward(const Vision *v, const float *pixels, int n_img, float *feat
         matmul(vv, h, L->v_w, L->v_b, R, C, v->C_l);
         for (int i = 0; i < n_img; i++) {
             long o = (long)i * T * v->C_l;
-            attention(a + o, q + o, k + o, vv + o, T, 0, T, v->heads_l, v->head_dim, v->C_l, v->C_l, 0);
+            attention(a + o, q + o, k + o, vv + o, T, 0, T, v->heads_l, v->head_dim, v->C_l, v->C_l,
+                      0);
         }
         matmul(h, a, L->o_w, NULL, R, v->C_l, C);
         group_allreduce_sum(tp, h, (long)R * C);

@@ -13,7 +13,10 @@
  * (last → first) are int32 headers followed by float32 rows. */
 enum { MSG_ACT = 1, MSG_END = 2, MSG_TOK = 3 };
 enum { TAG_FWD = 11, TAG_TOK = 12 };
-enum { HDR = 3, SPAN_INTS = 7 }; /* kind, micro-batch, spans | slot, rows, pos0, prefill, cap, key */
+enum {
+    HDR = 3,
+    SPAN_INTS = 7
+}; /* kind, micro-batch, spans | slot, rows, pos0, prefill, cap, key */
 
 void engine_even_split(int layers, int stages, int *blocks) {
     for (int s = 0; s < stages; s++) blocks[s] = layers / stages + (s < layers % stages);
@@ -35,8 +38,10 @@ void engine_init(Engine *e, Comm *comm, const char *model_path, const int *stage
     const ModelConfig *c = &e->cfg;
     int pp = comm->pp;
     int *blocks = hl_malloc((size_t)pp * sizeof(int));
-    if (stage_blocks) memcpy(blocks, stage_blocks, (size_t)pp * sizeof(int));
-    else engine_even_split(c->layers, pp, blocks);
+    if (stage_blocks)
+        memcpy(blocks, stage_blocks, (size_t)pp * sizeof(int));
+    else
+        engine_even_split(c->layers, pp, blocks);
     e->stage = comm->pp_rank, e->n_stages = pp;
     for (int s = 0; s < e->stage; s++) e->first_block += blocks[s];
     e->n_blocks = blocks[e->stage];
@@ -49,13 +54,18 @@ void engine_init(Engine *e, Comm *comm, const char *model_path, const int *stage
         vision_load(&e->vision, &wf, c, comm->tp_rank, comm->tp);
         projector_load(&e->proj, &wf, c);
     }
-    LlmPart part = {.tp_rank = comm->tp_rank, .tp_size = comm->tp, .block0 = e->first_block,
-                    .n_blocks = e->n_blocks, .has_embed = e->is_first, .has_head = e->is_last};
+    LlmPart part = {.tp_rank = comm->tp_rank,
+                    .tp_size = comm->tp,
+                    .block0 = e->first_block,
+                    .n_blocks = e->n_blocks,
+                    .has_embed = e->is_first,
+                    .has_head = e->is_last};
     llm_load(&e->llm, &wf, c, &part);
     /* guidance group: the guidance stage and every later stage of this (dp, tp) */
     e->guide_stage = c->expert_lang ? stage_of_block(blocks, pp, c->guide_layer - 1) : -1;
     int member = c->expert_lang && e->stage >= e->guide_stage;
-    comm_subgroup(comm, member ? comm->dp_rank * comm->tp + comm->tp_rank : -1, e->stage, &e->guide);
+    comm_subgroup(comm, member ? comm->dp_rank * comm->tp + comm->tp_rank : -1, e->stage,
+                  &e->guide);
     e->weight_bytes = param_bytes_held(&wf);
     e->bytes_read = wf.bytes_read;
     wf_close(&wf);
@@ -115,8 +125,10 @@ static void push_send(Run *r, int dest, int tag, void *buf, size_t bytes) {
 static void take_guidance(Run *r, int m, int block) {
     Engine *e = r->e;
     if (r->guid_done[m] || !r->guid[m].req) return;
-    if (block) e->stats.guidance_wait_s += comm_wait(&r->guid[m]);
-    else if (!comm_test(&r->guid[m])) return;
+    if (block)
+        e->stats.guidance_wait_s += comm_wait(&r->guid[m]);
+    else if (!comm_test(&r->guid[m]))
+        return;
     double t0 = comm_wtime();
     for (int i = r->mb_lo[m]; i < r->mb_hi[m]; i++) {
         SeqState *st = &r->st[i];
@@ -144,8 +156,10 @@ static void run_stage(Run *r, int m, float *x, const int *hdr_spans, int ns, int
     double t0 = comm_wtime();
     llm_blocks(&e->llm, x, spans, ns, &e->comm->tp_group);
     e->stats.compute_s += comm_wtime() - t0;
-    if (prefill) e->stats.prefill_rows += (uint64_t)R;
-    else e->stats.decode_rows += (uint64_t)R;
+    if (prefill)
+        e->stats.prefill_rows += (uint64_t)R;
+    else
+        e->stats.decode_rows += (uint64_t)R;
     if (prefill && e->guide.size > 1 && e->stage == e->guide_stage) {
         float *g = r->guid_buf[m];
         for (int s = 0; s < ns; s++)
@@ -182,8 +196,10 @@ static void run_stage(Run *r, int m, float *x, const int *hdr_spans, int ns, int
     int *tok = hl_malloc((size_t)(ns ? ns : 1) * sizeof(int));
     int *tid = hl_malloc((size_t)(ns * k + 1) * sizeof(int));
     float *tval = hl_malloc((size_t)(ns * k + 1) * sizeof(float));
-    if (k) sampler_topk(logits, ns, e->llm.vocab_l, e->llm.vocab0, k, &e->comm->tp_group, tid, tval);
-    sampler_choose(&e->gen, logits, ns, e->llm.vocab_l, e->llm.vocab0, keys, &e->comm->tp_group, tok);
+    if (k)
+        sampler_topk(logits, ns, e->llm.vocab_l, e->llm.vocab0, k, &e->comm->tp_group, tid, tval);
+    sampler_choose(&e->gen, logits, ns, e->llm.vocab_l, e->llm.vocab0, keys, &e->comm->tp_group,
+                   tok);
     for (int s = 0; s < ns; s++) {
         int *p = msg + HDR + s * per;
         p[0] = hdr_spans[s * SPAN_INTS], p[1] = tok[s];
@@ -191,8 +207,10 @@ static void run_stage(Run *r, int m, float *x, const int *hdr_spans, int ns, int
         memcpy(p + 2 + k, tval + s * k, (size_t)k * sizeof(float));
     }
     e->stats.compute_s += comm_wtime() - t0;
-    if (e->is_first) r->queue[r->q_tail++ % r->q_cap] = msg;
-    else push_send(r, e->first, TAG_TOK, msg, (HDR + (size_t)ns * per) * sizeof(int));
+    if (e->is_first)
+        r->queue[r->q_tail++ % r->q_cap] = msg;
+    else
+        push_send(r, e->first, TAG_TOK, msg, (HDR + (size_t)ns * per) * sizeof(int));
     free(xl), free(keys), free(logits), free(tok), free(tid), free(tval), free(spans);
 }
 
@@ -209,9 +227,13 @@ static void prefill_first(Run *r, int m) {
         const GenRequest *q = &r->reqs[i];
         int markers = 0;
         for (int j = 0; j < q->n_ids; j++) markers += q->ids[j] == HL_IMAGE_TOKEN;
-        if (markers > 1) hl_fail("request %lld: %d <image> markers; one image per prompt is supported", (long long)q->id, markers);
+        if (markers > 1)
+            hl_fail("request %lld: %d <image> markers; one image per prompt is supported",
+                    (long long)q->id, markers);
         int has_file = q->image_path || q->image_data;
-        if (markers && !has_file) hl_fail("request %lld: the prompt has <image> but no image was given", (long long)q->id);
+        if (markers && !has_file)
+            hl_fail("request %lld: the prompt has <image> but no image was given",
+                    (long long)q->id);
         img_of[i - lo] = markers ? n_img++ : -1;
     }
     float *pix = hl_malloc((size_t)(n_img ? n_img : 1) * 3 * S * S * sizeof(float));
@@ -219,13 +241,18 @@ static void prefill_first(Run *r, int m) {
         if (img_of[i - lo] < 0) continue;
         const GenRequest *q = &r->reqs[i];
         Image img;
-        if (q->image_path) image_load(q->image_path, &img);
-        else image_decode(q->image_data, q->image_size, q->image_name ? q->image_name : "image", &img);
+        if (q->image_path)
+            image_load(q->image_path, &img);
+        else
+            image_decode(q->image_data, q->image_size, q->image_name ? q->image_name : "image",
+                         &img);
         r->res[i].img_w = img.w, r->res[i].img_h = img.h;
         snprintf(r->res[i].img_mode, sizeof r->res[i].img_mode, "%s", img.mode);
         float *dst = pix + (long)img_of[i - lo] * 3 * S * S;
-        if (q->image_raw) clip_preprocess_unconverted(&img, S, c->image_mean, c->image_std, dst);
-        else clip_preprocess(&img, S, c->image_mean, c->image_std, dst);
+        if (q->image_raw)
+            clip_preprocess_unconverted(&img, S, c->image_mean, c->image_std, dst);
+        else
+            clip_preprocess(&img, S, c->image_mean, c->image_std, dst);
         image_free(&img);
     }
     float *feats = hl_malloc((size_t)(n_img ? n_img : 1) * NP * c->v_hidden * sizeof(float));
@@ -233,7 +260,8 @@ static void prefill_first(Run *r, int m) {
     if (n_img) {
         vision_forward(&e->vision, pix, n_img, feats, &e->comm->tp_group);
         for (int j = 0; j < n_img; j++)
-            projector_forward(&e->proj, feats + (long)j * NP * c->v_hidden, NP, vis + (long)j * NP * d, NULL);
+            projector_forward(&e->proj, feats + (long)j * NP * c->v_hidden, NP,
+                              vis + (long)j * NP * d, NULL);
     }
     e->stats.vision_s += comm_wtime() - t0;
     int R = 0;
@@ -243,8 +271,10 @@ static void prefill_first(Run *r, int m) {
         Sample *sm = &r->smp[i];
         int rows = q->n_ids + (img_of[i - lo] >= 0 ? NP - 1 : 0);
         if (rows > c->max_pos)
-            hl_fail("request %lld: prompt of %d positions (%d text tokens + %d image tokens) exceeds the model's context of %d",
-                    (long long)q->id, rows, q->n_ids - (img_of[i - lo] >= 0), img_of[i - lo] >= 0 ? NP : 0, c->max_pos);
+            hl_fail("request %lld: prompt of %d positions (%d text tokens + %d image tokens) "
+                    "exceeds the model's context of %d",
+                    (long long)q->id, rows, q->n_ids - (img_of[i - lo] >= 0),
+                    img_of[i - lo] >= 0 ? NP : 0, c->max_pos);
         if (rows == 0) hl_fail("request %lld: empty prompt", (long long)q->id);
         CHECKF(q->max_new >= 1, "request %lld: max_new %d", (long long)q->id, q->max_new);
         int max_new = q->max_new;
@@ -265,11 +295,13 @@ static void prefill_first(Run *r, int m) {
         const GenRequest *q = &r->reqs[i];
         for (int j = 0; j < q->n_ids; j++) {
             if (q->ids[j] == HL_IMAGE_TOKEN) {
-                memcpy(x + (long)row * d, vis + (long)img_of[i - lo] * NP * d, (size_t)NP * d * sizeof(float));
+                memcpy(x + (long)row * d, vis + (long)img_of[i - lo] * NP * d,
+                       (size_t)NP * d * sizeof(float));
                 row += NP;
             } else {
                 if (q->ids[j] < 0 || q->ids[j] >= c->vocab)
-                    hl_fail("request %lld: token id %d outside the vocabulary of %d", (long long)q->id, q->ids[j], c->vocab);
+                    hl_fail("request %lld: token id %d outside the vocabulary of %d",
+                            (long long)q->id, q->ids[j], c->vocab);
                 llm_embed(&e->llm, &q->ids[j], 1, x + (long)row * d);
                 row++;
             }
@@ -294,8 +326,10 @@ static void deliver(Run *r, const int *msg) {
         res->tokens = hl_realloc(res->tokens, (size_t)(res->n_tokens + 1) * sizeof(int));
         res->tokens[res->n_tokens] = tok;
         if (k) {
-            res->topk_ids = hl_realloc(res->topk_ids, (size_t)(res->n_tokens + 1) * k * sizeof(int));
-            res->topk_vals = hl_realloc(res->topk_vals, (size_t)(res->n_tokens + 1) * k * sizeof(float));
+            res->topk_ids =
+                hl_realloc(res->topk_ids, (size_t)(res->n_tokens + 1) * k * sizeof(int));
+            res->topk_vals =
+                hl_realloc(res->topk_vals, (size_t)(res->n_tokens + 1) * k * sizeof(float));
             memcpy(res->topk_ids + (long)res->n_tokens * k, p + 2, (size_t)k * sizeof(int));
             memcpy(res->topk_vals + (long)res->n_tokens * k, p + 2 + k, (size_t)k * sizeof(float));
         }
@@ -358,7 +392,8 @@ void engine_generate(Engine *e, const GenRequest *reqs, int n, GenResult *result
             r.guid_buf[m] = hl_malloc((size_t)(r.mb_hi[m] - r.mb_lo[m]) * e->llm.d * sizeof(float));
             if (e->stage > e->guide_stage)
                 group_ibcast(&e->guide, r.guid_buf[m],
-                             (size_t)(r.mb_hi[m] - r.mb_lo[m]) * e->llm.d * sizeof(float), 0, &r.guid[m]);
+                             (size_t)(r.mb_hi[m] - r.mb_lo[m]) * e->llm.d * sizeof(float), 0,
+                             &r.guid[m]);
         }
     }
     r.t_start = comm_wtime();

@@ -23,19 +23,19 @@
 #include "run/sampler.h"
 
 typedef struct {
-    int64_t id;                 /* the question's index: orders results, keys sampling */
-    const char *image_path;     /* image file, or */
-    const uint8_t *image_data;  /* encoded image bytes (MMBench), with */
+    int64_t id;                /* the question's index: orders results, keys sampling */
+    const char *image_path;    /* image file, or */
+    const uint8_t *image_data; /* encoded image bytes (MMBench), with */
     size_t image_size;
-    const char *image_name;     /* name used in errors for image_data */
-    int image_raw;              /* LLaVA pads before converting to RGB (ScienceQA, MMBench) */
-    const int *ids;             /* spliced prompt ids; HL_IMAGE_TOKEN marks the image */
+    const char *image_name; /* name used in errors for image_data */
+    int image_raw;          /* LLaVA pads before converting to RGB (ScienceQA, MMBench) */
+    const int *ids;         /* spliced prompt ids; HL_IMAGE_TOKEN marks the image */
     int n_ids;
     int max_new;
 } GenRequest;
 
 typedef struct {
-    int *tokens;   /* generated ids (EOS included when produced) */
+    int *tokens; /* generated ids (EOS included when produced) */
     int n_tokens;
     int prompt_rows; /* prompt positions: text ids + visual tokens */
     int img_w, img_h;
@@ -47,9 +47,9 @@ typedef struct {
 } GenResult;
 
 typedef struct {
-    double compute_s;     /* model math on this rank */
-    double vision_s;      /* part of compute_s: vision tower + projector */
-    double wait_s;        /* blocked waiting for activations/tokens (bubble) */
+    double compute_s; /* model math on this rank */
+    double vision_s;  /* part of compute_s: vision tower + projector */
+    double wait_s;    /* blocked waiting for activations/tokens (bubble) */
     double guidance_wait_s;
     uint64_t bytes_sent, messages;
     uint64_t prefill_rows, decode_rows;

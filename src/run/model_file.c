@@ -6,7 +6,8 @@
 #include "util/check.h"
 
 Tokenizer *model_file_tokenizer(WeightFile *wf) {
-    if (!wf_has(wf, "tokenizer/pieces")) hl_fail("%s: no tokenizer (group /tokenizer missing)", wf->path);
+    if (!wf_has(wf, "tokenizer/pieces"))
+        hl_fail("%s: no tokenizer (group /tokenizer missing)", wf->path);
     int64_t nb, no, ns, nt;
     uint8_t *blob = wf_read_raw(wf, "tokenizer/pieces", &nb, 1);
     int64_t *offsets = wf_read_raw(wf, "tokenizer/offsets", &no, 8);

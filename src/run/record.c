@@ -21,33 +21,32 @@ json_t *record_build(const RecordInput *in) {
     json_t *j = json_pack(
         "{s:s, s:{s:s, s:s}, s:{s:s, s:s}, s:s, s:s, s:{s:f, s:f, s:I, s:i, s:s}, "
         "s:{s:s, s:s, s:s}, s:{s:i, s:i, s:i, s:i, s:i, s:s, s:i}, s:{s:s, s:s, s:s, s:s, s:s}}",
-        "engine", HL_VERSION,
-        "model", "path", in->model_path, "sha256", in->model_sha256,
-        "questions", "path", in->bench->questions, "sha256", in->questions_sha256,
-        "model_id", in->model_id, "prompt_rule", HL_PROMPT_RULE,
-        "generation", "temperature", in->gen->temperature, "top_p", in->gen->top_p, "seed",
-        (json_int_t)in->gen->seed, "max_new_tokens", in->max_new_tokens, "decoding",
-        in->gen->temperature > 0 ? "sample" : "greedy",
-        "benchmark", "name", in->bench->name, "kind", bench_kind_name(in->bench->kind), "images",
-        in->bench->images ? in->bench->images : "",
-        "run", "dp", r->dp, "pp", r->pp, "tp", r->tp, "batch_size", r->batch_size,
-        "micro_batches", r->micro_batches, "backend", r->backend, "threads", r->threads,
-        "libraries", "hdf5", hdf5, "mpi", mpi, "jansson", JANSSON_VERSION, "yaml",
-        yaml_get_version_string(), "libpng", PNG_LIBPNG_VER_STRING);
+        "engine", HL_VERSION, "model", "path", in->model_path, "sha256", in->model_sha256,
+        "questions", "path", in->bench->questions, "sha256", in->questions_sha256, "model_id",
+        in->model_id, "prompt_rule", HL_PROMPT_RULE, "generation", "temperature",
+        in->gen->temperature, "top_p", in->gen->top_p, "seed", (json_int_t)in->gen->seed,
+        "max_new_tokens", in->max_new_tokens, "decoding",
+        in->gen->temperature > 0 ? "sample" : "greedy", "benchmark", "name", in->bench->name,
+        "kind", bench_kind_name(in->bench->kind), "images",
+        in->bench->images ? in->bench->images : "", "run", "dp", r->dp, "pp", r->pp, "tp", r->tp,
+        "batch_size", r->batch_size, "micro_batches", r->micro_batches, "backend", r->backend,
+        "threads", r->threads, "libraries", "hdf5", hdf5, "mpi", mpi, "jansson", JANSSON_VERSION,
+        "yaml", yaml_get_version_string(), "libpng", PNG_LIBPNG_VER_STRING);
     CHECK(j);
     return j;
 }
 
 /* The fields a resumed run must share with the run it continues. */
 static const char *const binding[][2] = {
-    {"model", "sha256"},          {"questions", "sha256"},     {"model_id", NULL},
-    {"prompt_rule", NULL},        {"generation", "temperature"}, {"generation", "top_p"},
-    {"generation", "seed"},       {"generation", "max_new_tokens"}, {"benchmark", "kind"},
+    {"model", "sha256"},    {"questions", "sha256"},          {"model_id", NULL},
+    {"prompt_rule", NULL},  {"generation", "temperature"},    {"generation", "top_p"},
+    {"generation", "seed"}, {"generation", "max_new_tokens"}, {"benchmark", "kind"},
 };
 
 char *record_mismatch(const json_t *old, const json_t *cur) {
     for (size_t i = 0; i < sizeof binding / sizeof *binding; i++) {
-        const json_t *a = json_object_get(old, binding[i][0]), *b = json_object_get(cur, binding[i][0]);
+        const json_t *a = json_object_get(old, binding[i][0]),
+                     *b = json_object_get(cur, binding[i][0]);
         if (binding[i][1]) {
             a = a ? json_object_get(a, binding[i][1]) : NULL;
             b = b ? json_object_get(b, binding[i][1]) : NULL;
@@ -56,8 +55,8 @@ char *record_mismatch(const json_t *old, const json_t *cur) {
         char *sa = a ? json_dumps(a, JSON_ENCODE_ANY) : hl_strdup("(missing)");
         char *sb = b ? json_dumps(b, JSON_ENCODE_ANY) : hl_strdup("(missing)");
         char buf[1024];
-        snprintf(buf, sizeof buf, "%s%s%s: %s before, %s now", binding[i][0], binding[i][1] ? "." : "",
-                 binding[i][1] ? binding[i][1] : "", sa, sb);
+        snprintf(buf, sizeof buf, "%s%s%s: %s before, %s now", binding[i][0],
+                 binding[i][1] ? "." : "", binding[i][1] ? binding[i][1] : "", sa, sb);
         free(sa), free(sb);
         return hl_strdup(buf);
     }

@@ -76,8 +76,10 @@ void sampler_choose(const GenSettings *gs, float *logits, int n, int vocab_l, in
             group_allreduce_sum_double(tp, m, n);
             for (int i = 0; i < n; i++) {
                 double mid = 0.5 * (lo[i] + hi[i]);
-                if (m[i] >= gs->top_p * z[i]) lo[i] = mid;
-                else hi[i] = mid;
+                if (m[i] >= gs->top_p * z[i])
+                    lo[i] = mid;
+                else
+                    hi[i] = mid;
             }
         }
     }
@@ -133,7 +135,8 @@ void sampler_topk(const float *logits, int n, int vocab_l, int vocab0, int k, Gr
             int best = -1;
             for (int j = 0; j < vocab_l; j++) {
                 int taken = 0;
-                for (int t = 0; t < s && !taken; t++) taken = (int)gi[tp->rank * k + t] == vocab0 + j;
+                for (int t = 0; t < s && !taken; t++)
+                    taken = (int)gi[tp->rank * k + t] == vocab0 + j;
                 if (!taken && (best < 0 || r[j] > r[best])) best = j;
             }
             v[tp->rank * k + s] = best >= 0 ? r[best] : -INFINITY;

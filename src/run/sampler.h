@@ -16,7 +16,7 @@ typedef struct {
     double temperature; /* 0 = greedy */
     double top_p;       /* 1 = no nucleus cut */
     uint64_t seed;
-    int ignore_eos;     /* benchmarks: every sample runs to max_new tokens */
+    int ignore_eos; /* benchmarks: every sample runs to max_new tokens */
 } GenSettings;
 
 /* logits: n rows of vocab_l values (this rank's slice starting at vocab0).
@@ -24,8 +24,8 @@ typedef struct {
 void sampler_choose(const GenSettings *gs, float *logits, int n, int vocab_l, int vocab0,
                     const uint64_t *keys, Group *tp, int *out);
 /* Top-k (global ids and values, descending, ties by lower id) of each row. */
-void sampler_topk(const float *logits, int n, int vocab_l, int vocab0, int k, Group *tp,
-                  int *ids, float *vals);
+void sampler_topk(const float *logits, int n, int vocab_l, int vocab0, int k, Group *tp, int *ids,
+                  float *vals);
 uint64_t sampler_key(uint64_t request_id, int step);
 
 #endif

@@ -9,7 +9,8 @@
 #include "run/model_file.h"
 #include "util/check.h"
 
-void session_open(Session *s, int *argc, char ***argv, const RunConfig *cfg, const GenSettings *gen) {
+void session_open(Session *s, int *argc, char ***argv, const RunConfig *cfg,
+                  const GenSettings *gen) {
     memset(s, 0, sizeof *s);
     run_config_copy(&s->cfg, cfg);
     if (!s->cfg.model) hl_fail("no model given (--model FILE or a run config with 'model')");
@@ -138,14 +139,15 @@ void session_write_metrics(Session *s, const char *path, const char *extra) {
     char host[256] = "";
     gethostname(host, sizeof host - 1);
     json_t *me = json_pack(
-        "{s:i, s:i, s:i, s:i, s:s, s:[i,i], s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:f, s:I, s:f}",
-        "rank", c->rank, "dp_rank", c->dp_rank, "stage", c->pp_rank, "tp_rank", c->tp_rank,
-        "host", host, "blocks", e->first_block, e->first_block + e->n_blocks, "load_s", s->load_s,
+        "{s:i, s:i, s:i, s:i, s:s, s:[i,i], s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:I, s:I, "
+        "s:I, s:I, s:I, s:I, s:I, s:f, s:I, s:f}",
+        "rank", c->rank, "dp_rank", c->dp_rank, "stage", c->pp_rank, "tp_rank", c->tp_rank, "host",
+        host, "blocks", e->first_block, e->first_block + e->n_blocks, "load_s", s->load_s,
         "compute_s", e->stats.compute_s, "vision_s", e->stats.vision_s, "idle_wait_s",
         e->stats.wait_s, "guidance_wait_s", e->stats.guidance_wait_s, "prefill_s",
-        e->stats.prefill_s, "decode_s", e->stats.decode_s, "p2p_s", c->p2p_time_s,
-        "tp_allreduce_s", c->tp_group.time_s, "bytes_sent", (json_int_t)c->p2p_bytes,
-        "messages", (json_int_t)e->stats.messages, "tp_allreduce_bytes", (json_int_t)c->tp_group.bytes,
+        e->stats.prefill_s, "decode_s", e->stats.decode_s, "p2p_s", c->p2p_time_s, "tp_allreduce_s",
+        c->tp_group.time_s, "bytes_sent", (json_int_t)c->p2p_bytes, "messages",
+        (json_int_t)e->stats.messages, "tp_allreduce_bytes", (json_int_t)c->tp_group.bytes,
         "guidance_bytes", (json_int_t)e->guide.bytes, "weight_bytes", (json_int_t)e->weight_bytes,
         "weight_bytes_read", (json_int_t)e->bytes_read, "peak_rss_bytes",
         (json_int_t)comm_peak_rss_bytes(), "wall_s", comm_wtime() - s->t_open, "prefill_rows",
@@ -158,7 +160,9 @@ void session_write_metrics(Session *s, const char *path, const char *extra) {
     if (c->rank == 0) {
         json_t *root = extra ? json_loads(extra, 0, NULL) : json_object();
         if (!root) root = json_object();
-        json_object_set_new(root, "layout", json_pack("{s:i,s:i,s:i,s:i}", "dp", c->dp, "pp", c->pp, "tp", c->tp, "world", c->size));
+        json_object_set_new(root, "layout",
+                            json_pack("{s:i,s:i,s:i,s:i}", "dp", c->dp, "pp", c->pp, "tp", c->tp,
+                                      "world", c->size));
         json_t *ranks = json_array();
         size_t off = 0;
         for (int r = 0; r < c->size; r++) {
@@ -167,7 +171,8 @@ void session_write_metrics(Session *s, const char *path, const char *extra) {
             off += sizes[r];
         }
         json_object_set_new(root, "ranks", ranks);
-        if (json_dump_file(root, path, JSON_INDENT(2)) != 0) hl_fail("%s: cannot write metrics", path);
+        if (json_dump_file(root, path, JSON_INDENT(2)) != 0)
+            hl_fail("%s: cannot write metrics", path);
         json_decref(root);
         free(sizes);
     }

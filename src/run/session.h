@@ -24,7 +24,8 @@ typedef struct {
 
 /* Checks the model file and the layout (before MPI: a bad file or layout is
  * one line from rank 0 and exit 1 on every rank), then starts MPI and loads. */
-void session_open(Session *s, int *argc, char ***argv, const RunConfig *cfg, const GenSettings *gen);
+void session_open(Session *s, int *argc, char ***argv, const RunConfig *cfg,
+                  const GenSettings *gen);
 void session_close(Session *s);
 
 /* The replica's share [lo, hi) of n items: contiguous blocks, in order. */

@@ -6,7 +6,9 @@
 
 static int report_all; /* set once MPI is up; see hl_report_all_ranks */
 
-void hl_report_all_ranks(void) { report_all = 1; }
+void hl_report_all_ranks(void) {
+    report_all = 1;
+}
 
 /* The launcher's rank of this process, 0 when not launched under MPI. */
 static int launch_rank(void) {

@@ -26,8 +26,7 @@
 /* Prints "hyperllava: error: <message>" and exits with status 1. */
 HL_NORETURN void hl_fail(const char *fmt, ...) HL_PRINTF(1, 2);
 /* Prints "hyperllava: internal error at file:line: <message>" and exits. */
-HL_NORETURN void hl_fail_at(const char *file, int line, const char *fmt, ...)
-    HL_PRINTF(3, 4);
+HL_NORETURN void hl_fail_at(const char *file, int line, const char *fmt, ...) HL_PRINTF(3, 4);
 /* Before MPI is up every rank of a launch parses the same arguments and would
  * print the same error: until hl_report_all_ranks() is called only the rank
  * the launcher numbers 0 prints (the others exit silently with status 1).
@@ -36,14 +35,14 @@ void hl_report_all_ranks(void);
 /* Prints "hyperllava: warning: <message>". */
 void hl_warn(const char *fmt, ...) HL_PRINTF(1, 2);
 
-#define CHECK(cond)                                                        \
-    do {                                                                   \
-        if (!(cond)) hl_fail_at(__FILE__, __LINE__, "check failed: %s", #cond); \
+#define CHECK(cond)                                                                                \
+    do {                                                                                           \
+        if (!(cond)) hl_fail_at(__FILE__, __LINE__, "check failed: %s", #cond);                    \
     } while (0)
 
-#define CHECKF(cond, ...)                                                  \
-    do {                                                                   \
-        if (!(cond)) hl_fail_at(__FILE__, __LINE__, __VA_ARGS__);         \
+#define CHECKF(cond, ...)                                                                          \
+    do {                                                                                           \
+        if (!(cond)) hl_fail_at(__FILE__, __LINE__, __VA_ARGS__);                                  \
     } while (0)
 
 /* Allocation that cannot return NULL. */

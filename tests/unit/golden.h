@@ -20,7 +20,9 @@
 
 #define GOLDEN_TOL 1e-4
 
-static inline int golden_has(hid_t f, const char *name) { return H5Lexists(f, name, H5P_DEFAULT) > 0; }
+static inline int golden_has(hid_t f, const char *name) {
+    return H5Lexists(f, name, H5P_DEFAULT) > 0;
+}
 
 /* Reads a whole dataset as the memory type `type` of `size` bytes an
  * element; *n = element count. */
@@ -78,8 +80,8 @@ static inline char *golden_attr_str(hid_t obj, const char *name) {
 
 /* The model of a fixture file loaded whole on one rank (no tensor or
  * pipeline split); *tok gets the file's tokenizer when tok is not NULL. */
-static inline void golden_load_model(const char *path, ModelConfig *c, Vision *vis,
-                                     Projector *proj, Llm *llm, Tokenizer **tok) {
+static inline void golden_load_model(const char *path, ModelConfig *c, Vision *vis, Projector *proj,
+                                     Llm *llm, Tokenizer **tok) {
     WeightFile wf;
     wf_open(&wf, path);
     model_config_read(&wf, c);

@@ -15,15 +15,15 @@
 
 static int test_checks, test_failures;
 
-#define EXPECT(cond, ...)                                                 \
-    do {                                                                  \
-        test_checks++;                                                    \
-        if (!(cond)) {                                                    \
-            test_failures++;                                              \
-            fprintf(stderr, "FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond); \
-            fprintf(stderr, __VA_ARGS__);                                 \
-            fprintf(stderr, "\n");                                        \
-        }                                                                 \
+#define EXPECT(cond, ...)                                                                          \
+    do {                                                                                           \
+        test_checks++;                                                                             \
+        if (!(cond)) {                                                                             \
+            test_failures++;                                                                       \
+            fprintf(stderr, "FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond);                        \
+            fprintf(stderr, __VA_ARGS__);                                                          \
+            fprintf(stderr, "\n");                                                                 \
+        }                                                                                          \
     } while (0)
 
 /* Relative closeness with an absolute floor for values near zero. */

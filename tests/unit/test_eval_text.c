@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "eval/jsonio.h"
-#include "eval/pytext.h"
+#include "text/pytext.h"
 #include "eval/vqa_norm.h"
 #include "test.h"
 

@@ -65,7 +65,8 @@ static void run_fixture(const char *dir, const char *fx, Comm *comm) {
         cs->max_new = (int)golden_attr_int(g, "max_new_tokens");
         /* prompt text and ids */
         char *prompt = prompt_vicuna_v1(question, 1);
-        EXPECT(!strcmp(prompt, prompt_g), "%s case %d: prompt differs:\n%s\n%s", fx, k, prompt, prompt_g);
+        EXPECT(!strcmp(prompt, prompt_g), "%s case %d: prompt differs:\n%s\n%s", fx, k, prompt,
+               prompt_g);
         cs->n_ids = prompt_tokenize(tok, prompt, &cs->ids);
         long gn;
         int *gids = golden_i32(g, "ids", &gn);
@@ -141,7 +142,8 @@ static void run_fixture(const char *dir, const char *fx, Comm *comm) {
         int *gt = golden_i32(g, "tokens", &gn);
         cs->tokens = gt, cs->n_tokens = (int)gn;
         int tokn = argmax(logits + (long)(T - 1) * c.vocab, c.vocab), pos = T, ok = 1;
-        float *xr = hl_malloc((size_t)d * sizeof(float)), *lr = hl_malloc((size_t)c.vocab * sizeof(float));
+        float *xr = hl_malloc((size_t)d * sizeof(float)),
+              *lr = hl_malloc((size_t)c.vocab * sizeof(float));
         for (long t = 0; t < gn; t++) {
             ok &= tokn == gt[t];
             if (!ok || tokn == c.eos || t + 1 == gn) break;
@@ -157,7 +159,8 @@ static void run_fixture(const char *dir, const char *fx, Comm *comm) {
         EXPECT(!strcmp(a, ans), "%s case %d: decoded answer '%s' vs '%s'", fx, k, a, ans);
         free(ans), free(dec), free(xr), free(lr);
         seq_state_free(&st, &llm);
-        free(logits), free(x), free(v), free(feats), free(pix), free(prompt), free(question), free(prompt_g), free(gids);
+        free(logits), free(x), free(v), free(feats), free(pix), free(prompt), free(question),
+            free(prompt_g), free(gids);
         H5Gclose(g);
     }
     H5Fclose(gf);
@@ -174,21 +177,27 @@ static void run_fixture(const char *dir, const char *fx, Comm *comm) {
             GenResult *rs = hl_calloc((size_t)cnt, sizeof(GenResult));
             for (int j = 0; j < cnt; j++) {
                 Case *cs = &cases[b0 + j];
-                rq[j] = (GenRequest){.id = b0 + j, .image_path = cs->image, .ids = cs->ids,
-                                     .n_ids = cs->n_ids, .max_new = cs->max_new};
+                rq[j] = (GenRequest){.id = b0 + j,
+                                     .image_path = cs->image,
+                                     .ids = cs->ids,
+                                     .n_ids = cs->n_ids,
+                                     .max_new = cs->max_new};
             }
             engine_generate(&e, rq, cnt, rs);
             for (int j = 0; j < cnt; j++) {
                 Case *cs = &cases[b0 + j];
                 int same = rs[j].n_tokens == cs->n_tokens;
-                for (int t = 0; same && t < cs->n_tokens; t++) same = rs[j].tokens[t] == cs->tokens[t];
-                EXPECT(same, "%s: engine batch %d micro %d case %d: tokens differ", fx, bs, sizes[z][1], b0 + j);
+                for (int t = 0; same && t < cs->n_tokens; t++)
+                    same = rs[j].tokens[t] == cs->tokens[t];
+                EXPECT(same, "%s: engine batch %d micro %d case %d: tokens differ", fx, bs,
+                       sizes[z][1], b0 + j);
                 gen_result_free(&rs[j]);
             }
             free(rq), free(rs);
         }
     }
-    for (int k = 0; k < n_cases; k++) free(cases[k].ids), free(cases[k].tokens), free(cases[k].image);
+    for (int k = 0; k < n_cases; k++)
+        free(cases[k].ids), free(cases[k].tokens), free(cases[k].image);
     free(cases);
     tokenizer_free(tok);
     printf("%s: %d cases checked\n", fx, n_cases);

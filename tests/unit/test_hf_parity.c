@@ -44,7 +44,8 @@ static void run(const char *model_path, const char *label, hid_t ex, int check_m
     const int NP = c.n_patches, C = c.v_hidden, d = c.hidden, V = c.vocab;
     float *pix = golden_f32(ex, "vision/pixel_values", &n);
     EXPECT(n == 3L * c.image_size * c.image_size, "pixel tensor size");
-    float *feats = hl_malloc((size_t)NP * C * sizeof(float)), *vt = hl_malloc((size_t)NP * d * sizeof(float));
+    float *feats = hl_malloc((size_t)NP * C * sizeof(float)),
+          *vt = hl_malloc((size_t)NP * d * sizeof(float));
     vision_forward(&vis, pix, 1, feats, &solo);
     float *g = golden_f32(ex, "vision/features", &n);
     EXPECT(n == (long)NP * C, "features size");
@@ -65,7 +66,8 @@ static void run(const char *model_path, const char *label, hid_t ex, int check_m
     g = golden_f32(ex, "text/logits", &gn);
     int gv = (int)(gn / T);
     float *cut = hl_malloc((size_t)gn * sizeof(float));
-    for (int r = 0; r < T; r++) memcpy(cut + (long)r * gv, lg + (long)r * V, (size_t)gv * sizeof(float));
+    for (int r = 0; r < T; r++)
+        memcpy(cut + (long)r * gv, lg + (long)r * V, (size_t)gv * sizeof(float));
     check("text logits", cut, g, gn);
     free(g), free(cut), free(ids);
     if (check_mm) {
