@@ -14,7 +14,7 @@ OUT=${DEMO_OUT:-out/demo}
 rm -rf "$OUT"; mkdir -p "$OUT"
 
 echo "== the model"
-$BIN inspect "$MODEL" | head -n 6
+$BIN inspect "$MODEL" | sed -n 1,7p
 
 Q=tests/fixtures/demo/questions.jsonl
 echo; echo "== three questions, one rank"
@@ -47,5 +47,6 @@ ok = sum(g.strip().lower().rstrip(".") == w.strip().lower() for g, w in zip(got,
 print("demo accuracy: %d/%d = %.1f%%" % (ok, len(want), 100.0 * ok / len(want)))
 PY
 echo; echo "== a benchmark suite job (demo data in LLaVA's formats), 2 data-parallel replicas"
-launcher/hyperllava-run jobs/demo-suite.yaml --layout 2x1x1 --limit 8 2>&1 | tail -n 20
+launcher/hyperllava-run jobs/demo-suite.yaml --layout 2x1x1 --limit 8 >"$OUT/suite.log" 2>&1 || { tail -n 5 "$OUT/suite.log"; exit 1; }
+grep -A 14 "^benchmark" "$OUT/suite.log"
 echo; echo "demo outputs in $OUT and out/demo-suite"
