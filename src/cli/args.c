@@ -31,3 +31,30 @@ double arg_real(const char *cmd, const char *opt, const char *s) {
 int arg_is_help(const char *s) {
     return !strcmp(s, "--help") || !strcmp(s, "-h");
 }
+
+int arg_run_override(const char *cmd, int argc, char **argv, int *i, RunOverrides *o) {
+    const char *a = argv[*i];
+    if (!strcmp(a, "--layout"))
+        o->layout = arg_value(cmd, argc, argv, i);
+    else if (!strcmp(a, "--batch-size"))
+        o->batch_size = arg_int(cmd, a, arg_value(cmd, argc, argv, i), 1);
+    else if (!strcmp(a, "--micro-batches"))
+        o->micro_batches = arg_int(cmd, a, arg_value(cmd, argc, argv, i), 1);
+    else if (!strcmp(a, "--threads"))
+        o->threads = arg_int(cmd, a, arg_value(cmd, argc, argv, i), 1);
+    else
+        return 0;
+    return 1;
+}
+
+void run_overrides_apply(const char *cmd, const RunOverrides *o, RunConfig *cfg) {
+    if (o->layout) {
+        RunLayout l;
+        if (!run_layout_parse(o->layout, &l))
+            hl_fail("%s: --layout '%s' is not DxPxT (e.g. 1x2x2)", cmd, o->layout);
+        run_config_set_layout(cfg, l);
+    }
+    if (o->batch_size) run_config_set_batch_size(cfg, o->batch_size);
+    if (o->micro_batches) cfg->micro_batches = o->micro_batches;
+    if (o->threads) cfg->threads = o->threads;
+}

@@ -262,8 +262,9 @@ static json_t *run_bench(Session *s, Job *job, BenchSpec *b, int resume, int do_
 
 int cmd_eval(int argc, char **argv) {
     const char *C = "eval";
-    const char *job_path = NULL, *bench_sel = NULL, *layout = NULL, *metrics = NULL, *output = NULL;
-    int resume = 0, do_score = 1, batch = 0, micro = 0, threads = 0, limit = -1;
+    const char *job_path = NULL, *bench_sel = NULL, *metrics = NULL, *output = NULL;
+    RunOverrides ov = {0};
+    int resume = 0, do_score = 1, limit = -1;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (arg_is_help(a)) {
@@ -277,21 +278,13 @@ int cmd_eval(int argc, char **argv) {
             do_score = 0;
         else if (!strcmp(a, "--bench"))
             bench_sel = arg_value(C, argc, argv, &i);
-        else if (!strcmp(a, "--layout"))
-            layout = arg_value(C, argc, argv, &i);
-        else if (!strcmp(a, "--batch-size"))
-            batch = arg_int(C, a, arg_value(C, argc, argv, &i), 1);
-        else if (!strcmp(a, "--micro-batches"))
-            micro = arg_int(C, a, arg_value(C, argc, argv, &i), 1);
-        else if (!strcmp(a, "--threads"))
-            threads = arg_int(C, a, arg_value(C, argc, argv, &i), 1);
         else if (!strcmp(a, "--limit"))
             limit = arg_int(C, a, arg_value(C, argc, argv, &i), 0);
         else if (!strcmp(a, "--metrics"))
             metrics = arg_value(C, argc, argv, &i);
         else if (!strcmp(a, "--output"))
             output = arg_value(C, argc, argv, &i);
-        else
+        else if (!arg_run_override(C, argc, argv, &i, &ov))
             hl_fail("eval: unknown option '%s' (see hyperllava eval --help)", a);
     }
     if (!job_path) hl_fail("eval: no job given (hyperllava eval --job JOB.yaml)");
@@ -316,15 +309,7 @@ int cmd_eval(int argc, char **argv) {
                     job.n_benches - 1);
         b0 = found, b1 = found + 1;
     }
-    if (layout) {
-        RunLayout l;
-        if (!run_layout_parse(layout, &l))
-            hl_fail("eval: --layout '%s' is not DxPxT (e.g. 1x2x2)", layout);
-        run_config_set_layout(&job.run, l);
-    }
-    if (batch) run_config_set_batch_size(&job.run, batch);
-    if (micro) job.run.micro_batches = micro;
-    if (threads) job.run.threads = threads;
+    run_overrides_apply(C, &ov, &job.run);
     if (limit >= 0)
         for (int i = 0; i < job.n_benches; i++) job.benches[i].limit = limit;
     GenSettings gen = {.temperature = job.temperature, .top_p = job.top_p, .seed = job.seed};

@@ -106,10 +106,10 @@ static void write_trace(FILE *f, const Tokenizer *tok, int i, const int *ids, in
 int cmd_generate(int argc, char **argv) {
     const char *C = "generate";
     const char *model = NULL, *config = NULL, *jsonl = NULL, *trace = NULL, *metrics = NULL;
-    const char *layout = NULL;
+    RunOverrides ov = {0};
     char **images = NULL, **prompts = NULL;
     int n_img = 0, n_prompt = 0, raw = 0, print_ids = 0;
-    int max_new = 128, batch = 0, micro = 0, threads = 0, top_k = 5;
+    int max_new = 128, top_k = 5;
     GenSettings gs = {.temperature = 0, .top_p = 1, .seed = 0};
     /* an --image applies to the prompts after it */
     int *img_of = NULL;
@@ -144,21 +144,13 @@ int cmd_generate(int argc, char **argv) {
             gs.top_p = arg_real(C, a, arg_value(C, argc, argv, &i));
         else if (!strcmp(a, "--seed"))
             gs.seed = (uint64_t)arg_int(C, a, arg_value(C, argc, argv, &i), 0);
-        else if (!strcmp(a, "--layout"))
-            layout = arg_value(C, argc, argv, &i);
-        else if (!strcmp(a, "--batch-size"))
-            batch = arg_int(C, a, arg_value(C, argc, argv, &i), 1);
-        else if (!strcmp(a, "--micro-batches"))
-            micro = arg_int(C, a, arg_value(C, argc, argv, &i), 1);
-        else if (!strcmp(a, "--threads"))
-            threads = arg_int(C, a, arg_value(C, argc, argv, &i), 1);
         else if (!strcmp(a, "--trace"))
             trace = arg_value(C, argc, argv, &i);
         else if (!strcmp(a, "--trace-top-k"))
             top_k = arg_int(C, a, arg_value(C, argc, argv, &i), 1);
         else if (!strcmp(a, "--metrics"))
             metrics = arg_value(C, argc, argv, &i);
-        else
+        else if (!arg_run_override(C, argc, argv, &i, &ov))
             hl_fail("generate: unknown option '%s' (see hyperllava generate --help)", a);
     }
     if (gs.temperature < 0 || gs.top_p <= 0 || gs.top_p > 1)
@@ -190,15 +182,7 @@ int cmd_generate(int argc, char **argv) {
         free(cfg.model);
         cfg.model = hl_strdup(model);
     }
-    if (layout) {
-        RunLayout l;
-        if (!run_layout_parse(layout, &l))
-            hl_fail("generate: --layout '%s' is not DxPxT (e.g. 1x2x2)", layout);
-        run_config_set_layout(&cfg, l);
-    }
-    if (batch) run_config_set_batch_size(&cfg, batch);
-    if (micro) cfg.micro_batches = micro;
-    if (threads) cfg.threads = threads;
+    run_overrides_apply(C, &ov, &cfg);
 
     Session s;
     session_open(&s, &argc, &argv, &cfg, &gs);
