@@ -11,7 +11,7 @@ if [ "$(id -u)" -eq 0 ]; then export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_
 export OMPI_MCA_btl=self,vader,tcp OMPI_MCA_btl_tcp_if_include=lo OMPI_MCA_oob_tcp_if_include=lo
 export OMPI_MCA_btl_vader_single_copy_mechanism=none
 OUT=${DEMO_OUT:-out/demo}
-rm -rf "$OUT"; mkdir -p "$OUT"
+rm -rf "$OUT" out/demo-suite; mkdir -p "$OUT"   # the demo starts afresh each time
 
 echo "== the model"
 $BIN inspect "$MODEL" | sed -n 1,7p

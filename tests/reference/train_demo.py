@@ -61,7 +61,7 @@ def demo_config():
         model_name="hyperllava-demo", vision_hidden=64, vision_heads=4, vision_intermediate=128,
         vision_layers=3, vision_image_size=48, vision_patch_size=16, vision_layer_norm_eps=1e-5,
         vision_select_layer=-2, hidden=64, heads=4, intermediate=172, layers=4, vocab=400,
-        max_positions=256, rms_norm_eps=1e-5, rope_theta=10000.0, bos_id=1, eos_id=2,
+        max_positions=1024, rms_norm_eps=1e-5, rope_theta=10000.0, bos_id=1, eos_id=2,
         visual_expert="both", language_expert=1, guide_layer=2, expert_embed=16, expert_hidden=32,
         expert_rank=8)
 
