@@ -30,6 +30,9 @@ except ImportError:  # pragma: no cover
     sys.exit("make_synthetic_model.py: needs h5py (apt-get install python3-h5py)")
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(REPO, "tools"))
+from convert import to_bf16, write_attrs  # noqa: E402  (the weight file's own writers)
+
 CLIP_MEAN = [0.48145466, 0.4578275, 0.40821073]
 CLIP_STD = [0.26862954, 0.26130258, 0.27577711]
 
@@ -84,7 +87,6 @@ def parse_args(argv):
 def load_tokenizer(a):
     """(pieces bytes, offsets, scores, types, attrs) from --sp-model or --tokenizer."""
     if a.sp_model:
-        sys.path.insert(0, os.path.join(REPO, "tools"))
         from spmodel import SpModelError, load_bpe  # noqa: E402
         try:
             m = load_bpe(a.sp_model)
@@ -106,12 +108,6 @@ def load_tokenizer(a):
                     {k: int(v) for k, v in g.attrs.items()})
     except (OSError, KeyError) as e:
         sys.exit(f"make_synthetic_model.py: {a.tokenizer}: no readable /tokenizer group ({e})")
-
-
-def to_bf16(x):
-    """float32 -> bfloat16 bits, round to nearest even (the values are finite)."""
-    u = np.ascontiguousarray(x, np.float32).view(np.uint32)
-    return ((u + (np.uint32(0x7FFF) + ((u >> np.uint32(16)) & np.uint32(1)))) >> np.uint32(16)).astype(np.uint16)
 
 
 class Writer:
@@ -165,15 +161,7 @@ def write_model(a):
                  "bos_id": tok_attrs["bos_id"], "eos_id": tok_attrs["eos_id"],
                  "visual_expert": "both" if a.experts else "none", "language_expert": int(a.experts),
                  "guide_layer": guide, "expert_embed": de, "expert_hidden": h, "expert_rank": r}
-        for k, v in attrs.items():
-            if isinstance(v, str):
-                f.attrs[k] = v
-            elif isinstance(v, list):
-                f.attrs[k] = np.array(v, np.float64)
-            elif isinstance(v, float):
-                f.attrs[k] = np.float64(v)
-            else:
-                f.attrs[k] = np.int64(v)
+        write_attrs(f, attrs)
         g = f.create_group("tokenizer")
         g.create_dataset("pieces", data=pieces)
         g.create_dataset("offsets", data=offsets)
