@@ -53,8 +53,6 @@ void comm_init(int *argc, char ***argv, Comm *c) {
     MPI_Comm_size(MPI_COMM_WORLD, &c->size);
     c->dp = c->pp = c->tp = 1;
     group_solo(&c->tp_group);
-    group_solo(&c->dp_group);
-    group_solo(&c->stage0_tp);
     MPI_Comm w;
     MPI_Comm_dup(MPI_COMM_WORLD, &w);
     group_from(&c->world, w);
@@ -73,8 +71,6 @@ void comm_grid(Comm *c, int dp, int pp, int tp) {
     MPI_Comm m;
     MPI_Comm_split(MPI_COMM_WORLD, c->dp_rank * pp + c->pp_rank, c->tp_rank, &m);
     group_from(&c->tp_group, m);
-    MPI_Comm_split(MPI_COMM_WORLD, c->pp_rank * tp + c->tp_rank, c->dp_rank, &m);
-    group_from(&c->dp_group, m);
 }
 
 void comm_subgroup(Comm *c, int color, int key, Group *out) {
@@ -197,26 +193,6 @@ char *group_gatherv(Group *g, const void *buf, size_t bytes, int root, size_t **
     free(counts);
     free(displs);
     return out;
-}
-
-void comm_send(Comm *c, int dest, int tag, const void *buf, size_t bytes) {
-    double t0 = MPI_Wtime();
-    MPI_Send(buf, (int)bytes, MPI_BYTE, dest, tag, MPI_COMM_WORLD);
-    c->p2p_time_s += MPI_Wtime() - t0;
-    c->p2p_bytes += bytes;
-}
-
-void *comm_recv(Comm *c, int src, int tag, size_t *bytes) {
-    double t0 = MPI_Wtime();
-    MPI_Status st;
-    MPI_Probe(src, tag, MPI_COMM_WORLD, &st);
-    int n;
-    MPI_Get_count(&st, MPI_BYTE, &n);
-    void *buf = hl_malloc((size_t)n + 1);
-    MPI_Recv(buf, n, MPI_BYTE, src, tag, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
-    c->p2p_time_s += MPI_Wtime() - t0;
-    *bytes = (size_t)n;
-    return buf;
 }
 
 double comm_wtime(void) {

@@ -21,9 +21,7 @@ typedef struct {
     int dp, pp, tp;
     int dp_rank, pp_rank, tp_rank;
     Group world;
-    Group tp_group;  /* ranks of one stage of one replica */
-    Group dp_group;  /* the same (pp, tp) place in every replica */
-    Group stage0_tp; /* unused unless needed by callers */
+    Group tp_group; /* ranks of one stage of one replica */
     double p2p_time_s;
     uint64_t p2p_bytes;
 } Comm;
@@ -54,11 +52,6 @@ void group_barrier(Group *g);
 /* Gathers variable-size byte blocks to root (returns malloc'd concatenation
  * and per-rank sizes on root, NULL elsewhere). */
 char *group_gatherv(Group *g, const void *buf, size_t bytes, int root, size_t **sizes);
-
-/* Point-to-point between world ranks. */
-void comm_send(Comm *c, int dest, int tag, const void *buf, size_t bytes);
-/* Receives a message of unknown size; returns malloc'd buffer and its size. */
-void *comm_recv(Comm *c, int src, int tag, size_t *bytes);
 
 /* Collective over the world: ranks passing the same color >= 0 form a group,
  * ordered by key; color < 0 joins none (out->size = 0). */

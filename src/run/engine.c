@@ -72,10 +72,6 @@ void engine_init(Engine *e, Comm *comm, const char *model_path, const int *stage
     free(blocks);
 }
 
-void engine_free(Engine *e) {
-    (void)e; /* parameters live until exit; the process ends with the run */
-}
-
 void gen_result_free(GenResult *r) {
     free(r->tokens), free(r->topk_ids), free(r->topk_vals);
     memset(r, 0, sizeof *r);

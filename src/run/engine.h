@@ -76,7 +76,6 @@ typedef struct {
 
 /* stage_blocks: blocks per stage (n_stages entries) or NULL for an even split. */
 void engine_init(Engine *e, Comm *comm, const char *model_path, const int *stage_blocks);
-void engine_free(Engine *e);
 /* Collective over the replica. results: n entries, filled on the first stage. */
 void engine_generate(Engine *e, const GenRequest *reqs, int n, GenResult *results);
 void gen_result_free(GenResult *r);
