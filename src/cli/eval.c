@@ -95,8 +95,12 @@ typedef struct {
 static json_t *run_bench(Session *s, Job *job, BenchSpec *b, int resume, int do_score,
                          Throughput *tp) {
     int r0 = s->comm.rank == 0;
-    EvalSet *set = eval_read(b, NULL);
-    int n = (int)set->n;
+    /* only the first stage reads the questions (images, base64 TSVs); the
+     * other stages need the count, which rank 0 (always a first stage) sends */
+    EvalSet *set = s->engine.is_first ? eval_read(b, NULL) : NULL;
+    long n_items = set ? (long)set->n : 0;
+    group_bcast(&s->comm.world, &n_items, sizeof n_items, 0);
+    int n = (int)n_items;
     char *dir = path_join(job->output, b->name);
     char *ans_path = path_join(dir, "answers.jsonl"), *smp_path = path_join(dir, "samples.jsonl");
     char *rec_path = path_join(dir, "run.json");
@@ -191,10 +195,10 @@ static json_t *run_bench(Session *s, Job *job, BenchSpec *b, int resume, int do_
         GenResult *rs = hl_calloc((size_t)(cnt ? cnt : 1), sizeof(GenResult));
         int **ids = hl_calloc((size_t)(cnt ? cnt : 1), sizeof(int *));
         for (int j = 0; j < cnt; j++) {
-            EvalItem *it = &set->items[w0 + lo + j];
             rq[j].id = w0 + lo + j;
             rq[j].max_new = max_new;
             if (s->engine.is_first) {
+                EvalItem *it = &set->items[w0 + lo + j];
                 char *p = prompt_vicuna_v1(it->question, eval_item_has_image(it));
                 rq[j].n_ids = prompt_tokenize(s->tok, p, &ids[j]);
                 rq[j].ids = ids[j];
