@@ -7,35 +7,6 @@
 
 #include "util/check.h"
 
-float hl_half_to_float(uint16_t h) {
-    uint32_t sign = (uint32_t)(h & 0x8000) << 16, exp = (h >> 10) & 0x1f, man = h & 0x3ff, bits;
-    if (exp == 0) {
-        if (man == 0)
-            bits = sign;
-        else { /* subnormal: renormalise */
-            int e = -1;
-            do {
-                e++;
-                man <<= 1;
-            } while (!(man & 0x400));
-            bits = sign | ((uint32_t)(127 - 15 - e) << 23) | ((man & 0x3ff) << 13);
-        }
-    } else if (exp == 31)
-        bits = sign | 0x7f800000u | (man << 13);
-    else
-        bits = sign | ((exp - 15 + 127) << 23) | (man << 13);
-    float f;
-    memcpy(&f, &bits, 4);
-    return f;
-}
-
-float hl_bf16_to_float(uint16_t h) {
-    uint32_t bits = (uint32_t)h << 16;
-    float f;
-    memcpy(&f, &bits, 4);
-    return f;
-}
-
 void wf_open(WeightFile *wf, const char *path) {
     memset(wf, 0, sizeof *wf);
     struct stat st;
@@ -142,15 +113,15 @@ int wf_has(const WeightFile *wf, const char *name) {
     return H5Lexists((hid_t)wf->file, name, H5P_DEFAULT) > 0;
 }
 
-static WeightDtype dataset_dtype(const WeightFile *wf, hid_t d, const char *name) {
+static Dtype dataset_dtype(const WeightFile *wf, hid_t d, const char *name) {
     hid_t t = H5Dget_type(d);
     H5T_class_t cls = H5Tget_class(t);
     size_t sz = H5Tget_size(t);
-    WeightDtype res = WDT_F32;
+    Dtype res = DT_F32;
     if (cls == H5T_FLOAT && sz == 4)
-        res = WDT_F32;
+        res = DT_F32;
     else if (cls == H5T_FLOAT && sz == 2)
-        res = WDT_F16;
+        res = DT_F16;
     else if (cls == H5T_INTEGER && sz == 2 && H5Aexists(d, "dtype") > 0) {
         hid_t a = H5Aopen(d, "dtype", H5P_DEFAULT);
         hid_t at = H5Aget_type(a);
@@ -172,7 +143,7 @@ static WeightDtype dataset_dtype(const WeightFile *wf, hid_t d, const char *name
         if (strcmp(buf, "bf16") != 0)
             hl_fail("%s: tensor '%s': uint16 data with dtype attribute '%s' (expected bf16)",
                     wf->path, name, buf);
-        res = WDT_BF16;
+        res = DT_BF16;
     } else {
         hl_fail("%s: tensor '%s': unsupported dtype (%s of %zu bytes); expected f32, f16 or bf16",
                 wf->path, name,
@@ -209,8 +180,8 @@ TensorInfo wf_info(const WeightFile *wf, const char *name) {
     return ti;
 }
 
-const char *wf_dtype_name(WeightDtype d) {
-    return d == WDT_F32 ? "f32" : d == WDT_F16 ? "f16" : "bf16";
+const char *wf_dtype_name(Dtype d) {
+    return dtype_name(d);
 }
 
 static void shape_str(char *buf, size_t n, int ndim, const int64_t *shape) {
@@ -250,14 +221,14 @@ void wf_read(WeightFile *wf, const char *name, int ndim, const int64_t *shape, i
         hl_fail("%s: tensor '%s': bad slice", wf->path, name);
     hid_t ms = H5Screate_simple(ndim ? ndim : 1, ndim ? cnt : (hsize_t[]){1}, NULL);
     herr_t rc;
-    if (ti.dtype == WDT_F32) {
+    if (ti.dtype == DT_F32) {
         rc = H5Dread(d, H5T_NATIVE_FLOAT, ms, fs, H5P_DEFAULT, out);
         wf->bytes_read += n * 4;
     } else {
         /* Read the 16-bit words as they are and widen them here: HDF5 has no bf16 type. */
         uint16_t *raw = hl_malloc(n * 2);
         hid_t mt = H5Tcopy(H5T_NATIVE_UINT16);
-        if (ti.dtype == WDT_F16) {
+        if (ti.dtype == DT_F16) {
             /* Reading a float dataset as an integer would convert values; read raw bytes. */
             H5Tclose(mt);
             mt = H5Dget_type(d);
@@ -265,7 +236,7 @@ void wf_read(WeightFile *wf, const char *name, int ndim, const int64_t *shape, i
         rc = H5Dread(d, mt, ms, fs, H5P_DEFAULT, raw);
         H5Tclose(mt);
         for (size_t i = 0; i < n; i++)
-            out[i] = ti.dtype == WDT_F16 ? hl_half_to_float(raw[i]) : hl_bf16_to_float(raw[i]);
+            out[i] = ti.dtype == DT_F16 ? hl_half_to_float(raw[i]) : hl_bf16_to_float(raw[i]);
         free(raw);
         wf->bytes_read += n * 2;
     }

@@ -8,19 +8,20 @@
 
 #include <stdint.h>
 
+#include "util/dtype.h"
+
 typedef struct {
     char *path;
-    int64_t file;         /* hid_t */
-    uint64_t bytes_read;  /* tensor bytes read from disk so far */
-    uint64_t floats_held; /* float32 values handed out to the model (see model/param.h) */
+    int64_t file;        /* hid_t */
+    uint64_t bytes_read; /* tensor bytes read from disk so far */
+    uint64_t bytes_held; /* parameter bytes handed out to the model (see model/param.h) */
+    Dtype hold;          /* precision the model holds its matrices at (model/param.h) */
 } WeightFile;
-
-typedef enum { WDT_F32, WDT_F16, WDT_BF16 } WeightDtype;
 
 typedef struct {
     int ndim;
     int64_t shape[4];
-    WeightDtype dtype;
+    Dtype dtype;
 } TensorInfo;
 
 void wf_open(WeightFile *wf, const char *path);
@@ -35,7 +36,7 @@ char *wf_attr_str(const WeightFile *wf, const char *name); /* malloc'd */
 int wf_has(const WeightFile *wf, const char *name);
 /* Fails unless the tensor exists. */
 TensorInfo wf_info(const WeightFile *wf, const char *name);
-const char *wf_dtype_name(WeightDtype d);
+const char *wf_dtype_name(Dtype d);
 
 /* Reads a tensor whose shape must equal shape[0..ndim). Along dimension `dim`
  * only [start, start+count) is read (dim = -1: everything). out is a dense
@@ -50,8 +51,5 @@ int wf_list(const WeightFile *wf, char ***names);
 void *wf_read_raw(const WeightFile *wf, const char *name, int64_t *n, int elem_size);
 int64_t wf_group_attr_int(const WeightFile *wf, const char *group, const char *name,
                           int64_t fallback);
-
-float hl_half_to_float(uint16_t h);
-float hl_bf16_to_float(uint16_t h);
 
 #endif

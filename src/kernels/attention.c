@@ -1,34 +1,92 @@
 #include "kernels/attention.h"
 
 #include <math.h>
-#include <stdlib.h>
 #include <string.h>
 
-#include "kernels/matmul.h"
+#include "kernels/gemm.h"
 #include "kernels/ops.h"
 #include "util/check.h"
 
-void attention(float *out, const float *q, const float *k, const float *v, int n_q, int q_pos0,
-               int n_kv, int n_heads, int head_dim, int q_stride, int kv_stride, int causal) {
-    const float scale = 1.0f / sqrtf((float)head_dim);
-#pragma omp parallel for collapse(2) schedule(static)
-    for (int i = 0; i < n_q; i++) {
-        for (int h = 0; h < n_heads; h++) {
-            int len = causal ? q_pos0 + i + 1 : n_kv;
-            float *att = hl_malloc((size_t)len * sizeof(float));
-            const float *qh = q + (long)i * q_stride + (long)h * head_dim;
-            for (int t = 0; t < len; t++)
-                att[t] =
-                    dot_fixed(qh, k + (long)t * kv_stride + (long)h * head_dim, head_dim) * scale;
-            softmax(att, len);
-            float *oh = out + (long)i * q_stride + (long)h * head_dim;
-            memset(oh, 0, (size_t)head_dim * sizeof(float));
-            for (int t = 0; t < len; t++) {
-                const float *vh = v + (long)t * kv_stride + (long)h * head_dim;
-                float a = att[t];
-                for (int d = 0; d < head_dim; d++) oh[d] += a * vh[d];
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+void kv_store(float *kc, float *vc, int cap, int n_heads, int head_dim, int t, const float *k_row,
+              const float *v_row) {
+    for (int h = 0; h < n_heads; h++)
+        for (int d = 0; d < head_dim; d++) {
+            kc[kv_key_index(cap, head_dim, h, t, d)] = k_row[h * head_dim + d];
+            vc[kv_value_index(cap, head_dim, h, t, d)] = v_row[h * head_dim + d];
+        }
+}
+
+void kv_copy(float *kc1, float *vc1, int cap1, const float *kc0, const float *vc0, int cap0,
+             int n_heads, int head_dim, int len) {
+    for (int h = 0; h < n_heads; h++)
+        for (int t = 0; t < len; t++)
+            for (int d = 0; d < head_dim; d++) {
+                kc1[kv_key_index(cap1, head_dim, h, t, d)] =
+                    kc0[kv_key_index(cap0, head_dim, h, t, d)];
+                vc1[kv_value_index(cap1, head_dim, h, t, d)] =
+                    vc0[kv_value_index(cap0, head_dim, h, t, d)];
             }
-            free(att);
+}
+
+/* Scores of a row tile are computed for whole key panels. */
+static int padded(int n) {
+    return (n + WEIGHT_PANEL - 1) / WEIGHT_PANEL * WEIGHT_PANEL;
+}
+
+size_t attention_workspace(const Ctx *ctx, int n_q, int n_kv) {
+    (void)n_q;
+    int threads = ctx->threads > 0 ? ctx->threads : 1;
+    return (size_t)threads * gemm_tile_rows(ctx->isa) * padded(n_kv);
+}
+
+void attention(const Ctx *ctx, float *out, int ldo, const float *q, int ldq, int n_q, int q_pos0,
+               const float *kc, const float *vc, int cap, int n_kv, int n_heads, int head_dim,
+               int causal, float *work) {
+    if (n_q <= 0) return;
+    CHECK(n_kv <= cap && (!causal || q_pos0 + n_q <= n_kv));
+    const float scale = 1.0f / sqrtf((float)head_dim);
+    const int MR = gemm_tile_rows(ctx->isa), lds = padded(n_kv);
+    const int tiles = (n_q + MR - 1) / MR, tasks = tiles * n_heads;
+    int threads = ctx->threads > 0 ? ctx->threads : 1;
+    if (threads > tasks) threads = tasks;
+#pragma omp parallel num_threads(threads)
+    {
+        int tid = 0;
+#ifdef _OPENMP
+        tid = omp_get_thread_num();
+#endif
+        float *s = work + (size_t)tid * MR * lds;
+#pragma omp for schedule(static)
+        for (int task = 0; task < tasks; task++) {
+            const int h = task / tiles, i0 = (task % tiles) * MR;
+            const int mr = n_q - i0 < MR ? n_q - i0 : MR;
+            int len[16];
+            for (int i = 0; i < mr; i++) len[i] = causal ? q_pos0 + i0 + i + 1 : n_kv;
+            const int lmin = len[0], lmax = len[mr - 1];
+            const float *kh = kc + (size_t)h * cap * head_dim;
+            const float *vh = vc + (size_t)h * cap * head_dim;
+            /* scores: q . k over head_dim, for every key panel the tile needs */
+            gemm_block(ctx->isa, mr, q + (size_t)i0 * ldq + (size_t)h * head_dim, ldq, kh, DT_F32,
+                       cap, head_dim, 0, (lmax + WEIGHT_PANEL - 1) / WEIGHT_PANEL, 0, head_dim, s,
+                       lds, 1, NULL);
+            for (int i = 0; i < mr; i++) {
+                float *si = s + (size_t)i * lds;
+                for (int t = 0; t < len[i]; t++) si[t] *= scale;
+                softmax(si, len[i]);
+            }
+            /* out = p . v: the keys every row sees as one tile, then each row's own */
+            float *o = out + (size_t)i0 * ldo + (size_t)h * head_dim;
+            const int vp = (head_dim + WEIGHT_PANEL - 1) / WEIGHT_PANEL;
+            gemm_block(ctx->isa, mr, s, lds, vh, DT_F32, head_dim, cap, 0, vp, 0, lmin, o, ldo, 1,
+                       NULL);
+            for (int i = 1; i < mr; i++)
+                if (len[i] > lmin)
+                    gemm_block(ctx->isa, 1, s + (size_t)i * lds, lds, vh, DT_F32, head_dim, cap, 0,
+                               vp, lmin, len[i] - lmin, o + (size_t)i * ldo, ldo, 0, NULL);
         }
     }
 }

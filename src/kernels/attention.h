@@ -1,13 +1,44 @@
-/* Scaled dot-product attention of one sequence, head by head.
- * q: n_q rows of stride q_stride (heads side by side, head_dim each);
- * k, v: n_kv rows of stride kv_stride; out: n_q rows of stride q_stride.
- * Query row i sits at position q_pos0 + i; with causal set it sees keys
- * [0, q_pos0 + i], else all n_kv keys. The summation order depends only on the
- * positions, so a row's output does not depend on how many rows come with it. */
+/* Scaled dot-product attention of one sequence, head by head, over keys and
+ * values held in weight-panel layout (kernels/weight.h) so that both
+ * products run on the GEMM's microkernel:
+ *   keys of head h:   a [cap, head_dim] matrix (panels of 16 positions),
+ *   values of head h: a [head_dim, cap] matrix (panels of 16 dimensions),
+ * each head's block at h * cap * head_dim. A KV cache is kept in this layout
+ * (kv_store writes one position); the vision tower packs its keys and values
+ * the same way.
+ *
+ * Query row i (of n_q, row stride ldq, heads side by side) sits at position
+ * q_pos0 + i; with causal set it sees keys [0, q_pos0 + i], else all n_kv.
+ * Every score is one FMA chain over head_dim, the softmax sums in a fixed
+ * lane order over the row's own keys, and each output element is one chain
+ * over exactly those keys in position order: nothing depends on how many
+ * rows come together or on the thread count. */
 #ifndef HL_ATTENTION_H
 #define HL_ATTENTION_H
 
-void attention(float *out, const float *q, const float *k, const float *v, int n_q, int q_pos0,
-               int n_kv, int n_heads, int head_dim, int q_stride, int kv_stride, int causal);
+#include <stddef.h>
+
+#include "kernels/ctx.h"
+#include "kernels/weight.h"
+
+static inline size_t kv_key_index(int cap, int head_dim, int h, int t, int d) {
+    return (size_t)h * cap * head_dim + weight_index(cap, head_dim, t, d);
+}
+static inline size_t kv_value_index(int cap, int head_dim, int h, int t, int d) {
+    return (size_t)h * cap * head_dim + weight_index(head_dim, cap, d, t);
+}
+
+/* Writes position t's key and value rows (n_heads * head_dim each). */
+void kv_store(float *kc, float *vc, int cap, int n_heads, int head_dim, int t, const float *k_row,
+              const float *v_row);
+/* Copies positions [0, len) from caches of capacity cap0 to ones of cap1. */
+void kv_copy(float *kc1, float *vc1, int cap1, const float *kc0, const float *vc0, int cap0,
+             int n_heads, int head_dim, int len);
+
+/* Floats of workspace attention() needs. */
+size_t attention_workspace(const Ctx *ctx, int n_q, int n_kv);
+void attention(const Ctx *ctx, float *out, int ldo, const float *q, int ldq, int n_q, int q_pos0,
+               const float *kc, const float *vc, int cap, int n_kv, int n_heads, int head_dim,
+               int causal, float *work);
 
 #endif

@@ -1,30 +1,126 @@
 #include "kernels/ops.h"
 
 #include <math.h>
+#include <string.h>
 
-void layernorm(float *out, const float *x, const float *w, const float *b, int M, int N,
-               float eps) {
+/* 16-lane vectors as plain values inside this file; the compiler maps them
+ * to whatever registers the target has. Only IEEE add, mul, div and compares
+ * (never contracted: -ffp-contract=off), so the lanes compute exactly what
+ * scalar code would. */
+#pragma GCC diagnostic ignored "-Wpsabi"
+typedef float v16 __attribute__((vector_size(64)));
+typedef int v16i __attribute__((vector_size(64)));
+
+static inline v16 load16(const float *p) {
+    v16 v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+static inline void store16(float *p, v16 v) {
+    memcpy(p, &v, sizeof v);
+}
+static inline v16 splat(float f) {
+    return (v16){f, f, f, f, f, f, f, f, f, f, f, f, f, f, f, f};
+}
+static inline v16 select16(v16i m, v16 a, v16 b) { /* m ? a : b */
+    return (v16)((m & (v16i)a) | (~m & (v16i)b));
+}
+
+/* The fixed tree of the 16 lanes. */
+static inline float reduce16(v16 a) {
+    float s[8];
+    for (int i = 0; i < 8; i++) s[i] = a[i] + a[i + 8];
+    return ((s[0] + s[4]) + (s[2] + s[6])) + ((s[1] + s[5]) + (s[3] + s[7]));
+}
+
+/* Sum of x[i] * y[i] (y == NULL: of x[i]) in the lane order of this file. */
+static inline float lane_sum(const float *x, const float *y, int n) {
+    v16 acc = splat(0.0f);
+    int i = 0;
+    for (; i + 16 <= n; i += 16) acc += y ? load16(x + i) * load16(y + i) : load16(x + i);
+    for (int j = 0; i < n; i++, j++) acc[j] += y ? x[i] * y[i] : x[i];
+    return reduce16(acc);
+}
+
+/* exp by Cody-Waite reduction to r in [-ln2/2, ln2/2] and a degree-7
+ * polynomial (Cephes' expf coefficients); 0 below -87.33, inf above 88.3. */
+static inline v16 exp16(v16 x) {
+    v16i hi = x > splat(88.3f), lo = x < splat(-87.33f), nan = x != x;
+    v16 xc = select16(hi, splat(88.3f), select16(lo, splat(-87.33f), x));
+    v16 fx = xc * splat(1.44269504088896341f) + splat(0.5f);
+    v16 fl = __builtin_convertvector(__builtin_convertvector(fx, v16i), v16);
+    fl -= select16(fl > fx, splat(1.0f), splat(0.0f)); /* floor */
+    v16 r = xc - fl * splat(0.693359375f);
+    r = r - fl * splat(-2.12194440e-4f);
+    v16 p = splat(1.9875691500e-4f);
+    p = p * r + splat(1.3981999507e-3f);
+    p = p * r + splat(8.3334519073e-3f);
+    p = p * r + splat(4.1665795894e-2f);
+    p = p * r + splat(1.6666665459e-1f);
+    p = p * r + splat(5.0000001201e-1f);
+    v16 y = p * (r * r) + r + splat(1.0f);
+    v16i e = (__builtin_convertvector(fl, v16i) + 127) << 23;
+    y = y * (v16)e;
+    y = select16(hi, splat(INFINITY), select16(lo, splat(0.0f), y));
+    return select16(nan, x, y);
+}
+
+float exp_kernel(float x) {
+    return exp16(splat(x))[0];
+}
+
+/* f(x[i..i+16)) in place, the tail through a padded vector. */
+#define MAP16(x, n, f)                                                                             \
+    do {                                                                                           \
+        long i_ = 0;                                                                               \
+        for (; i_ + 16 <= (n); i_ += 16) store16((x) + i_, f(load16((x) + i_)));                   \
+        if (i_ < (n)) {                                                                            \
+            float t_[16] = {0};                                                                    \
+            memcpy(t_, (x) + i_, (size_t)((n)-i_) * sizeof(float));                                \
+            store16(t_, f(load16(t_)));                                                            \
+            memcpy((x) + i_, t_, (size_t)((n)-i_) * sizeof(float));                                \
+        }                                                                                          \
+    } while (0)
+
+static inline v16 silu16(v16 x) {
+    return x / (splat(1.0f) + exp16(-x));
+}
+static inline v16 qgelu16(v16 x) {
+    return x / (splat(1.0f) + exp16(splat(-1.702f) * x));
+}
+
+/* Element-wise work over threads in chunks of whole vectors. */
+static int chunks(const Ctx *ctx, long n) {
+    int t = ctx && ctx->threads > 0 ? ctx->threads : 1;
+    return n < 65536 ? 1 : t;
+}
+
+void layernorm(const Ctx *ctx, float *out, const float *x, const float *w, const float *b, int M,
+               int N, float eps) {
+#pragma omp parallel for schedule(static) num_threads(chunks(ctx, (long)M *N))
     for (int m = 0; m < M; m++) {
         const float *r = x + (long)m * N;
         float *o = out + (long)m * N;
-        double mean = 0, var = 0;
-        for (int i = 0; i < N; i++) mean += r[i];
-        mean /= N;
-        for (int i = 0; i < N; i++) var += (r[i] - mean) * (r[i] - mean);
-        var /= N;
-        float rstd = (float)(1.0 / sqrt(var + eps));
-        float mu = (float)mean;
-        for (int i = 0; i < N; i++) o[i] = (r[i] - mu) * rstd * w[i] + b[i];
+        float mu = lane_sum(r, NULL, N) / (float)N;
+        v16 acc = splat(0.0f);
+        int i = 0;
+        for (; i + 16 <= N; i += 16) {
+            v16 dv = load16(r + i) - splat(mu);
+            acc += dv * dv;
+        }
+        for (int j = 0; i < N; i++, j++) acc[j] += (r[i] - mu) * (r[i] - mu);
+        float var = reduce16(acc) / (float)N;
+        float rstd = 1.0f / sqrtf(var + eps);
+        for (i = 0; i < N; i++) o[i] = (r[i] - mu) * rstd * w[i] + b[i];
     }
 }
 
-void rmsnorm(float *out, const float *x, const float *w, int M, int N, float eps) {
+void rmsnorm(const Ctx *ctx, float *out, const float *x, const float *w, int M, int N, float eps) {
+#pragma omp parallel for schedule(static) num_threads(chunks(ctx, (long)M *N))
     for (int m = 0; m < M; m++) {
         const float *r = x + (long)m * N;
         float *o = out + (long)m * N;
-        double ss = 0;
-        for (int i = 0; i < N; i++) ss += (double)r[i] * r[i];
-        float scale = (float)(1.0 / sqrt(ss / N + eps));
+        float scale = 1.0f / sqrtf(lane_sum(r, r, N) / (float)N + eps);
         for (int i = 0; i < N; i++) o[i] = w[i] * (r[i] * scale);
     }
 }
@@ -33,46 +129,68 @@ void gelu_erf(float *x, long n) {
     for (long i = 0; i < n; i++) x[i] = 0.5f * x[i] * (1.0f + erff(x[i] * 0.70710678118654752f));
 }
 
-void quick_gelu(float *x, long n) {
-    for (long i = 0; i < n; i++) x[i] = x[i] / (1.0f + expf(-1.702f * x[i]));
+void quick_gelu(const Ctx *ctx, float *x, long n) {
+    int t = chunks(ctx, n);
+    long step = (n / t + 15) / 16 * 16;
+#pragma omp parallel for schedule(static) num_threads(t)
+    for (int c = 0; c < t; c++) {
+        long a = c * step, e = a + step < n ? a + step : n;
+        if (a < e) MAP16(x + a, e - a, qgelu16);
+    }
 }
 
 void silu(float *x, long n) {
-    for (long i = 0; i < n; i++) x[i] = x[i] / (1.0f + expf(-x[i]));
+    MAP16(x, n, silu16);
 }
 
-void swiglu(float *gate, const float *up, long n) {
-    for (long i = 0; i < n; i++) gate[i] = gate[i] / (1.0f + expf(-gate[i])) * up[i];
+void swiglu(const Ctx *ctx, float *gate, const float *up, long n) {
+    int t = chunks(ctx, n);
+    long step = (n / t + 15) / 16 * 16;
+#pragma omp parallel for schedule(static) num_threads(t)
+    for (int c = 0; c < t; c++) {
+        long a = c * step, e = a + step < n ? a + step : n;
+        if (a >= e) continue;
+        MAP16(gate + a, e - a, silu16);
+        for (long i = a; i < e; i++) gate[i] *= up[i];
+    }
 }
 
 void add_inplace(float *y, const float *x, long n) {
     for (long i = 0; i < n; i++) y[i] += x[i];
 }
 
+void add_rows(float *y, const float *b, int M, int N) {
+    for (int m = 0; m < M; m++) add_inplace(y + (long)m * N, b, N);
+}
+
 void softmax(float *x, int n) {
     float mx = x[0];
     for (int i = 1; i < n; i++) mx = x[i] > mx ? x[i] : mx;
-    double sum = 0;
-    for (int i = 0; i < n; i++) {
-        x[i] = expf(x[i] - mx);
-        sum += x[i];
-    }
-    float inv = (float)(1.0 / sum);
+    for (int i = 0; i < n; i++) x[i] -= mx;
+    MAP16(x, n, exp16);
+    float inv = 1.0f / lane_sum(x, NULL, n);
     for (int i = 0; i < n; i++) x[i] *= inv;
 }
 
-void rope_row(float *x, int n_heads, int head_dim, int pos, float theta) {
-    int half = head_dim / 2;
-    for (int i = 0; i < half; i++) {
-        /* float32 as transformers computes inv_freq and the angle */
-        float inv_freq = 1.0f / powf(theta, (float)(2 * i) / (float)head_dim);
-        float ang = (float)pos * inv_freq;
-        float c = cosf(ang), s = sinf(ang);
-        for (int h = 0; h < n_heads; h++) {
-            float *p = x + (long)h * head_dim;
-            float a = p[i], b = p[i + half];
-            p[i] = a * c - b * s;
-            p[i + half] = b * c + a * s;
+void rope(const Ctx *ctx, float *x, int n_rows, int ld, int pos0, int n_heads, int head_dim,
+          float theta) {
+    const int half = head_dim / 2;
+    float inv_freq[512];
+    /* float32 as transformers computes inv_freq and the angle */
+    for (int i = 0; i < half && i < 512; i++)
+        inv_freq[i] = 1.0f / powf(theta, (float)(2 * i) / (float)head_dim);
+#pragma omp parallel for schedule(static) num_threads(chunks(ctx, (long)n_rows *ld))
+    for (int r = 0; r < n_rows; r++) {
+        float *row = x + (long)r * ld;
+        for (int i = 0; i < half; i++) {
+            float ang = (float)(pos0 + r) * inv_freq[i];
+            float c = cosf(ang), s = sinf(ang);
+            for (int h = 0; h < n_heads; h++) {
+                float *p = row + (long)h * head_dim;
+                float a = p[i], b = p[i + half];
+                p[i] = a * c - b * s;
+                p[i + half] = b * c + a * s;
+            }
         }
     }
 }

@@ -14,25 +14,32 @@
 #define HL_EXPERT_H
 
 #include "io/weights.h"
+#include "kernels/ctx.h"
+#include "kernels/weight.h"
 
 typedef struct {
     int d_e, h, r, n_in, n_out; /* n_out: the full output width */
     int out0, out_n;            /* W_u rows generated on this rank */
-    float *w0, *b0;             /* hyper.0: [h, d_e], [h] */
-    float *w1d, *b1d;           /* hyper.1 rows of W_d: [r*n_in, h], [r*n_in] */
-    float *w1u, *b1u;           /* hyper.1 rows of local W_u: [out_n*r, h], [out_n*r] */
+    Weight w0;                  /* hyper.0: [h, d_e] */
+    float *b0;                  /* [h] */
+    Weight w1d;                 /* hyper.1 rows of W_d: [r*n_in, h] */
+    float *b1d;                 /* [r*n_in] */
+    Weight w1u;                 /* hyper.1 rows of local W_u: [out_n*r, h] */
+    float *b1u;                 /* [out_n*r] */
 } Hypernet;
 
 typedef struct {
     int g_dim;
-    float *enc_w, *enc_b; /* [d_e, g_dim], [d_e] */
-    float *st_d, *st_u;   /* static k_n, the W_d part and the local W_u part */
+    Weight enc_w;       /* [d_e, g_dim] */
+    float *enc_b;       /* [d_e] */
+    float *st_d, *st_u; /* static k_n, the W_d part and the local W_u part */
 } PriorEncoder;
 
 typedef struct {
     int r, n_in, out_n;
-    float *w_d; /* [r, n_in] */
-    float *w_u; /* [out_n, r] */
+    float *w_d;    /* [r, n_in] */
+    float *w_u;    /* [out_n, r] */
+    Weight pd, pu; /* the same, packed for the GEMM */
 } Adapter;
 
 /* prefix: "expert.v1", "expert.v2" or "expert.lang". */
@@ -43,9 +50,11 @@ void prior_load(PriorEncoder *pe, WeightFile *wf, const char *prefix, int g_dim,
                 const Hypernet *hn);
 /* g = normalise(mean of n_rows rows of width dim). */
 void guidance_pool(const float *rows, int n_rows, int dim, float *g);
-void adapter_generate(const Hypernet *hn, const PriorEncoder *pe, const float *g, Adapter *a);
+void adapter_generate(const Ctx *ctx, const Hypernet *hn, const PriorEncoder *pe, const float *g,
+                      Adapter *a);
 void adapter_free(Adapter *a);
 /* y[m][out0 + j] += E(x_m)_j for the rank's W_u rows; y has row stride ldy. */
-void adapter_apply(const Adapter *a, int out0, const float *x, int M, float *y, int ldy);
+void adapter_apply(const Ctx *ctx, const Adapter *a, int out0, const float *x, int M, float *y,
+                   int ldy);
 
 #endif

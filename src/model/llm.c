@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "kernels/attention.h"
-#include "kernels/matmul.h"
+#include "kernels/gemm.h"
 #include "kernels/ops.h"
 #include "model/param.h"
 #include "util/check.h"
@@ -23,7 +23,7 @@ void llm_load(Llm *m, WeightFile *wf, const ModelConfig *c, const LlmPart *part)
     const int d = m->d, d_l = m->d_l, I = c->inter, I_l = m->I_l;
     const int64_t c0 = (int64_t)t * d_l, i0 = (int64_t)t * I_l;
     if (m->has_embed)
-        m->embed = param_rows(wf, m->vocab, d, 0, m->vocab, "llm.embed_tokens.weight");
+        m->embed = param_mat_rows(wf, m->vocab, d, 0, m->vocab, "llm.embed_tokens.weight");
     int posterior = 0;
     for (int b = m->block0; b < m->block0 + m->n_blocks; b++)
         posterior |= m->lang_expert && b >= m->guide_layer;
@@ -39,13 +39,13 @@ void llm_load(Llm *m, WeightFile *wf, const ModelConfig *c, const LlmPart *part)
         const char *p = "llm.layers";
         B->ln1 = param_vec(wf, d, "%s.%d.input_layernorm.weight", p, b);
         B->ln2 = param_vec(wf, d, "%s.%d.post_attention_layernorm.weight", p, b);
-        B->q = param_rows(wf, d, d, c0, d_l, "%s.%d.self_attn.q_proj.weight", p, b);
-        B->k = param_rows(wf, d, d, c0, d_l, "%s.%d.self_attn.k_proj.weight", p, b);
-        B->v = param_rows(wf, d, d, c0, d_l, "%s.%d.self_attn.v_proj.weight", p, b);
-        B->o = param_cols(wf, d, d, c0, d_l, "%s.%d.self_attn.o_proj.weight", p, b);
-        B->gate = param_rows(wf, I, d, i0, I_l, "%s.%d.mlp.gate_proj.weight", p, b);
-        B->up = param_rows(wf, I, d, i0, I_l, "%s.%d.mlp.up_proj.weight", p, b);
-        B->down = param_cols(wf, d, I, i0, I_l, "%s.%d.mlp.down_proj.weight", p, b);
+        B->q = param_mat_rows(wf, d, d, c0, d_l, "%s.%d.self_attn.q_proj.weight", p, b);
+        B->k = param_mat_rows(wf, d, d, c0, d_l, "%s.%d.self_attn.k_proj.weight", p, b);
+        B->v = param_mat_rows(wf, d, d, c0, d_l, "%s.%d.self_attn.v_proj.weight", p, b);
+        B->o = param_mat_cols(wf, d, d, c0, d_l, "%s.%d.self_attn.o_proj.weight", p, b);
+        B->gate = param_mat_rows(wf, I, d, i0, I_l, "%s.%d.mlp.gate_proj.weight", p, b);
+        B->up = param_mat_rows(wf, I, d, i0, I_l, "%s.%d.mlp.up_proj.weight", p, b);
+        B->down = param_mat_cols(wf, d, I, i0, I_l, "%s.%d.mlp.down_proj.weight", p, b);
         if (m->lang_expert && b >= m->guide_layer) {
             char prefix[64];
             snprintf(prefix, sizeof prefix, "expert.lang.layers.%d", b);
@@ -55,7 +55,7 @@ void llm_load(Llm *m, WeightFile *wf, const ModelConfig *c, const LlmPart *part)
     }
     if (m->has_head) {
         m->norm = param_vec(wf, d, "llm.norm.weight");
-        m->lm_head = param_rows(wf, m->vocab, d, m->vocab0, m->vocab_l, "llm.lm_head.weight");
+        m->lm_head = param_mat_rows(wf, m->vocab, d, m->vocab0, m->vocab_l, "llm.lm_head.weight");
     }
 }
 
@@ -63,8 +63,8 @@ void seq_state_init(SeqState *s, const Llm *m, int cap) {
     memset(s, 0, sizeof *s);
     s->cap = cap;
     size_t n = (size_t)(m->n_blocks ? m->n_blocks : 1) * cap * m->d_l;
-    s->k = hl_malloc(n * sizeof(float));
-    s->v = hl_malloc(n * sizeof(float));
+    s->k = hl_calloc(n, sizeof(float));
+    s->v = hl_calloc(n, sizeof(float));
     s->guidance = hl_calloc((size_t)m->d, sizeof(float));
     s->adapters = hl_calloc((size_t)(m->n_blocks ? m->n_blocks : 1), sizeof(Adapter));
 }
@@ -72,14 +72,12 @@ void seq_state_init(SeqState *s, const Llm *m, int cap) {
 void seq_state_reserve(SeqState *s, const Llm *m, int cap) {
     if (cap <= s->cap) return;
     int nb = m->n_blocks ? m->n_blocks : 1;
-    float *k = hl_malloc((size_t)nb * cap * m->d_l * sizeof(float));
-    float *v = hl_malloc((size_t)nb * cap * m->d_l * sizeof(float));
-    for (int b = 0; b < nb && s->len > 0; b++) {
-        memcpy(k + (size_t)b * cap * m->d_l, s->k + (size_t)b * s->cap * m->d_l,
-               (size_t)s->len * m->d_l * sizeof(float));
-        memcpy(v + (size_t)b * cap * m->d_l, s->v + (size_t)b * s->cap * m->d_l,
-               (size_t)s->len * m->d_l * sizeof(float));
-    }
+    float *k = hl_calloc((size_t)nb * cap * m->d_l, sizeof(float));
+    float *v = hl_calloc((size_t)nb * cap * m->d_l, sizeof(float));
+    for (int b = 0; b < nb && s->len > 0; b++)
+        kv_copy(k + (size_t)b * cap * m->d_l, v + (size_t)b * cap * m->d_l, cap,
+                s->k + (size_t)b * s->cap * m->d_l, s->v + (size_t)b * s->cap * m->d_l, s->cap,
+                m->heads_l, m->head_dim, s->len);
     free(s->k), free(s->v);
     s->k = k, s->v = v, s->cap = cap;
 }
@@ -95,20 +93,21 @@ void llm_embed(const Llm *m, const int *ids, int n, float *x) {
     for (int i = 0; i < n; i++) {
         if (ids[i] < 0) continue;
         CHECK(ids[i] < m->vocab);
-        memcpy(x + (long)i * m->d, m->embed + (long)ids[i] * m->d, (size_t)m->d * sizeof(float));
+        weight_row(&m->embed, ids[i], x + (long)i * m->d);
     }
 }
 
-void llm_make_adapters(const Llm *m, SeqState *st) {
+void llm_make_adapters(const Ctx *ctx, const Llm *m, SeqState *st) {
     CHECK(st->has_guidance);
     for (int i = 0; i < m->n_blocks; i++) {
         const LlmBlock *B = &m->blocks[i];
         if (!B->prior || st->adapters[i].w_d) continue;
-        adapter_generate(&m->hyper, B->prior, st->guidance, &st->adapters[i]);
+        adapter_generate(ctx, &m->hyper, B->prior, st->guidance, &st->adapters[i]);
     }
 }
 
-void llm_blocks(const Llm *m, float *x, const SeqSpan *spans, int n_spans, Group *tp) {
+void llm_blocks(const Ctx *ctx, const Llm *m, float *x, const SeqSpan *spans, int n_spans,
+                Group *tp) {
     int R = 0;
     for (int s = 0; s < n_spans; s++) R += spans[s].n_rows;
     if (R == 0) return;
@@ -120,13 +119,20 @@ void llm_blocks(const Llm *m, float *x, const SeqSpan *spans, int n_spans, Group
     float *a = hl_malloc((size_t)R * d_l * sizeof(float));
     float *g = hl_malloc((size_t)R * I_l * sizeof(float));
     float *u = hl_malloc((size_t)R * I_l * sizeof(float));
+    int max_kv = 0, max_q = 0;
+    for (int s = 0; s < n_spans; s++) {
+        int end = spans[s].pos0 + spans[s].n_rows;
+        max_kv = end > max_kv ? end : max_kv;
+        max_q = spans[s].n_rows > max_q ? spans[s].n_rows : max_q;
+    }
+    float *work = hl_malloc(attention_workspace(ctx, max_q, max_kv) * sizeof(float));
     for (int i = 0; i < m->n_blocks; i++) {
         const int b = m->block0 + i;
         const LlmBlock *B = &m->blocks[i];
-        rmsnorm(h, x, B->ln1, R, d, m->eps);
-        matmul(q, h, B->q, NULL, R, d, d_l);
-        matmul(kk, h, B->k, NULL, R, d, d_l);
-        matmul(vv, h, B->v, NULL, R, d, d_l);
+        rmsnorm(ctx, h, x, B->ln1, R, d, m->eps);
+        gemm(ctx, q, h, &B->q, NULL, R);
+        gemm(ctx, kk, h, &B->k, NULL, R);
+        gemm(ctx, vv, h, &B->v, NULL, R);
         int row = 0;
         for (int s = 0; s < n_spans; s++) {
             const SeqSpan *sp = &spans[s];
@@ -134,33 +140,34 @@ void llm_blocks(const Llm *m, float *x, const SeqSpan *spans, int n_spans, Group
             CHECKF(sp->pos0 + sp->n_rows <= st->cap, "KV cache overflow (%d + %d > %d)", sp->pos0,
                    sp->n_rows, st->cap);
             float *kc = st->k + (long)i * st->cap * d_l, *vc = st->v + (long)i * st->cap * d_l;
+            rope(ctx, q + (long)row * d_l, sp->n_rows, d_l, sp->pos0, m->heads_l, m->head_dim,
+                 m->theta);
+            rope(ctx, kk + (long)row * d_l, sp->n_rows, d_l, sp->pos0, m->heads_l, m->head_dim,
+                 m->theta);
             for (int r = 0; r < sp->n_rows; r++) {
                 long o = (long)(row + r) * d_l;
-                rope_row(q + o, m->heads_l, m->head_dim, sp->pos0 + r, m->theta);
-                rope_row(kk + o, m->heads_l, m->head_dim, sp->pos0 + r, m->theta);
-                memcpy(kc + (long)(sp->pos0 + r) * d_l, kk + o, (size_t)d_l * sizeof(float));
-                memcpy(vc + (long)(sp->pos0 + r) * d_l, vv + o, (size_t)d_l * sizeof(float));
+                kv_store(kc, vc, st->cap, m->heads_l, m->head_dim, sp->pos0 + r, kk + o, vv + o);
             }
-            attention(a + (long)row * d_l, q + (long)row * d_l, kc, vc, sp->n_rows, sp->pos0,
-                      sp->pos0 + sp->n_rows, m->heads_l, m->head_dim, d_l, d_l, 1);
+            attention(ctx, a + (long)row * d_l, d_l, q + (long)row * d_l, d_l, sp->n_rows, sp->pos0,
+                      kc, vc, st->cap, sp->pos0 + sp->n_rows, m->heads_l, m->head_dim, 1, work);
             row += sp->n_rows;
         }
-        matmul(h, a, B->o, NULL, R, d_l, d);
+        gemm(ctx, h, a, &B->o, NULL, R);
         group_allreduce_sum(tp, h, (long)R * d);
         add_inplace(x, h, (long)R * d);
         /* x is now h of DESIGN §2.4: the expert reads it */
-        rmsnorm(h, x, B->ln2, R, d, m->eps);
-        matmul(g, h, B->gate, NULL, R, d, I_l);
-        matmul(u, h, B->up, NULL, R, d, I_l);
-        swiglu(g, u, (long)R * I_l);
-        matmul(h, g, B->down, NULL, R, I_l, d);
+        rmsnorm(ctx, h, x, B->ln2, R, d, m->eps);
+        gemm(ctx, g, h, &B->gate, NULL, R);
+        gemm(ctx, u, h, &B->up, NULL, R);
+        swiglu(ctx, g, u, (long)R * I_l);
+        gemm(ctx, h, g, &B->down, NULL, R);
         if (B->prior) {
             row = 0;
             for (int s = 0; s < n_spans; s++) {
                 SeqState *st = spans[s].st;
-                if (!st->adapters[i].w_d) llm_make_adapters(m, st);
-                adapter_apply(&st->adapters[i], m->hyper.out0, x + (long)row * d, spans[s].n_rows,
-                              h + (long)row * d, d);
+                if (!st->adapters[i].w_d) llm_make_adapters(ctx, m, st);
+                adapter_apply(ctx, &st->adapters[i], m->hyper.out0, x + (long)row * d,
+                              spans[s].n_rows, h + (long)row * d, d);
                 row += spans[s].n_rows;
             }
         }
@@ -181,13 +188,13 @@ void llm_blocks(const Llm *m, float *x, const SeqSpan *spans, int n_spans, Group
         int end = spans[s].pos0 + spans[s].n_rows;
         if (end > spans[s].st->len) spans[s].st->len = end;
     }
-    free(h), free(q), free(kk), free(vv), free(a), free(g), free(u);
+    free(h), free(q), free(kk), free(vv), free(a), free(g), free(u), free(work);
 }
 
-void llm_logits(const Llm *m, const float *x, int R, float *logits) {
+void llm_logits(const Ctx *ctx, const Llm *m, const float *x, int R, float *logits) {
     CHECK(m->has_head);
     float *h = hl_malloc((size_t)R * m->d * sizeof(float));
-    rmsnorm(h, x, m->norm, R, m->d, m->eps);
-    matmul(logits, h, m->lm_head, NULL, R, m->d, m->vocab_l);
+    rmsnorm(ctx, h, x, m->norm, R, m->d, m->eps);
+    gemm(ctx, logits, h, &m->lm_head, NULL, R);
     free(h);
 }

@@ -12,15 +12,17 @@
 
 #include "comm/comm.h"
 #include "io/weights.h"
+#include "kernels/ctx.h"
+#include "kernels/weight.h"
 #include "model/config.h"
 #include "model/expert.h"
 
 typedef struct {
     float *ln1, *ln2;    /* [d] */
-    float *q, *k, *v;    /* [d_l, d] */
-    float *o;            /* [d, d_l] */
-    float *gate, *up;    /* [I_l, d] */
-    float *down;         /* [d, I_l] */
+    Weight q, k, v;      /* [d_l, d] */
+    Weight o;            /* [d, d_l] */
+    Weight gate, up;     /* [I_l, d] */
+    Weight down;         /* [d, I_l] */
     PriorEncoder *prior; /* posterior blocks of a model with the language expert */
 } LlmBlock;
 
@@ -30,10 +32,10 @@ typedef struct {
     float eps, theta;
     int block0, n_blocks;
     int has_embed, has_head;
-    float *embed; /* [vocab, d] */
+    Weight embed; /* [vocab, d] */
     LlmBlock *blocks;
     float *norm;    /* [d] */
-    float *lm_head; /* [vocab_l, d] */
+    Weight lm_head; /* [vocab_l, d] */
     Hypernet hyper; /* language hypernetwork (when this rank owns a posterior block) */
     int has_hyper;
 } Llm;
@@ -42,7 +44,7 @@ typedef struct {
  * language guidance and the adapters of its posterior blocks. */
 typedef struct {
     int cap, len;    /* positions allocated / filled */
-    float *k, *v;    /* [n_blocks][cap][d_l] */
+    float *k, *v;    /* [n_blocks][cap * d_l], kernels/attention.h layout */
     float *guidance; /* [d], valid when has_guidance */
     int has_guidance;
     Adapter *adapters; /* [n_blocks]; w_d == NULL until generated */
@@ -73,14 +75,11 @@ void llm_embed(const Llm *m, const int *ids, int n, float *x);
 /* Runs the rank's blocks over rows x [R, d] in place. When the rank owns
  * block guide_layer-1, prefill spans get their guidance pooled; posterior
  * blocks generate a span's adapters from its guidance when missing. */
-void llm_blocks(const Llm *m, float *x, const SeqSpan *spans, int n_spans, Group *tp);
+void llm_blocks(const Ctx *ctx, const Llm *m, float *x, const SeqSpan *spans, int n_spans,
+                Group *tp);
 /* Generates the adapters of the rank's posterior blocks from st->guidance. */
-void llm_make_adapters(const Llm *m, SeqState *st);
+void llm_make_adapters(const Ctx *ctx, const Llm *m, SeqState *st);
 /* logits [R, vocab_l] of the rank's vocabulary slice for rows x [R, d]. */
-void llm_logits(const Llm *m, const float *x, int R, float *logits);
-/* Does this rank own block b? */
-static inline int llm_owns(const Llm *m, int b) {
-    return b >= m->block0 && b < m->block0 + m->n_blocks;
-}
+void llm_logits(const Ctx *ctx, const Llm *m, const float *x, int R, float *logits);
 
 #endif

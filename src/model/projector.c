@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "kernels/matmul.h"
+#include "kernels/gemm.h"
 #include "kernels/ops.h"
 #include "model/param.h"
 #include "util/check.h"
@@ -11,9 +11,9 @@
 void projector_load(Projector *p, WeightFile *wf, const ModelConfig *c) {
     memset(p, 0, sizeof *p);
     p->C = c->v_hidden, p->d = c->hidden;
-    p->w1 = param_rows(wf, p->d, p->C, 0, p->d, "projector.0.weight");
+    p->w1 = param_mat_rows(wf, p->d, p->C, 0, p->d, "projector.0.weight");
     p->b1 = param_vec(wf, p->d, "projector.0.bias");
-    p->w2 = param_rows(wf, p->d, p->d, 0, p->d, "projector.2.weight");
+    p->w2 = param_mat_rows(wf, p->d, p->d, 0, p->d, "projector.2.weight");
     p->b2 = param_vec(wf, p->d, "projector.2.bias");
     p->has_v1 = c->expert_v1, p->has_v2 = c->expert_v2;
     if (p->has_v1) {
@@ -28,8 +28,8 @@ void projector_load(Projector *p, WeightFile *wf, const ModelConfig *c) {
     }
 }
 
-void projector_forward(const Projector *p, const float *feats, int n_tok, float *out,
-                       ProjectorTrace *trace) {
+void projector_forward(const Ctx *ctx, const Projector *p, const float *feats, int n_tok,
+                       float *out, ProjectorTrace *trace) {
     const int d = p->d;
     float *h1 = hl_malloc((size_t)n_tok * d * sizeof(float));
     float *g = NULL;
@@ -37,22 +37,22 @@ void projector_forward(const Projector *p, const float *feats, int n_tok, float 
     if (p->has_v1 || p->has_v2) {
         g = hl_malloc((size_t)p->C * sizeof(float));
         guidance_pool(feats, n_tok, p->C, g);
-        if (p->has_v1) adapter_generate(&p->hn1, &p->pe1, g, &a1);
-        if (p->has_v2) adapter_generate(&p->hn2, &p->pe2, g, &a2);
+        if (p->has_v1) adapter_generate(ctx, &p->hn1, &p->pe1, g, &a1);
+        if (p->has_v2) adapter_generate(ctx, &p->hn2, &p->pe2, g, &a2);
     }
-    matmul(h1, feats, p->w1, p->b1, n_tok, p->C, d);
+    gemm(ctx, h1, feats, &p->w1, p->b1, n_tok);
     gelu_erf(h1, (long)n_tok * d);
     if (p->has_v2) {
         /* E_V2 reads L1(f) before E_V1 is added to it */
         float *e2 = hl_calloc((size_t)n_tok * d, sizeof(float));
-        adapter_apply(&a2, 0, h1, n_tok, e2, d);
-        if (p->has_v1) adapter_apply(&a1, 0, feats, n_tok, h1, d);
-        matmul(out, h1, p->w2, p->b2, n_tok, d, d);
+        adapter_apply(ctx, &a2, 0, h1, n_tok, e2, d);
+        if (p->has_v1) adapter_apply(ctx, &a1, 0, feats, n_tok, h1, d);
+        gemm(ctx, out, h1, &p->w2, p->b2, n_tok);
         add_inplace(out, e2, (long)n_tok * d);
         free(e2);
     } else {
-        if (p->has_v1) adapter_apply(&a1, 0, feats, n_tok, h1, d);
-        matmul(out, h1, p->w2, p->b2, n_tok, d, d);
+        if (p->has_v1) adapter_apply(ctx, &a1, 0, feats, n_tok, h1, d);
+        gemm(ctx, out, h1, &p->w2, p->b2, n_tok);
     }
     free(h1);
     if (trace) {

@@ -9,12 +9,14 @@
 #define HL_PROJECTOR_H
 
 #include "io/weights.h"
+#include "kernels/ctx.h"
 #include "model/config.h"
 #include "model/expert.h"
 
 typedef struct {
     int C, d;
-    float *w1, *b1, *w2, *b2;
+    Weight w1, w2; /* [d, C], [d, d] */
+    float *b1, *b2;
     int has_v1, has_v2;
     Hypernet hn1, hn2;
     PriorEncoder pe1, pe2;
@@ -28,8 +30,8 @@ typedef struct {
 
 void projector_load(Projector *p, WeightFile *wf, const ModelConfig *c);
 /* feats [n_tok, C] of one image → out [n_tok, d]. trace may be NULL. */
-void projector_forward(const Projector *p, const float *feats, int n_tok, float *out,
-                       ProjectorTrace *trace);
+void projector_forward(const Ctx *ctx, const Projector *p, const float *feats, int n_tok,
+                       float *out, ProjectorTrace *trace);
 void projector_trace_free(ProjectorTrace *t);
 
 #endif

@@ -6,20 +6,26 @@
 
 #include "comm/comm.h"
 #include "io/weights.h"
+#include "kernels/ctx.h"
+#include "kernels/weight.h"
 #include "model/config.h"
 
 typedef struct {
     float *ln1_w, *ln1_b, *ln2_w, *ln2_b;
-    float *q_w, *q_b, *k_w, *k_b, *v_w, *v_b; /* [C_l, C], [C_l] */
-    float *o_w, *o_b;                         /* [C, C_l], [C] (bias added after the reduce) */
-    float *fc1_w, *fc1_b;                     /* [I_l, C], [I_l] */
-    float *fc2_w, *fc2_b;                     /* [C, I_l], [C] */
+    Weight q_w, k_w, v_w;   /* [C_l, C] */
+    float *q_b, *k_b, *v_b; /* [C_l] */
+    Weight o_w;             /* [C, C_l] */
+    float *o_b;             /* [C] (added after the reduce) */
+    Weight fc1_w;           /* [I_l, C] */
+    float *fc1_b;           /* [I_l] */
+    Weight fc2_w;           /* [C, I_l] */
+    float *fc2_b;           /* [C] */
 } VisionLayer;
 
 typedef struct {
     int C, heads_l, head_dim, C_l, I_l, P, S, grid, n_patches, n_layers;
     float eps;
-    float *patch_w; /* [C, 3*P*P] */
+    Weight patch_w; /* [C, 3*P*P] */
     float *class_emb, *pos_emb, *pre_w, *pre_b;
     VisionLayer *layers;
 } Vision;
@@ -27,6 +33,7 @@ typedef struct {
 void vision_load(Vision *v, WeightFile *wf, const ModelConfig *c, int tp_rank, int tp_size);
 /* pixels [n_img, 3, S, S] → feats [n_img, n_patches, C]: the selected hidden
  * state, class token dropped. */
-void vision_forward(const Vision *v, const float *pixels, int n_img, float *feats, Group *tp);
+void vision_forward(const Ctx *ctx, const Vision *v, const float *pixels, int n_img, float *feats,
+                    Group *tp);
 
 #endif

@@ -155,9 +155,6 @@ char *run_config_check_layout(const RunConfig *cfg, const ModelShape *m, int wor
         return fmtdup("%s: backend: expected cpu or cuda, got \"%s\"", f, cfg->backend);
     if (!valid_dtype(cfg->dtype))
         return fmtdup("%s: dtype: expected f32, bf16 or f16, got \"%s\"", f, cfg->dtype);
-    if (!strcmp(cfg->backend, "cpu") && strcmp(cfg->dtype, "f32"))
-        return fmtdup("%s: dtype: %s needs backend cuda (the cpu backend computes in f32)", f,
-                      cfg->dtype);
     if (cfg->threads < 1) return fmtdup("%s: threads: must be positive, got %d", f, cfg->threads);
     if (cfg->batch_size < 1)
         return fmtdup("%s: batch_size: must be positive, got %d", f, cfg->batch_size);

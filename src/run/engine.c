@@ -28,12 +28,15 @@ static int stage_of_block(const int *blocks, int stages, int b) {
     return stages - 1;
 }
 
-void engine_init(Engine *e, Comm *comm, const char *model_path, const int *stage_blocks) {
+void engine_init(Engine *e, Comm *comm, const char *model_path, const int *stage_blocks,
+                 const Ctx *ctx, Dtype hold) {
     memset(e, 0, sizeof *e);
     e->comm = comm;
+    e->ctx = *ctx;
     e->micro_batches = 1;
     WeightFile wf;
     wf_open(&wf, model_path);
+    wf.hold = hold;
     model_config_read(&wf, &e->cfg);
     const ModelConfig *c = &e->cfg;
     int pp = comm->pp;
@@ -131,7 +134,7 @@ static void take_guidance(Run *r, int m, int block) {
         memcpy(st->guidance, r->guid_buf[m] + (long)(i - r->mb_lo[m]) * e->llm.d,
                (size_t)e->llm.d * sizeof(float));
         st->has_guidance = 1;
-        llm_make_adapters(&e->llm, st);
+        llm_make_adapters(&e->ctx, &e->llm, st);
     }
     r->guid_done[m] = 1;
     e->stats.compute_s += comm_wtime() - t0;
@@ -150,7 +153,7 @@ static void run_stage(Run *r, int m, float *x, const int *hdr_spans, int ns, int
         R += h[1];
     }
     double t0 = comm_wtime();
-    llm_blocks(&e->llm, x, spans, ns, &e->comm->tp_group);
+    llm_blocks(&e->ctx, &e->llm, x, spans, ns, &e->comm->tp_group);
     e->stats.compute_s += comm_wtime() - t0;
     if (prefill)
         e->stats.prefill_rows += (uint64_t)R;
@@ -184,7 +187,7 @@ static void run_stage(Run *r, int m, float *x, const int *hdr_spans, int ns, int
         keys[s] = (uint64_t)(uint32_t)h[5] | ((uint64_t)(uint32_t)h[6] << 32);
     }
     float *logits = hl_malloc((size_t)(ns ? ns : 1) * e->llm.vocab_l * sizeof(float));
-    llm_logits(&e->llm, xl, ns, logits);
+    llm_logits(&e->ctx, &e->llm, xl, ns, logits);
     int k = e->trace_k;
     int per = 2 + 2 * k;
     int *msg = hl_malloc((HDR + (size_t)ns * per) * sizeof(int));
@@ -254,9 +257,9 @@ static void prefill_first(Run *r, int m) {
     float *feats = hl_malloc((size_t)(n_img ? n_img : 1) * NP * c->v_hidden * sizeof(float));
     float *vis = hl_malloc((size_t)(n_img ? n_img : 1) * NP * d * sizeof(float));
     if (n_img) {
-        vision_forward(&e->vision, pix, n_img, feats, &e->comm->tp_group);
+        vision_forward(&e->ctx, &e->vision, pix, n_img, feats, &e->comm->tp_group);
         for (int j = 0; j < n_img; j++)
-            projector_forward(&e->proj, feats + (long)j * NP * c->v_hidden, NP,
+            projector_forward(&e->ctx, &e->proj, feats + (long)j * NP * c->v_hidden, NP,
                               vis + (long)j * NP * d, NULL);
     }
     e->stats.vision_s += comm_wtime() - t0;

@@ -16,6 +16,7 @@
 
 #include "comm/comm.h"
 #include "io/weights.h"
+#include "kernels/ctx.h"
 #include "model/config.h"
 #include "model/llm.h"
 #include "model/projector.h"
@@ -58,6 +59,7 @@ typedef struct {
 
 typedef struct {
     Comm *comm;
+    Ctx ctx; /* where this rank's kernels run */
     ModelConfig cfg;
     int stage, n_stages, first_block, n_blocks;
     int is_first, is_last;
@@ -75,7 +77,9 @@ typedef struct {
 } Engine;
 
 /* stage_blocks: blocks per stage (n_stages entries) or NULL for an even split. */
-void engine_init(Engine *e, Comm *comm, const char *model_path, const int *stage_blocks);
+/* hold: the precision the rank keeps its weight matrices at. */
+void engine_init(Engine *e, Comm *comm, const char *model_path, const int *stage_blocks,
+                 const Ctx *ctx, Dtype hold);
 /* Collective over the replica. results: n entries, filled on the first stage. */
 void engine_generate(Engine *e, const GenRequest *reqs, int n, GenResult *results);
 void gen_result_free(GenResult *r);

@@ -6,7 +6,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "kernels/ctx.h"
 #include "run/model_file.h"
+#include "util/dtype.h"
 #include "util/check.h"
 
 void session_open(Session *s, int *argc, char ***argv, const RunConfig *cfg,
@@ -28,10 +30,27 @@ void session_open(Session *s, int *argc, char ***argv, const RunConfig *cfg,
         comm_fail_all(&s->comm, m);
     }
     omp_set_num_threads(s->cfg.threads > 0 ? s->cfg.threads : 1);
+    /* HL_KERNEL picks the CPU kernel variant (default: the best this CPU has);
+     * every variant gives the same bits, so it only changes speed */
+    const char *kname = getenv("HL_KERNEL");
+    Isa isa = isa_detect();
+    if (kname && *kname) {
+        int rc = isa_parse(kname, &isa);
+        if (rc) {
+            char m[256];
+            snprintf(m, sizeof m, "HL_KERNEL=%s: %s", kname,
+                     rc == -1 ? "unknown kernel (expected auto, avx512, avx2 or generic)"
+                              : "this CPU cannot run it");
+            comm_fail_all(&s->comm, m);
+        }
+    }
+    Ctx ctx = ctx_cpu(s->cfg.threads, isa);
+    Dtype hold = DT_F32;
+    if (dtype_parse(s->cfg.dtype, &hold)) CHECK(0); /* validated with the config */
     comm_grid(&s->comm, s->cfg.dp, s->cfg.pp, s->cfg.tp);
     int *blocks = hl_malloc((size_t)s->cfg.pp * sizeof(int));
     run_config_stage_blocks(&s->cfg, shape.layers, blocks);
-    engine_init(&s->engine, &s->comm, s->cfg.model, blocks);
+    engine_init(&s->engine, &s->comm, s->cfg.model, blocks, &ctx, hold);
     free(blocks);
     s->engine.micro_batches = s->cfg.micro_batches;
     if (gen) s->engine.gen = *gen;

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "kernels/ctx.h"
 #include "model/config.h"
 #include "model/llm.h"
 #include "model/projector.h"
@@ -78,12 +79,29 @@ static inline char *golden_attr_str(hid_t obj, const char *name) {
     return res;
 }
 
+/* The kernels the tests run on: the variant HL_KERNEL names (default: the
+ * best this CPU has), one thread unless HL_THREADS says otherwise. */
+static inline Ctx golden_ctx(void) {
+    Isa isa = isa_detect();
+    const char *k = getenv("HL_KERNEL"), *t = getenv("HL_THREADS");
+    if (k && *k && isa_parse(k, &isa)) {
+        fprintf(stderr, "HL_KERNEL=%s: unknown or unsupported here\n", k);
+        exit(2);
+    }
+    return ctx_cpu(t && *t ? atoi(t) : 1, isa);
+}
+
 /* The model of a fixture file loaded whole on one rank (no tensor or
  * pipeline split); *tok gets the file's tokenizer when tok is not NULL. */
 static inline void golden_load_model(const char *path, ModelConfig *c, Vision *vis, Projector *proj,
                                      Llm *llm, Tokenizer **tok) {
     WeightFile wf;
     wf_open(&wf, path);
+    const char *hold = getenv("HL_HOLD"); /* f32 (default), bf16, f16 */
+    if (hold && *hold && dtype_parse(hold, &wf.hold)) {
+        fprintf(stderr, "HL_HOLD=%s: expected f32, bf16 or f16\n", hold);
+        exit(2);
+    }
     model_config_read(&wf, c);
     vision_load(vis, &wf, c, 0, 1);
     projector_load(proj, &wf, c);

@@ -49,6 +49,7 @@ static void run_fixture(const char *dir, const char *fx, Comm *comm) {
     Tokenizer *tok;
     golden_load_model(path, &c, &vis, &proj, &llm, &tok);
     Group solo = {.rank = 0, .size = 1};
+    Ctx ctx = golden_ctx();
     hid_t gf = H5Fopen(gpath, H5F_ACC_RDONLY, H5P_DEFAULT);
     CHECK(gf >= 0);
     int n_cases = (int)golden_attr_int(gf, "n_cases");
@@ -85,11 +86,11 @@ static void run_fixture(const char *dir, const char *fx, Comm *comm) {
         free(gpix);
         /* vision and projector */
         float *feats = hl_malloc((size_t)NP * C * sizeof(float));
-        vision_forward(&vis, pix, 1, feats, &solo);
+        vision_forward(&ctx, &vis, pix, 1, feats, &solo);
         cmp(g, "vision_features", feats, (long)NP * C, fx, k);
         float *v = hl_malloc((size_t)NP * d * sizeof(float));
         ProjectorTrace tr = {0};
-        projector_forward(&proj, feats, NP, v, &tr);
+        projector_forward(&ctx, &proj, feats, NP, v, &tr);
         cmp(g, "projector", v, (long)NP * d, fx, k);
         if (c.expert_v1 || c.expert_v2) cmp(g, "visual_guidance", tr.guidance, C, fx, k);
         if (c.expert_v1) {
@@ -116,7 +117,7 @@ static void run_fixture(const char *dir, const char *fx, Comm *comm) {
         SeqState st;
         seq_state_init(&st, &llm, T + cs->max_new);
         SeqSpan span = {.st = &st, .n_rows = T, .pos0 = 0, .prefill = 1};
-        llm_blocks(&llm, x, &span, 1, &solo);
+        llm_blocks(&ctx, &llm, x, &span, 1, &solo);
         if (c.expert_lang) {
             cmp(g, "language_guidance", st.guidance, d, fx, k);
             for (int b = c.guide_layer; b < c.layers; b++) {
@@ -128,7 +129,7 @@ static void run_fixture(const char *dir, const char *fx, Comm *comm) {
             }
         }
         float *logits = hl_malloc((size_t)T * c.vocab * sizeof(float));
-        llm_logits(&llm, x, T, logits);
+        llm_logits(&ctx, &llm, x, T, logits);
         long l0 = golden_attr_int(g, "logits_start");
         float *gl = golden_f32(g, "logits", &gn);
         long rows = gn / c.vocab;
@@ -149,8 +150,8 @@ static void run_fixture(const char *dir, const char *fx, Comm *comm) {
             if (!ok || tokn == c.eos || t + 1 == gn) break;
             llm_embed(&llm, &tokn, 1, xr);
             SeqSpan one = {.st = &st, .n_rows = 1, .pos0 = pos++, .prefill = 0};
-            llm_blocks(&llm, xr, &one, 1, &solo);
-            llm_logits(&llm, xr, 1, lr);
+            llm_blocks(&ctx, &llm, xr, &one, 1, &solo);
+            llm_logits(&ctx, &llm, xr, 1, lr);
             tokn = argmax(lr, c.vocab);
         }
         EXPECT(ok, "%s case %d: greedy tokens differ from the reference", fx, k);
@@ -166,7 +167,10 @@ static void run_fixture(const char *dir, const char *fx, Comm *comm) {
     H5Fclose(gf);
     /* the engine, batched: every batch size and micro-batch count, same tokens */
     Engine e;
-    engine_init(&e, comm, path, NULL);
+    Dtype hold = DT_F32;
+    const char *hs = getenv("HL_HOLD");
+    if (hs && *hs) dtype_parse(hs, &hold);
+    engine_init(&e, comm, path, NULL, &ctx, hold);
     int sizes[][2] = {{1, 1}, {3, 1}, {3, 2}, {3, 3}};
     for (size_t z = 0; z < sizeof sizes / sizeof *sizes; z++) {
         int bs = sizes[z][0] < n_cases ? sizes[z][0] : n_cases;

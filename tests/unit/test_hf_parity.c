@@ -27,8 +27,9 @@ static void run_llm(const Llm *m, float *x, int T, float *logits) {
     seq_state_init(&st, m, T);
     SeqSpan sp = {.st = &st, .n_rows = T, .pos0 = 0, .prefill = 1};
     Group solo = {.rank = 0, .size = 1};
-    llm_blocks(m, x, &sp, 1, &solo);
-    llm_logits(m, x, T, logits);
+    Ctx ctx = golden_ctx();
+    llm_blocks(&ctx, m, x, &sp, 1, &solo);
+    llm_logits(&ctx, m, x, T, logits);
     seq_state_free(&st, m);
 }
 
@@ -40,18 +41,19 @@ static void run(const char *model_path, const char *label, hid_t ex, int check_m
     Llm llm;
     golden_load_model(model_path, &c, &vis, &proj, &llm, NULL);
     Group solo = {.rank = 0, .size = 1};
+    Ctx ctx = golden_ctx();
     long n;
     const int NP = c.n_patches, C = c.v_hidden, d = c.hidden, V = c.vocab;
     float *pix = golden_f32(ex, "vision/pixel_values", &n);
     EXPECT(n == 3L * c.image_size * c.image_size, "pixel tensor size");
     float *feats = hl_malloc((size_t)NP * C * sizeof(float)),
           *vt = hl_malloc((size_t)NP * d * sizeof(float));
-    vision_forward(&vis, pix, 1, feats, &solo);
+    vision_forward(&ctx, &vis, pix, 1, feats, &solo);
     float *g = golden_f32(ex, "vision/features", &n);
     EXPECT(n == (long)NP * C, "features size");
     check("CLIP features (layer -2)", feats, g, n);
     free(g);
-    projector_forward(&proj, feats, NP, vt, NULL);
+    projector_forward(&ctx, &proj, feats, NP, vt, NULL);
     g = golden_f32(ex, "vision/projected", &n);
     check("projector", vt, g, n);
     free(g);

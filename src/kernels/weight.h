@@ -1,0 +1,45 @@
+/* A weight matrix W [n, k] (PyTorch's [out, in]) held for the GEMM.
+ *
+ * Packed once at load into panels of WEIGHT_PANEL rows of W, k-major inside
+ * a panel: panel p holds rows [16p, 16p + w_p) with element (j, kk) at
+ * p * 16 * k + kk * w_p + (j - 16p), where w_p = 16 except for a last,
+ * narrower panel when n is not a multiple of 16. So the kernel reads each
+ * panel as one sequential stream, 16 output columns per k step, and the
+ * memory held is exactly n * k elements. Elements stay at the held
+ * precision (f32, f16 or bf16) and are widened to f32 inside the kernels. */
+#ifndef HL_WEIGHT_H
+#define HL_WEIGHT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "util/dtype.h"
+
+#define WEIGHT_PANEL 16
+
+typedef struct {
+    Dtype dtype;
+    int n, k;
+    void *data; /* panels (host memory for the CPU backend) */
+    void *dev;  /* a device copy, when a device backend holds one */
+} Weight;
+
+/* Element offset of W[j][kk] in the packed data. One definition for every
+ * backend's kernels. */
+static inline size_t weight_index(int n, int k, int j, int kk) {
+    int p = j / WEIGHT_PANEL, w = n - p * WEIGHT_PANEL;
+    if (w > WEIGHT_PANEL) w = WEIGHT_PANEL;
+    return (size_t)p * WEIGHT_PANEL * k + (size_t)kk * w + (size_t)(j - p * WEIGHT_PANEL);
+}
+
+static inline size_t weight_bytes(const Weight *w) {
+    return (size_t)w->n * w->k * dtype_size(w->dtype);
+}
+
+/* Packs src (n rows of k floats, row stride ld) into w at precision dt. */
+void weight_pack(Weight *w, Dtype dt, const float *src, int n, int k, size_t ld);
+void weight_free(Weight *w);
+/* Row j of W widened to f32 (an embedding lookup). */
+void weight_row(const Weight *w, int j, float *out);
+
+#endif
