@@ -115,5 +115,17 @@ int main(void) {
     EXPECT(json_number_value(json_object_get(s, "circular_accuracy_upper")) == 50.0,
            "upper bound: GPT right on question 4");
     json_decref(s);
+    /* GQA: accuracies as eval.py computes them (avg * 100), by steps and by words */
+    s = check("gqa", "gqa/official", "testdev_balanced_questions.json",
+              "testdev_balanced_questions.json", "answers.jsonl", "expected.json");
+    EXPECT(json_is_true(json_object_get(s, "complete")), "gqa: complete");
+    EXPECT(json_number_value(json_object_get(s, "accuracy")) == 66.66666666666666,
+           "gqa: 6/9 * 100, not 100 * 6 / 9");
+    json_decref(s);
+    /* integer ids: eval.py raises "missing predictions" (expected_int_ids.txt) */
+    s = check("gqa", "gqa/official", "int_ids_questions.json", "int_ids_questions.json",
+              "answers_int_ids.jsonl", NULL);
+    EXPECT(json_is_false(json_object_get(s, "complete")), "gqa: integer ids are incomplete");
+    json_decref(s);
     return test_done("test_score_official");
 }
