@@ -77,7 +77,8 @@ ScoreReport score_answers(const BenchSpec *spec, const char *answers_path, const
     c.spec = spec;
     c.name = spec->name ? spec->name : bench_kind_name(spec->kind);
     c.out_dir = out_dir;
-    c.answers = answers_load(answers_path);
+    int tolerant = spec->kind == BENCH_VQAV2 || spec->kind == BENCH_VIZWIZ;
+    c.answers = tolerant ? answers_load_tolerant(answers_path) : answers_load(answers_path);
     c.complete = 1;
     c.scores = json_object();
     json_object_set_new(c.scores, "benchmark", json_text(c.name));
@@ -86,6 +87,14 @@ ScoreReport score_answers(const BenchSpec *spec, const char *answers_path, const
     json_object_set_new(c.scores, "headline", json_null());
     sb_printf(&c.summary, "%s (%s): %zu answers\n", c.name, bench_kind_name(spec->kind),
               c.answers->n);
+    if (tolerant) {
+        /* the converter prints "error_line: N" and goes on */
+        set_int(c.scores, "error_lines", (long long)c.answers->bad_lines);
+        if (c.answers->bad_lines)
+            hl_warn("%s: %zu answers lines are not JSON; skipped and counted as the official "
+                    "converter does",
+                    answers_path, c.answers->bad_lines);
+    }
     switch (spec->kind) {
     case BENCH_POPE:
         score_pope(&c);
