@@ -19,7 +19,9 @@ static const char *help =
     "Scores the answers files of a job (OUTPUT/<bench>/answers.jsonl) as the official\n"
     "scripts do, writes OUTPUT/<bench>/scores.json, the server submission files and\n"
     "OUTPUT/scores.json, and prints a summary table. --answers scores another answers\n"
-    "file against the benchmark's ground truth (needs --bench).\n";
+    "file against the benchmark's ground truth (needs --bench); with --output it writes\n"
+    "OUTPUT/<bench>/scores.json and the server files too. A benchmark that cannot be\n"
+    "scored is named, the others are scored, and the exit status is 1.\n";
 
 int cmd_score(int argc, char **argv) {
     const char *C = "score";
@@ -49,7 +51,7 @@ int cmd_score(int argc, char **argv) {
         job.output = hl_strdup(output);
     }
     json_t *all = json_object();
-    int done = 0, missing = 0;
+    int done = 0, missing = 0, broken = 0;
     score_table_header(stdout);
     for (int i = 0; i < job.n_benches; i++) {
         BenchSpec *b = &job.benches[i];
@@ -63,8 +65,17 @@ int cmd_score(int argc, char **argv) {
             free(dir), free(ap);
             continue;
         }
-        ScoreReport rep = score_answers(b, ap, answers ? NULL : dir);
-        if (!answers) {
+        /* --answers writes files only with --output (to OUTPUT/<bench>, as --job does) */
+        int write = !answers || output;
+        if (answers && output) mkdir(job.output, 0777), mkdir(dir, 0777);
+        ScoreReport rep;
+        if (!score_answers_isolated(b, ap, write ? dir : NULL, &rep)) {
+            hl_warn("%s: cannot be scored (error above); scoring the others", b->name);
+            broken++;
+            free(dir), free(ap);
+            continue;
+        }
+        if (write) {
             char *sp = path_join(dir, "scores.json");
             json_dump_file(rep.scores, sp, JSON_INDENT(2));
             free(sp);
@@ -75,7 +86,7 @@ int cmd_score(int argc, char **argv) {
         done++;
         free(dir), free(ap);
     }
-    if (bench_sel && done + missing == 0)
+    if (bench_sel && done + missing + broken == 0)
         hl_fail("%s: no benchmark named '%s'", job_path, bench_sel);
     if (!answers && !bench_sel) {
         char *sp = path_join(job.output, "scores.json");
@@ -84,5 +95,6 @@ int cmd_score(int argc, char **argv) {
     }
     json_decref(all);
     job_free(&job);
-    return done > 0 ? 0 : 1;
+    if (broken) hl_warn("%d benchmark(s) could not be scored", broken);
+    return done > 0 && !broken ? 0 : 1;
 }

@@ -144,12 +144,20 @@ char *answer_key(const Answer *a) {
     return key_of(a->obj);
 }
 
+static int json_loadb_ok(const char *buf, size_t n) {
+    json_error_t err;
+    json_t *v = json_loadb(buf, n, JSON_ALLOW_NUL | JSON_DECODE_ANY, &err);
+    json_decref(v);
+    return v != NULL;
+}
+
 /* Calls fn(obj, line, ctx) for each answer line. A final line without its newline was
  * cut by a crash: with accept_cut it is still passed on when it parses as a whole
  * object, else it is left out. Returns the byte offset after the last line passed on
  * and sets *size to the file size. */
 static long scan_lines(const char *path, FILE *f, int accept_cut,
-                       void (*fn)(json_t *, long, void *), void *ctx, long *size) {
+                       void (*fn)(json_t *, long, void *), void *ctx, long *size,
+                       size_t *bad_lines) {
     char *buf = NULL;
     size_t cap = 0;
     long line = 0, end = 0;
@@ -159,9 +167,15 @@ static long scan_lines(const char *path, FILE *f, int accept_cut,
         int cut = buf[n - 1] != '\n';
         size_t i = 0;
         while (i < (size_t)n && strchr(" \t\r\n", buf[i])) i++;
+        if (bad_lines && (i == (size_t)n || !json_loadb_ok(buf, (size_t)n))) {
+            /* json.loads fails on it: the converters count it and go on */
+            (*bad_lines)++;
+            end = ftell(f);
+            continue;
+        }
         if (i < (size_t)n) {
             json_error_t err;
-            json_t *v = json_loadb(buf, (size_t)n, 0, &err);
+            json_t *v = json_loadb(buf, (size_t)n, JSON_ALLOW_NUL, &err);
             int ok = v && json_is_object(v) && json_object_get(v, "question_id");
             if (cut && (!accept_cut || !ok)) {
                 json_decref(v);
@@ -196,7 +210,7 @@ void answers_resume(const char *path, AnswersResume *r) {
         if (errno == ENOENT) return;
         hl_fail("%s: %s", path, strerror(errno));
     }
-    long size, end = scan_lines(path, f, 0, resume_line, r, &size);
+    long size, end = scan_lines(path, f, 0, resume_line, r, &size, NULL);
     fclose(f);
     if (end < size) { /* a line without its newline is never trusted: it is answered again */
         if (truncate(path, end) != 0) hl_fail("%s: cannot truncate: %s", path, strerror(errno));
@@ -249,15 +263,23 @@ static void load_line(json_t *obj, long line, void *ctx) {
     a->line = line;
 }
 
-AnswerList *answers_load(const char *path) {
+static AnswerList *load(const char *path, int tolerant) {
     AnswerList *l = hl_calloc(1, sizeof *l);
     l->path = hl_strdup(path);
     LoadCtx c = {l, 0};
     FILE *f = hl_fopen(path, "rb");
-    long size, end = scan_lines(path, f, 1, load_line, &c, &size);
+    long size, end = scan_lines(path, f, 1, load_line, &c, &size, tolerant ? &l->bad_lines : NULL);
     fclose(f);
     if (end < size) hl_warn("%s: skipped a cut final line", path);
     return l;
+}
+
+AnswerList *answers_load(const char *path) {
+    return load(path, 0);
+}
+
+AnswerList *answers_load_tolerant(const char *path) {
+    return load(path, 1);
 }
 
 void answers_free(AnswerList *l) {

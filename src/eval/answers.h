@@ -63,11 +63,17 @@ typedef struct {
     char *path;
     Answer *a;
     size_t n;
+    size_t bad_lines; /* answers_load_tolerant: lines json.loads would refuse, skipped */
 } AnswerList;
 
 /* Every complete line; fails (file:line) on bad JSON or a missing question_id / text.
  * A cut final line is skipped with a warning. */
 AnswerList *answers_load(const char *path);
+/* As LLaVA's VQAv2 / VizWiz converters read: a line that is no JSON (blank lines
+ * included) is skipped and counted in bad_lines; a JSON line without question_id or
+ * text still fails (the converters stop with a KeyError there). Lines may hold any
+ * JSON Python's json reads, \u0000 escapes included. */
+AnswerList *answers_load_tolerant(const char *path);
 void answers_free(AnswerList *l);
 char *answer_key(const Answer *a); /* same form as eval_item_key */
 

@@ -10,7 +10,7 @@
 json_t *json_read_file(const char *path) {
     FILE *f = hl_fopen(path, "rb");
     json_error_t err;
-    json_t *v = json_loadf(f, 0, &err);
+    json_t *v = json_loadf(f, JSON_ALLOW_NUL, &err);
     fclose(f);
     if (!v) hl_fail("%s: line %d: bad JSON: %s", path, err.line, err.text);
     return v;
@@ -31,7 +31,7 @@ json_t *jsonl_next(JsonlReader *r) {
         while (i < (size_t)n && strchr(" \t\r\n", r->buf[i])) i++;
         if (i == (size_t)n) continue; /* blank line */
         json_error_t err;
-        json_t *v = json_loadb(r->buf, (size_t)n, 0, &err);
+        json_t *v = json_loadb(r->buf, (size_t)n, JSON_ALLOW_NUL, &err);
         if (!v) hl_fail("%s:%ld: bad JSON: %s", r->path, r->line, err.text);
         if (!json_is_object(v)) hl_fail("%s:%ld: expected a JSON object", r->path, r->line);
         return v;

@@ -23,6 +23,23 @@ char *gqa_prediction(const char *text) {
     return low;
 }
 
+/* eval.py's getStepsNum: the operations of the semantic program whose
+ * "operation: argument" holds none of "exist", "query: name", "choose name". */
+static int gqa_steps(json_t *q) {
+    json_t *sem = json_object_get(q, "semantic"), *op;
+    size_t i;
+    int n = 0;
+    json_array_foreach(sem, i, op) {
+        StrBuf b = {0};
+        const char *o = json_string_value(json_object_get(op, "operation"));
+        const char *a = json_string_value(json_object_get(op, "argument"));
+        sb_printf(&b, "%s: %s", o ? o : "None", a ? a : "None");
+        n += !strstr(b.s, "exist") && !strstr(b.s, "query: name") && !strstr(b.s, "choose name");
+        sb_free(&b);
+    }
+    return n;
+}
+
 /* Running sums per named group, in first-seen order. */
 typedef struct {
     StrMap index;
@@ -49,7 +66,7 @@ static json_t *groups_json(const Groups *g) {
     json_t *o = json_object();
     for (size_t i = 0; i < g->n; i++) {
         json_t *e = json_object();
-        set_num(e, "accuracy", 100 * g->sum[i] / (double)g->count[i]);
+        set_num(e, "accuracy", g->sum[i] / (double)g->count[i] * 100); /* avg(l) * 100 */
         set_int(e, "questions", (long long)g->count[i]);
         json_object_set_new(o, g->names[i], e);
     }
@@ -99,13 +116,31 @@ void score_gqa(ScoreCtx *c) {
     size_t ngroups = 0, ngold = 0;
     const char *qid;
     json_t *q;
+    Groups steps = {0}, words = {0};
+    size_t unbalanced_missing = 0;
     json_object_foreach(qs, qid, q) {
-        if (!json_is_true(json_object_get(q, "isBalanced"))) continue;
+        if (!json_is_true(json_object_get(q, "isBalanced"))) {
+            unbalanced_missing += !smap_has(&pred, qid);
+            continue;
+        }
         const char *gold = json_req_str(q, "answer", c->spec->annotations, 0);
         const char *p = smap_get(&pred, qid);
         if (!p) {
             missing++;
             continue;
+        }
+        {
+            char key[32];
+            size_t nw;
+            char **w = py_split_ws(json_string_value(json_object_get(q, "question"))
+                                       ? json_string_value(json_object_get(q, "question"))
+                                       : "",
+                                   &nw);
+            strv_free(w, nw);
+            snprintf(key, sizeof key, "%zu", nw);
+            groups_add(&words, key, !strcmp(p, gold) ? 1.0 : 0.0);
+            snprintf(key, sizeof key, "%d", gqa_steps(q));
+            groups_add(&steps, key, !strcmp(p, gold) ? 1.0 : 0.0);
         }
         double score = !strcmp(p, gold) ? 1.0 : 0.0;
         acc_sum += score, n++;
@@ -160,17 +195,37 @@ void score_gqa(ScoreCtx *c) {
     if (missing)
         score_incomplete(c, "%zu balanced questions have no prediction (eval.py would refuse)",
                          missing);
-    double acc = n ? 100 * acc_sum / (double)n : 0;
+    if (unbalanced_missing)
+        score_incomplete(c,
+                         "%zu questions that are not balanced have no prediction (eval.py reads "
+                         "a prediction for every question and would stop with a KeyError)",
+                         unbalanced_missing);
+    /* convert_gqa_for_eval.py keeps the answers' question_id as it is; eval.py looks the
+     * questions' string ids up among them, so a numeric id never matches */
+    size_t numeric_ids = 0;
+    for (size_t i = 0; i < al->n; i++) numeric_ids += !json_is_string(al->a[i].question_id);
+    if (numeric_ids)
+        score_incomplete(c,
+                         "%zu answers have a non-string question_id; GQA's questions are keyed "
+                         "by strings, so eval.py finds no prediction for them and raises "
+                         "'missing predictions' (matched here by value)",
+                         numeric_ids);
+    /* avg(l) * 100, as eval.py computes it (not 100 * sum / n: the last digit can differ) */
+    double acc = n ? acc_sum / (double)n * 100 : 0;
     set_num(c->scores, "accuracy", acc);
-    set_num(c->scores, "binary", nbin ? 100 * bin_sum / (double)nbin : 0);
-    set_num(c->scores, "open", nopen ? 100 * open_sum / (double)nopen : 0);
+    set_num(c->scores, "binary", nbin ? bin_sum / (double)nbin * 100 : 0);
+    set_num(c->scores, "open", nopen ? open_sum / (double)nopen * 100 : 0);
+    json_object_set_new(c->scores, "per_steps", groups_json(&steps));
+    json_object_set_new(c->scores, "per_words", groups_json(&words));
+    groups_free(&steps);
+    groups_free(&words);
     set_num(c->scores, "distribution", safe_div(sum_score, sum_overall) / 100);
     set_int(c->scores, "questions", (long long)n);
     set_int(c->scores, "missing", (long long)missing);
     json_object_set_new(c->scores, "per_structural_type", groups_json(&structural));
     json_object_set_new(c->scores, "per_semantic_type", groups_json(&semantic));
     sb_printf(&c->summary, "  accuracy %.2f  binary %.2f  open %.2f  (%zu questions)\n", acc,
-              nbin ? 100 * bin_sum / (double)nbin : 0, nopen ? 100 * open_sum / (double)nopen : 0,
+              nbin ? bin_sum / (double)nbin * 100 : 0, nopen ? open_sum / (double)nopen * 100 : 0,
               n);
     score_headline(c, "accuracy (%)", acc);
     groups_free(&structural);

@@ -40,6 +40,11 @@ char *gqa_prediction(const char *text);            /* text.rstrip('.').lower() *
  * option texts opts[i]; returns the letter, 'Z' (refusal / "Z"), or 0 when no rule
  * matches (the server would then ask GPT). */
 char mmbench_infer(const char *pred, const char *const *opts, int nopt);
+/* The rules OpenCompass's tools/eval_mmbench.py (the MMBench server's judge of LLaVA's
+ * submission) applies before asking GPT: opts[0..3] are the texts of options A-D
+ * (NULL when missing). Returns 'A'..'E' ("E" is a letter it accepts though no question
+ * has it) or 0 when the rules leave the answer to GPT. */
+char mmbench_infer_opencompass(const char *pred, const char *const *opts);
 
 /* out_dir/<name><suffix> (new string), or NULL when no out_dir. */
 char *score_out_path(ScoreCtx *c, const char *suffix);

@@ -185,6 +185,14 @@ void score_mme(ScoreCtx *c) {
     Task *tasks = NULL;
     size_t nt = 0;
     const char *instr = "Answer the question using a single word or phrase.";
+    size_t broken = 0;
+    for (size_t i = 0; i < c->answers->n; i++)
+        broken += strpbrk(c->answers->a[i].text, "\t\n\r") != NULL;
+    if (broken)
+        score_incomplete(c,
+                         "%zu answers hold a tab or a line break: their line of the eval_tool "
+                         "txt file breaks apart and calculation.py stops (ValueError)",
+                         broken);
     for (size_t i = 0; i < c->answers->n; i++) {
         const Answer *a = &c->answers->a[i];
         if (!json_is_string(a->question_id))

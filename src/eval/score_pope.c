@@ -114,6 +114,11 @@ void score_pope(ScoreCtx *c) {
             continue;
         }
         if ((size_t)n != nl) score_incomplete(c, "%s: %ld answers for %zu labels", category, n, nl);
+        if (tp + fp == 0 || tp + fn == 0 || tp == 0)
+            score_incomplete(c,
+                             "%s: eval_pope.py divides by zero here (no yes answers, no yes "
+                             "labels or no true positive: ZeroDivisionError); 0 is given instead",
+                             category);
         double precision = safe_div((double)tp, (double)(tp + fp));
         double recall = safe_div((double)tp, (double)(tp + fn));
         double f1 = safe_div(2 * precision * recall, precision + recall);

@@ -36,14 +36,14 @@ static int py_int(const char *s, long long *v) {
 
 typedef struct {
     long long id;
-    size_t count, correct;
+    size_t count, correct, missing;
 } TypeAcc;
 
 static TypeAcc *type_get(TypeAcc **t, size_t *n, long long id) {
     for (size_t i = 0; i < *n; i++)
         if ((*t)[i].id == id) return &(*t)[i];
     *t = hl_realloc(*t, (*n + 1) * sizeof **t);
-    (*t)[*n] = (TypeAcc){id, 0, 0};
+    (*t)[*n] = (TypeAcc){id, 0, 0, 0};
     return &(*t)[(*n)++];
 }
 
@@ -96,7 +96,7 @@ void score_seed(ScoreCtx *c) {
         int ok = found && !strcmp(c->answers->a[ai].text, answer);
         missing += !found;
         TypeAcc *t = type_get(&types, &ntypes, json_integer_value(tid));
-        t->count++, t->correct += ok;
+        t->count++, t->correct += ok, t->missing += !found;
         if (!strcmp(dtype, "image"))
             img_n++, img_ok += ok;
         else if (!strcmp(dtype, "video"))
@@ -124,6 +124,14 @@ void score_seed(ScoreCtx *c) {
         json_object_foreach(qtypes, k, v) if (json_integer_value(v) == types[t].id) name = k;
         char fallback[32];
         if (!name) snprintf(fallback, sizeof fallback, "%lld", types[t].id), name = fallback;
+        /* convert_seed_for_submission.py sets a type's correct count on its first right
+         * or unanswered question; a type answered throughout and never right has none
+         * and the script stops with a KeyError */
+        if (!types[t].correct && !types[t].missing)
+            score_incomplete(c,
+                             "question type %s: no question right and none unanswered; "
+                             "convert_seed_for_submission.py stops with a KeyError there",
+                             name);
         double a = (double)types[t].correct / (double)types[t].count * 100;
         set_num(per, name, a);
         sb_printf(&c->summary, "  %-30s %6.2f\n", name, a);

@@ -34,6 +34,10 @@ typedef struct {
  * answers file; out_dir: where to write submission/conversion files (NULL: none). */
 ScoreReport score_answers(const BenchSpec *spec, const char *answers_path, const char *out_dir);
 void score_report_free(ScoreReport *r);
+/* score_answers in a child process: returns 0 (its one-line error already printed)
+ * when the benchmark cannot be scored, so that a suite scores the others. No MPI. */
+int score_answers_isolated(const BenchSpec *spec, const char *answers_path, const char *out_dir,
+                           ScoreReport *out);
 
 /* One line of a suite's summary table (header: score_table_header) from a
  * scores object: name, kind, headline metric and value. */

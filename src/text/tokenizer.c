@@ -549,7 +549,10 @@ char *tokenizer_decode_len(const Tokenizer *t, const int *ids, int n, int sp, si
     int m = 0;
     for (int i = 0; i < n; i++) {
         int id = ids[i];
-        CHECKF(id >= 0 && id < t->n, "token id %d outside the vocabulary of %d", id, t->n);
+        /* An id past the pieces (a padded embedding's extra rows, which a model
+         * can sample) has no text: dropped, as transformers' fast tokenizer
+         * drops an id it has no token for (docs/tokenizer.md). */
+        if (id < 0 || id >= t->n) continue;
         /* skip_special_tokens: LlamaTokenizer's special tokens are bos, eos and unk */
         if (!sp && (id == t->f.bos_id || id == t->f.eos_id || id == t->f.unk_id)) continue;
         ps[m] = piece_str(t, id), pl[m] = (int)piece_len(t, id);

@@ -66,8 +66,9 @@ int tokenizer_encode_sp(const Tokenizer *t, const char *text, int add_bos, int *
 /* LlamaTokenizer.decode(ids, skip_special_tokens=True): BOS, EOS and UNK are
  * dropped, the first remaining piece loses its leading "▁", byte pieces are
  * joined into UTF-8 (each invalid byte becomes U+FFFD), "▁" becomes a space.
- * No stripping (LLaVA strips the answer). Returns a malloc'd string. Every id
- * must be in [0, tokenizer_size). */
+ * No stripping (LLaVA strips the answer). Returns a malloc'd string. An id
+ * outside [0, tokenizer_size) (the padding rows of a padded embedding) decodes
+ * to nothing, in both decoders. */
 char *tokenizer_decode(const Tokenizer *t, const int *ids, int n);
 /* sentencepiece's decode(ids): control pieces vanish, UNK becomes " ⁇ ". */
 char *tokenizer_decode_sp(const Tokenizer *t, const int *ids, int n);

@@ -793,22 +793,20 @@ def make_mmbench(d, cn):
 
 
 def can_infer(answer, choices):
-    """VLMEvalKit's rule-based matching: option letter, else option text."""
-    for err in ["Sorry, I can't help with images of people yet.", "I can't process this file.",
-                "I'm sorry, but without the image provided", "Cannot determine the answer"]:
-        if err in answer:
-            return "Z"
-    mod = answer
-    for c in ".()[],:;!*#{}":
-        mod = mod.replace(c, " ")
-    splits = [x.strip() for x in mod.split()]
-    count = sum(1 for c in choices if c in splits)
-    if count == 1:
-        for ch in choices:
-            if ch in splits:
-                return ch
-    elif count == 0 and "Z" in splits:
-        return "Z"
+    """The matching rules of OpenCompass's tools/eval_mmbench.py (the judge of the
+    MMBench server), written afresh: one bare letter of A-E (unless the word "A" is
+    there and the answer has more than three words), else one letter in one of the
+    punctuated forms, else the one option text inside the answer; False = GPT."""
+    if "Failed to obtain answer via API" not in answer:
+        splits = answer.split()
+        bare = [c for c in "ABCDE" if c in splits]
+        if len(bare) == 1 and not ("A" in splits and len(splits) > 3):
+            return bare[0]
+        for pre, suf in [("", "."), ("", ","), ("", ":"), ("", ")"), ("", ")."), ("(", ")"),
+                         ("(", ")."), (":", ""), (":", ","), (":", "."), (":", ")"), (":", ").")]:
+            hits = [c for c in "ABCDE" if pre + c + suf in splits]
+            if len(hits) == 1:
+                return hits[0]
     low = answer.lower()
     cands = [k for k in choices if str(choices[k]).lower() in low]
     return cands[0] if len(cands) == 1 else False
@@ -835,11 +833,7 @@ def mmbench_score(cols, rows, answers):
             if p is None:
                 done = False
                 continue
-            choices = {}
-            for c in "ABCD":
-                if is_na(cell[c]):
-                    break
-                choices[c] = cell[c]
+            choices = {c: cell[c] for c in "ABCD" if not is_na(cell[c])}
             got = can_infer(p, choices)
             unmatched += got is False
             ok = got == cell["answer"]

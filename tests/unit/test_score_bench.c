@@ -150,7 +150,7 @@ int main(void) {
     check_kind("textvqa", "llava_textvqa_val_v051_ocr.jsonl", "TextVQA_0.5.1_val.json", 1,
                "accuracy (%)");
     check_kind("vqav2", "llava_vqav2_mscoco_test-dev2015.jsonl",
-               "llava_vqav2_mscoco_test2015.jsonl", 0, NULL);
+               "llava_vqav2_mscoco_test2015.jsonl", 1, NULL); /* every test-dev question answered */
     check_local("vqav2", "llava_vqav2_mscoco_test-dev2015.jsonl",
                 "v2_mscoco_val2014_annotations.json");
     check_kind("vizwiz", "llava_test.jsonl", NULL, 1, NULL);

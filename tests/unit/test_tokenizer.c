@@ -255,6 +255,21 @@ int main(void) {
             check_golden(r, "tiny (flat arrays)", models[k].golden, 1);
             tokenizer_free(r);
             check_errors();
+            /* ids past the pieces (a padded embedding) decode to nothing */
+            int *ids = NULL;
+            int n = tokenizer_encode(t, "Hello world, 12 apples", 0, &ids);
+            int *pad = malloc((size_t)(2 * n + 1) * sizeof(int)), m = 0;
+            pad[m++] = 463;
+            for (int i = 0; i < n; i++) pad[m++] = ids[i], pad[m++] = 400 + i;
+            for (int sp = 0; sp < 2; sp++) {
+                size_t la, lb;
+                char *a = tokenizer_decode_len(t, ids, n, sp, &la);
+                char *b = tokenizer_decode_len(t, pad, m, sp, &lb);
+                EXPECT(la == lb && !memcmp(a, b, la),
+                       "padded ids change the decode (sp %d): '%s' '%s'", sp, a, b);
+                free(a), free(b);
+            }
+            free(ids), free(pad);
         }
         if (!strcmp(models[k].name, "llama")) {
             int len;
