@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "util/check.h"
+#include "util/dtype.h"
 
 const char *arg_value(const char *cmd, int argc, char **argv, int *i) {
     if (*i + 1 >= argc) hl_fail("%s: %s needs a value", cmd, argv[*i]);
@@ -42,6 +43,8 @@ int arg_run_override(const char *cmd, int argc, char **argv, int *i, RunOverride
         o->micro_batches = arg_int(cmd, a, arg_value(cmd, argc, argv, i), 1);
     else if (!strcmp(a, "--threads"))
         o->threads = arg_int(cmd, a, arg_value(cmd, argc, argv, i), 1);
+    else if (!strcmp(a, "--dtype"))
+        o->dtype = arg_value(cmd, argc, argv, i);
     else
         return 0;
     return 1;
@@ -57,4 +60,10 @@ void run_overrides_apply(const char *cmd, const RunOverrides *o, RunConfig *cfg)
     if (o->batch_size) run_config_set_batch_size(cfg, o->batch_size);
     if (o->micro_batches) cfg->micro_batches = o->micro_batches;
     if (o->threads) cfg->threads = o->threads;
+    if (o->dtype) {
+        Dtype t;
+        if (dtype_parse(o->dtype, &t))
+            hl_fail("%s: --dtype expects f32, bf16 or f16, got '%s'", cmd, o->dtype);
+        snprintf(cfg->dtype, sizeof cfg->dtype, "%s", o->dtype);
+    }
 }

@@ -12,9 +12,10 @@ double arg_real(const char *cmd, const char *opt, const char *s);
 int arg_is_help(const char *s);
 
 /* The run-config overrides generate and eval share: --layout DxPxT,
- * --batch-size N, --micro-batches M, --threads T (0 / NULL = not given). */
+ * --batch-size N, --micro-batches M, --threads T, --dtype D (0 / NULL = not
+ * given). */
 typedef struct {
-    const char *layout;
+    const char *layout, *dtype;
     int batch_size, micro_batches, threads;
 } RunOverrides;
 

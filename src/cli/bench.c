@@ -26,6 +26,7 @@
 #include "run/session.h"
 #include "text/prompt.h"
 #include "util/check.h"
+#include "util/dtype.h"
 
 static const char *help =
     "usage: hyperllava bench (--model FILE | --config RUN.yaml | --job JOB.yaml) [options]\n"
@@ -45,6 +46,7 @@ static const char *help =
     "  --layout DxPxT        override the config's dp x pp x tp\n"
     "  --micro-batches M     pipeline micro-batches per batch\n"
     "  --threads N           compute threads per rank\n"
+    "  --dtype D             weights held as f32, bf16 or f16 (compute is f32)\n"
     "  --warmup N            untimed runs per batch size before the timed ones (default 1)\n"
     "  --repeat N            timed runs per batch size (default 3)\n"
     "  --json FILE           write the report as JSON\n"
@@ -63,7 +65,7 @@ static const char *const question = "Is there a dog in the image?";
 static const char *const pope_suffix = "\nAnswer the question using a single word or phrase.";
 
 typedef struct {
-    const char *model, *config, *job, *layout, *json, *metrics, *image;
+    const char *model, *config, *job, *layout, *json, *metrics, *image, *dtype;
     int pope, decode;
     int *bs, n_bs;
     int samples, text_tokens, new_tokens, micro, threads, warmup, repeat, stop_eos;
@@ -150,6 +152,8 @@ static void parse_opts(int argc, char **argv, Opts *o) {
             o->micro = arg_int(C, a, arg_value(C, argc, argv, &i), 1);
         else if (!strcmp(a, "--threads"))
             o->threads = arg_int(C, a, arg_value(C, argc, argv, &i), 1);
+        else if (!strcmp(a, "--dtype"))
+            o->dtype = arg_value(C, argc, argv, &i);
         else if (!strcmp(a, "--warmup"))
             o->warmup = arg_int(C, a, arg_value(C, argc, argv, &i), 0);
         else if (!strcmp(a, "--repeat"))
@@ -496,6 +500,12 @@ int cmd_bench(int argc, char **argv) {
     if (o.micro) cfg.micro_batches = o.micro;
     run_config_set_batch_size(&cfg, max_bs);
     if (o.threads) cfg.threads = o.threads;
+    if (o.dtype) {
+        Dtype t;
+        if (dtype_parse(o.dtype, &t))
+            hl_fail("bench: --dtype expects f32, bf16 or f16, got '%s'", o.dtype);
+        snprintf(cfg.dtype, sizeof cfg.dtype, "%s", o.dtype);
+    }
 
     GenSettings gs = {.temperature = 0, .top_p = 1, .seed = 0};
     Session s;
@@ -554,6 +564,8 @@ int cmd_bench(int argc, char **argv) {
             "  host %s, cpu %s (%ld online), layout %dx%dx%d (%d rank%s), %d thread%s per rank\n",
             host, cpu, cpus, c->dp, c->pp, c->tp, c->size, c->size == 1 ? "" : "s", threads,
             threads == 1 ? "" : "s");
+        printf("  cpu kernels %s, weights held as %s, compute f32\n", isa_name(e->ctx.isa),
+               s.cfg.dtype);
         printf("  load average %.2f (1 min) when starting\n", load0[0]);
         printf("  prompt: %d image + %d text tokens = %d positions; image: %s\n", mc->n_patches,
                w.text_tokens, w.rows, w.image_desc);
@@ -609,6 +621,8 @@ int cmd_bench(int argc, char **argv) {
                 load0[0], "loadavg_end", load1[0], "layout", "dp", c->dp, "pp", c->pp, "tp", c->tp,
                 "world", c->size, "threads", threads, "backend", s.cfg.backend, "load_s", s.load_s);
             json_object_set_new(root, "model", model_json(&s));
+            json_object_set_new(root, "cpu_kernel", json_string(isa_name(e->ctx.isa)));
+            json_object_set_new(root, "dtype", json_string(s.cfg.dtype));
             /* settings outside the command line that change CPU timings */
             json_t *env = json_object();
             const char *vars[] = {"OMP_WAIT_POLICY", "OMP_PROC_BIND", "OMP_PLACES",

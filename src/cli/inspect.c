@@ -8,6 +8,7 @@
 #include "io/weights.h"
 #include "model/config.h"
 #include "run/model_file.h"
+#include "kernels/ctx.h"
 #include "util/check.h"
 
 static const char *help =
@@ -36,6 +37,8 @@ int cmd_inspect(int argc, char **argv) {
     ModelConfig c;
     model_config_read(&wf, &c);
     printf("model: %s\nfile: %s\n", c.model_name[0] ? c.model_name : "(unnamed)", path);
+    printf("backends built: cpu (kernels: %s on this CPU; also generic%s)\n",
+           isa_name(isa_detect()), isa_detect() == ISA_AVX512 ? ", avx2" : "");
     printf("vision: hidden %d, heads %d, intermediate %d, layers %d (run %d, select %d), image %d, "
            "patch %d -> %d tokens\n",
            c.v_hidden, c.v_heads, c.v_inter, c.v_layers, c.v_layers_used, c.v_select, c.image_size,
