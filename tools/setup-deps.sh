@@ -5,7 +5,7 @@
 # services stay down without /etc/slurm/slurm.conf.
 set -euo pipefail
 PKGS=(build-essential pkg-config openmpi-bin libopenmpi-dev libhdf5-dev hdf5-tools
-      libyaml-dev libopenblas-dev libjpeg62-turbo-dev libpng-dev libjansson-dev
+      libyaml-dev libssl-dev libjpeg62-turbo-dev libpng-dev libjansson-dev
       libxlsxwriter-dev zlib1g-dev python3 python3-numpy python3-h5py
       munge slurmctld slurmd slurm-client)
 missing=()

@@ -2,6 +2,7 @@
 
 #include <hdf5.h>
 #include <jansson.h>
+#include <openssl/evp.h>
 #include <png.h>
 #include <stdio.h>
 #include <string.h>
@@ -63,17 +64,23 @@ char *record_mismatch(const json_t *old, const json_t *cur) {
     return NULL;
 }
 
+/* OpenSSL's SHA-256 uses the CPU's SHA instructions (about 2 GB/s where
+ * they exist, against ~0.1 GB/s for the portable code): a 14 GB model is
+ * hashed in seconds. */
 void record_file_sha256(const char *path, char out[65]) {
     FILE *f = hl_fopen(path, "rb");
-    Sha256 s;
-    sha256_init(&s);
-    size_t cap = 1 << 20, n;
+    EVP_MD_CTX *md = EVP_MD_CTX_new();
+    if (!md || EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1) hl_fail("%s: SHA-256 unavailable", path);
+    size_t cap = 4 << 20, n;
     uint8_t *buf = hl_malloc(cap);
-    while ((n = fread(buf, 1, cap, f)) > 0) sha256_update(&s, buf, n);
+    while ((n = fread(buf, 1, cap, f)) > 0)
+        if (EVP_DigestUpdate(md, buf, n) != 1) hl_fail("%s: SHA-256 failed", path);
     if (ferror(f)) hl_fail("%s: read error", path);
     fclose(f);
     free(buf);
     uint8_t dg[32];
-    sha256_final(&s, dg);
+    unsigned len = 0;
+    if (EVP_DigestFinal_ex(md, dg, &len) != 1 || len != 32) hl_fail("%s: SHA-256 failed", path);
+    EVP_MD_CTX_free(md);
     sha256_to_hex(dg, out);
 }
