@@ -104,9 +104,6 @@ void run_config_parse(const YdDoc *doc, const YdNode *map, const char *prefix, R
         const char *s = yd_str(doc, v, keypath(k, sizeof k, prefix, "dtype"));
         if (!valid_dtype(s))
             yd_fail(doc, yd_line(v), k, "expected f32, bf16 or f16, got \"%s\"", s);
-        if (strcmp(s, "f32") && !strcmp(cfg->backend, "cpu"))
-            yd_fail(doc, yd_line(v), k, "%s needs backend cuda (the cpu backend computes in f32)",
-                    s);
         snprintf(cfg->dtype, sizeof cfg->dtype, "%s", s);
     }
     if ((v = yd_get(map, "stages"))) {
