@@ -26,6 +26,15 @@ static inline v16 select16(v16i m, v16 a, v16 b) { /* m ? a : b */
     return (v16)((m & (v16i)a) | (~m & (v16i)b));
 }
 
+/* Hot loops are built for three x86-64 levels and picked when the program
+ * starts; the lanes do the same IEEE operations at every level, so the
+ * choice changes speed only. */
+#if defined(__x86_64__) && !defined(__SANITIZE_ADDRESS__)
+#define CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#else
+#define CLONES
+#endif
+
 /* The fixed tree of the 16 lanes. */
 static inline float reduce16(v16 a) {
     float s[8];
@@ -82,6 +91,11 @@ float exp_kernel(float x) {
         }                                                                                          \
     } while (0)
 
+/* exp of n values in place (the row kernels' inner loop). */
+CLONES static void exp_rows(float *x, long n) {
+    MAP16(x, n, exp16);
+}
+
 static inline v16 silu16(v16 x) {
     return x / (splat(1.0f) + exp16(-x));
 }
@@ -129,18 +143,26 @@ void gelu_erf(float *x, long n) {
     for (long i = 0; i < n; i++) x[i] = 0.5f * x[i] * (1.0f + erff(x[i] * 0.70710678118654752f));
 }
 
+CLONES static void qgelu_rows(float *x, long n) {
+    MAP16(x, n, qgelu16);
+}
+
+CLONES static void silu_rows(float *x, long n) {
+    MAP16(x, n, silu16);
+}
+
 void quick_gelu(const Ctx *ctx, float *x, long n) {
     int t = chunks(ctx, n);
     long step = (n / t + 15) / 16 * 16;
 #pragma omp parallel for schedule(static) num_threads(t)
     for (int c = 0; c < t; c++) {
         long a = c * step, e = a + step < n ? a + step : n;
-        if (a < e) MAP16(x + a, e - a, qgelu16);
+        if (a < e) qgelu_rows(x + a, e - a);
     }
 }
 
 void silu(float *x, long n) {
-    MAP16(x, n, silu16);
+    silu_rows(x, n);
 }
 
 void swiglu(const Ctx *ctx, float *gate, const float *up, long n) {
@@ -150,7 +172,7 @@ void swiglu(const Ctx *ctx, float *gate, const float *up, long n) {
     for (int c = 0; c < t; c++) {
         long a = c * step, e = a + step < n ? a + step : n;
         if (a >= e) continue;
-        MAP16(gate + a, e - a, silu16);
+        silu_rows(gate + a, e - a);
         for (long i = a; i < e; i++) gate[i] *= up[i];
     }
 }
@@ -167,7 +189,7 @@ void softmax(float *x, int n) {
     float mx = x[0];
     for (int i = 1; i < n; i++) mx = x[i] > mx ? x[i] : mx;
     for (int i = 0; i < n; i++) x[i] -= mx;
-    MAP16(x, n, exp16);
+    exp_rows(x, n);
     float inv = 1.0f / lane_sum(x, NULL, n);
     for (int i = 0; i < n; i++) x[i] *= inv;
 }
