@@ -6,6 +6,7 @@
 #include <sys/resource.h>
 
 #include "util/check.h"
+#include "util/layout.h"
 
 static int aborting_allowed(void) {
     int init = 0, fin = 0, size = 1;
@@ -59,15 +60,15 @@ void comm_init(int *argc, char ***argv, Comm *c) {
 }
 
 int comm_rank_of(const Comm *c, int dp_rank, int pp_rank, int tp_rank) {
-    return (dp_rank * c->pp + pp_rank) * c->tp + tp_rank;
+    return layout_rank_of((Layout){c->dp, c->pp, c->tp}, (LayoutCoords){dp_rank, pp_rank, tp_rank});
 }
 
 void comm_grid(Comm *c, int dp, int pp, int tp) {
-    CHECK(dp * pp * tp == c->size);
+    Layout l = {dp, pp, tp};
+    CHECK(layout_world(l) == c->size);
+    LayoutCoords me = layout_coords(l, c->rank);
     c->dp = dp, c->pp = pp, c->tp = tp;
-    c->tp_rank = c->rank % tp;
-    c->pp_rank = (c->rank / tp) % pp;
-    c->dp_rank = c->rank / (tp * pp);
+    c->dp_rank = me.d, c->pp_rank = me.p, c->tp_rank = me.t;
     MPI_Comm m;
     MPI_Comm_split(MPI_COMM_WORLD, c->dp_rank * pp + c->pp_rank, c->tp_rank, &m);
     group_from(&c->tp_group, m);

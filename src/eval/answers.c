@@ -10,6 +10,7 @@
 #include "eval/jsonio.h"
 #include "text/pytext.h"
 #include "util/check.h"
+#include "util/path.h"
 
 /* ---- answer_id ---- */
 
@@ -90,20 +91,8 @@ struct AnswersWriter {
     char *path;
 };
 
-static void make_parents(const char *path) {
-    char *p = hl_strdup(path);
-    for (char *s = p + 1; *s; s++) {
-        if (*s != '/') continue;
-        *s = 0;
-        if (mkdir(p, 0777) != 0 && errno != EEXIST)
-            hl_fail("%s: cannot create folder: %s", p, strerror(errno));
-        *s = '/';
-    }
-    free(p);
-}
-
 AnswersWriter *answers_open(const char *path, int append) {
-    make_parents(path);
+    path_make_parents(path);
     AnswersWriter *w = hl_calloc(1, sizeof *w);
     w->f = hl_fopen(path, append ? "ab" : "wb");
     w->path = hl_strdup(path);
