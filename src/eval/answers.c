@@ -10,15 +10,10 @@
 #include "eval/jsonio.h"
 #include "text/pytext.h"
 #include "util/check.h"
+#include "util/hash.h"
 #include "util/path.h"
 
 /* ---- answer_id ---- */
-
-static uint64_t mix64(uint64_t z) { /* splitmix64 finaliser */
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-}
 
 static uint64_t fnv1a(uint64_t h, const char *s, size_t n) {
     for (size_t i = 0; i < n; i++) h = (h ^ (unsigned char)s[i]) * 1099511628211ull;

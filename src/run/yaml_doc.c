@@ -12,6 +12,7 @@
 #include <yaml.h>
 
 #include "util/path.h"
+#include "util/strbuf.h"
 
 #define MAX_DEPTH 64
 
@@ -379,29 +380,17 @@ const char *yd_str(const YdDoc *doc, const YdNode *n, const char *keypath) {
                                                     : yd_describe(n, got, sizeof got));
 }
 
-/* Appends n bytes to a growing buffer. */
-static void append(char **buf, size_t *len, size_t *cap, const char *s, size_t n) {
-    if (*len + n + 1 > *cap) {
-        while (*len + n + 1 > *cap) *cap = *cap ? 2 * *cap : 64;
-        *buf = hl_realloc(*buf, *cap);
-    }
-    memcpy(*buf + *len, s, n);
-    *len += n;
-    (*buf)[*len] = 0;
-}
-
 char *yd_path(const YdDoc *doc, const YdNode *n, const char *keypath, const char *base_dir) {
     const char *s = yd_str(doc, n, keypath);
-    char *out = NULL;
-    size_t len = 0, cap = 0;
-    append(&out, &len, &cap, "", 0);
+    StrBuf b = {0};
+    sb_puts(&b, "");
     while (*s) {
         const char *dollar = strstr(s, "${");
         if (!dollar) {
-            append(&out, &len, &cap, s, strlen(s));
+            sb_putn(&b, s, strlen(s));
             break;
         }
-        append(&out, &len, &cap, s, (size_t)(dollar - s));
+        sb_putn(&b, s, (size_t)(dollar - s));
         const char *close = strchr(dollar, '}');
         if (!close) yd_fail(doc, yd_line(n), keypath, "unterminated ${ in \"%s\"", n->value);
         const char *name = dollar + 2, *def = NULL;
@@ -421,13 +410,14 @@ char *yd_path(const YdDoc *doc, const YdNode *n, const char *keypath, const char
         var[name_len] = 0;
         const char *val = getenv(var);
         if (def && (!val || !*val))
-            append(&out, &len, &cap, def, (size_t)(close - def));
+            sb_putn(&b, def, (size_t)(close - def));
         else if (val)
-            append(&out, &len, &cap, val, strlen(val));
+            sb_putn(&b, val, strlen(val));
         else
             yd_fail(doc, yd_line(n), keypath, "environment variable %s is not set", var);
         s = close + 1;
     }
+    char *out = sb_take(&b);
     if (!*out) yd_fail(doc, yd_line(n), keypath, "path is empty after expanding \"%s\"", n->value);
     char *joined = path_resolve(base_dir ? base_dir : doc->dir, out);
     free(out);
