@@ -116,7 +116,6 @@ int comm_any(Comm *c, int flag) {
         call;                                                                                      \
         (g)->time_s += MPI_Wtime() - t0_;                                                          \
         (g)->bytes += (nbytes);                                                                    \
-        (g)->calls++;                                                                              \
     } while (0)
 
 void group_allreduce_sum(Group *g, float *buf, long n) {
@@ -150,7 +149,6 @@ void group_allreduce_maxloc(Group *g, float *val, int *idx, int n) {
     MPI_Allreduce(MPI_IN_PLACE, p, n, MPI_FLOAT_INT, MPI_MAXLOC, *(MPI_Comm *)g->mpi);
     g->time_s += MPI_Wtime() - t0;
     g->bytes += (uint64_t)n * sizeof *p;
-    g->calls++;
     for (int i = 0; i < n; i++) val[i] = p[i].v, idx[i] = p[i].i;
     free(p);
 }
@@ -232,7 +230,6 @@ void group_ibcast(Group *g, void *buf, size_t bytes, int root, CommRequest *r) {
     MPI_Request *q = hl_malloc(sizeof *q);
     MPI_Ibcast(buf, (int)bytes, MPI_BYTE, root, *(MPI_Comm *)g->mpi, q);
     if (g->rank == root) g->bytes += bytes;
-    g->calls++;
     r->req = q;
 }
 

@@ -13,7 +13,6 @@ typedef struct {
     void *mpi;      /* MPI_Comm*, or NULL for a group of one */
     double time_s;  /* wall time spent inside this group's collectives */
     uint64_t bytes; /* bytes this rank contributed */
-    uint64_t calls;
 } Group;
 
 typedef struct {

@@ -42,7 +42,7 @@ void engine_init(Engine *e, Comm *comm, WeightFile *wf, const ModelConfig *c,
     int pp = comm->pp;
     int *blocks = hl_malloc((size_t)pp * sizeof(int));
     layout_stage_blocks(c->layers, pp, stage_blocks, blocks);
-    e->stage = comm->pp_rank, e->n_stages = pp;
+    e->stage = comm->pp_rank;
     e->first_block = layout_first_block(blocks, e->stage);
     e->n_blocks = blocks[e->stage];
     e->is_first = e->stage == 0, e->is_last = e->stage == pp - 1;
@@ -107,7 +107,6 @@ static void push_send(Run *r, int dest, int tag, void *buf, size_t bytes) {
         r->sends = hl_realloc(r->sends, (size_t)r->cap_sends * sizeof(CommRequest));
     }
     comm_isend_owned(r->e->comm, dest, tag, buf, bytes, &r->sends[r->n_sends++]);
-    r->e->stats.bytes_sent += bytes;
     r->e->stats.messages++;
 }
 
@@ -156,10 +155,7 @@ static void run_stage(Run *r, int m, float *x, const SpanHeader *sh, int ns, int
     double t0 = comm_wtime();
     llm_blocks(llm, x, spans, ns, &e->comm->tp_group);
     e->stats.compute_s += comm_wtime() - t0;
-    if (prefill)
-        e->stats.prefill_rows += (uint64_t)R;
-    else
-        e->stats.decode_rows += (uint64_t)R;
+    if (prefill) e->stats.prefill_rows += (uint64_t)R;
     if (prefill && e->guide.size > 1 && e->stage == e->guide_stage) {
         float *g = r->guid_buf[m];
         for (int s = 0; s < ns; s++)

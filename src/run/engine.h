@@ -25,15 +25,15 @@ typedef struct {
     double vision_s;  /* part of compute_s: vision tower + projector */
     double wait_s;    /* blocked waiting for activations/tokens (bubble) */
     double guidance_wait_s;
-    uint64_t bytes_sent, messages;
-    uint64_t prefill_rows, decode_rows;
+    uint64_t messages;
+    uint64_t prefill_rows;
     double prefill_s, decode_s;
 } EngineStats;
 
 typedef struct {
     Comm *comm;
     Llava model;
-    int stage, n_stages, first_block, n_blocks;
+    int stage, first_block, n_blocks;
     int is_first, is_last;
     int prev, next, first, last; /* world ranks of neighbouring stages (same dp, tp) */
     Group guide;                 /* stages from the guidance stage to the end (same dp, tp) */
