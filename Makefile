@@ -4,7 +4,7 @@
 # HL_CPPFLAGS and HL_LDFLAGS in the environment.
 
 CC      := mpicc
-PKGS    := hdf5-serial yaml-0.1 jansson libpng libjpeg libcrypto xlsxwriter
+PKGS    := hdf5-serial yaml-0.1 jansson libpng libjpeg libcrypto xlsxwriter zlib
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 OPT     ?= -O2

@@ -1,16 +1,12 @@
 #include "cli/args.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "util/check.h"
 #include "util/dtype.h"
-
-const char *arg_value(const char *cmd, int argc, char **argv, int *i) {
-    if (*i + 1 >= argc) hl_fail("%s: %s needs a value", cmd, argv[*i]);
-    return argv[++*i];
-}
 
 int arg_int(const char *cmd, const char *opt, const char *s, int min) {
     char *end;
@@ -29,30 +25,80 @@ double arg_real(const char *cmd, const char *opt, const char *s) {
     return v;
 }
 
-int arg_is_help(const char *s) {
-    return !strcmp(s, "--help") || !strcmp(s, "-h");
+static const Opt *find(const Opt *opts, const char *a, size_t n) {
+    for (const Opt *o = opts; o->name || o->dst || o->fn; o++)
+        if (o->name && strlen(o->name) == n && !strncmp(o->name, a, n)) return o;
+    return NULL;
 }
 
-int arg_run_override(const char *cmd, int argc, char **argv, int *i, RunOverrides *o) {
-    const char *a = argv[*i];
-    if (!strcmp(a, "--layout"))
-        o->layout = arg_value(cmd, argc, argv, i);
-    else if (!strcmp(a, "--batch-size"))
-        o->batch_size = arg_int(cmd, a, arg_value(cmd, argc, argv, i), 1);
-    else if (!strcmp(a, "--micro-batches"))
-        o->micro_batches = arg_int(cmd, a, arg_value(cmd, argc, argv, i), 1);
-    else if (!strcmp(a, "--threads"))
-        o->threads = arg_int(cmd, a, arg_value(cmd, argc, argv, i), 1);
-    else if (!strcmp(a, "--dtype"))
-        o->dtype = arg_value(cmd, argc, argv, i);
-    else
-        return 0;
-    return 1;
+static const Opt *positional(const Opt *opts) {
+    for (const Opt *o = opts; o->name || o->dst || o->fn; o++)
+        if (!o->name) return o;
+    return NULL;
+}
+
+static void unknown(const ArgsCmd *cmd, const char *a) {
+    if (cmd->unknown) {
+        char m[512];
+        snprintf(m, sizeof m, cmd->unknown, a);
+        hl_fail("%s", m);
+    }
+    hl_fail("%s: unknown option '%s' (see hyperllava %s --help)", cmd->name, a, cmd->name);
+}
+
+void args_parse(const ArgsCmd *cmd, const Opt *opts, int argc, char **argv) {
+    const Opt *pos = positional(opts);
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+            fputs(cmd->help, stdout);
+            exit(0);
+        }
+        if (a[0] != '-' || !a[1]) {
+            if (!pos) unknown(cmd, a);
+            pos->fn(cmd->ctx, a);
+            continue;
+        }
+        const char *eq = strchr(a, '=');
+        size_t n = eq ? (size_t)(eq - a) : strlen(a);
+        const Opt *o = find(opts, a, n);
+        if (!o) unknown(cmd, a);
+        const char *v = NULL;
+        char name[64];
+        snprintf(name, sizeof name, "%.*s", (int)n, a);
+        if (o->kind == OPT_FLAG) {
+            if (eq) hl_fail("%s: %s takes no value", cmd->name, name);
+            *(int *)o->dst = 1;
+            continue;
+        }
+        if (eq)
+            v = eq + 1;
+        else if (i + 1 < argc)
+            v = argv[++i];
+        else
+            hl_fail("%s: %s needs a value", cmd->name, name);
+        switch (o->kind) {
+        case OPT_STR:
+            *(const char **)o->dst = v;
+            break;
+        case OPT_INT:
+            *(int *)o->dst = arg_int(cmd->name, name, v, o->min);
+            break;
+        case OPT_REAL:
+            *(double *)o->dst = arg_real(cmd->name, name, v);
+            break;
+        case OPT_FN:
+            o->fn(cmd->ctx, v);
+            break;
+        case OPT_FLAG:
+            break;
+        }
+    }
 }
 
 void run_overrides_apply(const char *cmd, const RunOverrides *o, RunConfig *cfg) {
     if (o->layout) {
-        RunLayout l;
+        Layout l;
         if (!run_layout_parse(o->layout, &l))
             hl_fail("%s: --layout '%s' is not DxPxT (e.g. 1x2x2)", cmd, o->layout);
         run_config_set_layout(cfg, l);

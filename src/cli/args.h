@@ -1,17 +1,43 @@
-/* Small helpers for the commands' option parsing. */
+/* The commands' option parsing: one table per command, one parser. Every
+ * option taking a value accepts `--opt value` and `--opt=value`; -h and
+ * --help print the command's help and exit 0. Errors are one line naming the
+ * command and the option. */
 #ifndef HL_ARGS_H
 #define HL_ARGS_H
 
 #include "run/config.h"
 
-/* argv[*i] is an option taking a value: returns argv[++*i] or fails with
- * "<cmd>: <option> needs a value". */
-const char *arg_value(const char *cmd, int argc, char **argv, int *i);
+typedef enum {
+    OPT_FLAG, /* int *: set to 1 */
+    OPT_STR,  /* const char **: the value */
+    OPT_INT,  /* int *: an integer >= min */
+    OPT_REAL, /* double *: a number */
+    OPT_FN,   /* fn(ctx, value): repeated or structured options */
+} OptKind;
+
+typedef struct {
+    const char *name; /* "--model"; NULL: positional arguments (OPT_FN only) */
+    OptKind kind;
+    void *dst;
+    int min; /* OPT_INT */
+    void (*fn)(void *ctx, const char *value);
+} Opt;
+
+typedef struct {
+    const char *name;    /* "generate": prefixes every message */
+    const char *help;    /* printed for --help */
+    const char *unknown; /* format of the unknown-option error (one %s), NULL: the usual one */
+    void *ctx;           /* passed to the OPT_FN callbacks */
+} ArgsCmd;
+
+/* Parses argv[1..argc) with the table opts (ended by an entry with kind
+ * OPT_FLAG and a NULL name and dst, written {0}). */
+void args_parse(const ArgsCmd *cmd, const Opt *opts, int argc, char **argv);
+
 int arg_int(const char *cmd, const char *opt, const char *s, int min);
 double arg_real(const char *cmd, const char *opt, const char *s);
-int arg_is_help(const char *s);
 
-/* The run-config overrides generate and eval share: --layout DxPxT,
+/* The run-config overrides generate, eval and bench share: --layout DxPxT,
  * --batch-size N, --micro-batches M, --threads T, --dtype D (0 / NULL = not
  * given). */
 typedef struct {
@@ -19,8 +45,14 @@ typedef struct {
     int batch_size, micro_batches, threads;
 } RunOverrides;
 
-/* Consumes argv[*i] (and its value) when it is one of the overrides. */
-int arg_run_override(const char *cmd, int argc, char **argv, int *i, RunOverrides *o);
+#define RUN_OVERRIDE_OPTS(o)                                                                       \
+    {"--layout", OPT_STR, &(o).layout, 0, NULL},                                                   \
+        {"--batch-size", OPT_INT, &(o).batch_size, 1, NULL},                                       \
+        {"--micro-batches", OPT_INT, &(o).micro_batches, 1, NULL},                                 \
+        {"--threads", OPT_INT, &(o).threads, 1, NULL}, {                                           \
+        "--dtype", OPT_STR, &(o).dtype, 0, NULL                                                    \
+    }
+
 /* Applies the given overrides to cfg; a malformed layout fails naming cmd. */
 void run_overrides_apply(const char *cmd, const RunOverrides *o, RunConfig *cfg);
 

@@ -26,7 +26,6 @@
 #include "run/session.h"
 #include "text/prompt.h"
 #include "util/check.h"
-#include "util/dtype.h"
 
 static const char *help =
     "usage: hyperllava bench (--model FILE | --config RUN.yaml | --job JOB.yaml) [options]\n"
@@ -108,63 +107,42 @@ static void parse_batch_sizes(const char *s, Opts *o) {
     }
 }
 
+static void on_workload(void *ctx, const char *w) {
+    Opts *o = ctx;
+    if (!strcmp(w, "pope"))
+        o->pope = 1, o->decode = 0;
+    else if (!strcmp(w, "decode"))
+        o->pope = 0, o->decode = 1;
+    else if (!strcmp(w, "both"))
+        o->pope = 1, o->decode = 1;
+    else
+        hl_fail("bench: --workload expects pope, decode or both, got '%s'", w);
+}
+
 static void parse_opts(int argc, char **argv, Opts *o) {
-    const char *C = "bench";
     *o = (Opts){
         .pope = 1, .decode = 1, .text_tokens = 64, .new_tokens = 128, .warmup = 1, .repeat = 3};
     const char *bs = "1,8,32";
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (arg_is_help(a)) {
-            fputs(help, stdout);
-            exit(0);
-        } else if (!strcmp(a, "--model"))
-            o->model = arg_value(C, argc, argv, &i);
-        else if (!strcmp(a, "--config"))
-            o->config = arg_value(C, argc, argv, &i);
-        else if (!strcmp(a, "--job"))
-            o->job = arg_value(C, argc, argv, &i);
-        else if (!strcmp(a, "--workload")) {
-            const char *w = arg_value(C, argc, argv, &i);
-            if (!strcmp(w, "pope"))
-                o->pope = 1, o->decode = 0;
-            else if (!strcmp(w, "decode"))
-                o->pope = 0, o->decode = 1;
-            else if (!strcmp(w, "both"))
-                o->pope = 1, o->decode = 1;
-            else
-                hl_fail("bench: --workload expects pope, decode or both, got '%s'", w);
-        } else if (!strcmp(a, "--batch-sizes"))
-            bs = arg_value(C, argc, argv, &i);
-        else if (!strcmp(a, "--samples"))
-            o->samples = arg_int(C, a, arg_value(C, argc, argv, &i), 1);
-        else if (!strcmp(a, "--text-tokens"))
-            o->text_tokens = arg_int(C, a, arg_value(C, argc, argv, &i), 1);
-        else if (!strcmp(a, "--new-tokens"))
-            o->new_tokens = arg_int(C, a, arg_value(C, argc, argv, &i), 2);
-        else if (!strcmp(a, "--image"))
-            o->image = arg_value(C, argc, argv, &i);
-        else if (!strcmp(a, "--stop-at-eos"))
-            o->stop_eos = 1;
-        else if (!strcmp(a, "--layout"))
-            o->layout = arg_value(C, argc, argv, &i);
-        else if (!strcmp(a, "--micro-batches"))
-            o->micro = arg_int(C, a, arg_value(C, argc, argv, &i), 1);
-        else if (!strcmp(a, "--threads"))
-            o->threads = arg_int(C, a, arg_value(C, argc, argv, &i), 1);
-        else if (!strcmp(a, "--dtype"))
-            o->dtype = arg_value(C, argc, argv, &i);
-        else if (!strcmp(a, "--warmup"))
-            o->warmup = arg_int(C, a, arg_value(C, argc, argv, &i), 0);
-        else if (!strcmp(a, "--repeat"))
-            o->repeat = arg_int(C, a, arg_value(C, argc, argv, &i), 1);
-        else if (!strcmp(a, "--json"))
-            o->json = arg_value(C, argc, argv, &i);
-        else if (!strcmp(a, "--metrics"))
-            o->metrics = arg_value(C, argc, argv, &i);
-        else
-            hl_fail("bench: unknown option '%s' (see hyperllava bench --help)", a);
-    }
+    const Opt opts[] = {{"--model", OPT_STR, &o->model, 0, NULL},
+                        {"--config", OPT_STR, &o->config, 0, NULL},
+                        {"--job", OPT_STR, &o->job, 0, NULL},
+                        {"--workload", OPT_FN, NULL, 0, on_workload},
+                        {"--batch-sizes", OPT_STR, &bs, 0, NULL},
+                        {"--samples", OPT_INT, &o->samples, 1, NULL},
+                        {"--text-tokens", OPT_INT, &o->text_tokens, 1, NULL},
+                        {"--new-tokens", OPT_INT, &o->new_tokens, 2, NULL},
+                        {"--image", OPT_STR, &o->image, 0, NULL},
+                        {"--stop-at-eos", OPT_FLAG, &o->stop_eos, 0, NULL},
+                        {"--layout", OPT_STR, &o->layout, 0, NULL},
+                        {"--micro-batches", OPT_INT, &o->micro, 1, NULL},
+                        {"--threads", OPT_INT, &o->threads, 1, NULL},
+                        {"--dtype", OPT_STR, &o->dtype, 0, NULL},
+                        {"--warmup", OPT_INT, &o->warmup, 0, NULL},
+                        {"--repeat", OPT_INT, &o->repeat, 1, NULL},
+                        {"--json", OPT_STR, &o->json, 0, NULL},
+                        {"--metrics", OPT_STR, &o->metrics, 0, NULL},
+                        {0}};
+    args_parse(&(ArgsCmd){.name = "bench", .help = help, .ctx = o}, opts, argc, argv);
     if (o->config && o->job) hl_fail("bench: give --config or --job, not both");
     if (!o->model && !o->config && !o->job)
         hl_fail("bench: no model given (--model FILE, --config RUN.yaml or --job JOB.yaml)");
@@ -252,43 +230,26 @@ static uint8_t *synthetic_png(int S, size_t *size) {
     return buf;
 }
 
+static void work_item(void *ctx, int i, SessionItem *out) {
+    const Work *w = ctx;
+    (void)i;
+    out->ids = w->ids, out->n_ids = w->n_ids;
+    /* --image, or the synthetic PNG */
+    out->image = w->image
+                     ? (ImageRef){.path = w->image}
+                     : (ImageRef){.data = w->png, .size = w->png_size, .name = "synthetic image"};
+}
+
 /* One timed pass over n samples in batches of B per replica. Collective. */
 static Timing run_once(Session *s, const Work *w, int B, int n, int max_new) {
-    Engine *e = &s->engine;
-    int lo, hi;
-    session_share(s, n, &lo, &hi);
-    GenRequest *gr = hl_calloc((size_t)B, sizeof *gr);
-    GenResult *res = hl_calloc((size_t)B, sizeof *res);
-    double mine[2] = {0, 0}; /* tokens, samples answered by this replica (its writer) */
-    group_barrier(&s->comm.world);
-    EngineStats st0 = e->stats;
-    double t0 = comm_wtime();
-    for (int b = lo; b < hi; b += B) {
-        int cnt = hi - b < B ? hi - b : B;
-        for (int j = 0; j < cnt; j++) {
-            gr[j] = (GenRequest){.id = b + j, .max_new = max_new};
-            if (e->is_first) {
-                gr[j].ids = w->ids, gr[j].n_ids = w->n_ids;
-                gr[j].image_path = w->image; /* or the synthetic PNG: */
-                gr[j].image_data = w->image ? NULL : w->png;
-                gr[j].image_size = w->image ? 0 : w->png_size;
-                gr[j].image_name = "synthetic image";
-            }
-        }
-        engine_generate(e, gr, cnt, res);
-        for (int j = 0; j < cnt; j++) {
-            if (s->writer) mine[0] += res[j].n_tokens, mine[1] += 1;
-            gen_result_free(&res[j]);
-        }
-    }
-    group_barrier(&s->comm.world);
-    double mx[3] = {comm_wtime() - t0, e->stats.prefill_s - st0.prefill_s,
-                    e->stats.decode_s - st0.decode_s};
-    group_allreduce_max_double(&s->comm.world, mx, 3);
-    group_allreduce_sum_double(&s->comm.world, mine, 2);
-    free(gr), free(res);
-    return (Timing){
-        .wall = mx[0], .prefill = mx[1], .decode = mx[2], .tokens = mine[0], .samples = mine[1]};
+    SessionJob job = {
+        .n = n, .batch_size = B, .max_new = max_new, .item = work_item, .ctx = (void *)w};
+    SessionTotals t = session_run(s, &job);
+    return (Timing){.wall = t.wall_s,
+                    .prefill = t.prefill_s,
+                    .decode = t.decode_s,
+                    .tokens = (double)t.tokens,
+                    .samples = (double)t.samples};
 }
 
 static int cmp_double(const void *a, const void *b) {
@@ -315,14 +276,6 @@ static void summarise(Row *r, int repeat) {
         memcpy((char *)&r->min + f[i], &mn, sizeof mn);
         memcpy((char *)&r->med + f[i], &md, sizeof md);
     }
-}
-
-static uint64_t *gather_rss(Session *s) {
-    uint64_t me = comm_peak_rss_bytes();
-    size_t *sizes = NULL;
-    uint64_t *all = (uint64_t *)group_gatherv(&s->comm.world, &me, sizeof me, 0, &sizes);
-    free(sizes);
-    return all; /* world size entries on rank 0, NULL elsewhere */
 }
 
 static double max_rss_mib(const Row *r, int world) {
@@ -421,34 +374,6 @@ static void cpu_model(char *buf, size_t n) {
     fclose(f);
 }
 
-/* Per-rank place, host and weights, gathered to rank 0 (NULL elsewhere). */
-static json_t *gather_ranks(Session *s) {
-    char host[256] = "";
-    gethostname(host, sizeof host - 1);
-    Comm *c = &s->comm;
-    json_t *me = json_pack(
-        "{s:i, s:i, s:i, s:i, s:s, s:[i,i], s:I, s:I}", "rank", c->rank, "dp_rank", c->dp_rank,
-        "stage", c->pp_rank, "tp_rank", c->tp_rank, "host", host, "blocks", s->engine.first_block,
-        s->engine.first_block + s->engine.n_blocks, "weight_bytes",
-        (json_int_t)s->engine.weight_bytes, "peak_rss_bytes", (json_int_t)comm_peak_rss_bytes());
-    char *txt = json_dumps(me, JSON_COMPACT);
-    json_decref(me);
-    size_t *sizes = NULL;
-    char *all = group_gatherv(&c->world, txt, strlen(txt) + 1, 0, &sizes);
-    free(txt);
-    if (c->rank != 0) return NULL;
-    json_t *arr = json_array();
-    size_t off = 0;
-    for (int r = 0; r < c->size; r++) {
-        json_t *j = json_loads(all + off, 0, NULL);
-        CHECK(j);
-        json_array_append_new(arr, j);
-        off += sizes[r];
-    }
-    free(all), free(sizes);
-    return arr;
-}
-
 static const char *visual_expert_name(const ModelConfig *c) {
     if (c->expert_v1 && c->expert_v2) return "both";
     if (c->expert_v1) return "layer1";
@@ -457,7 +382,7 @@ static const char *visual_expert_name(const ModelConfig *c) {
 }
 
 static json_t *model_json(const Session *s) {
-    const ModelConfig *c = &s->engine.cfg;
+    const ModelConfig *c = s->model;
     return json_pack(
         "{s:s, s:s, s:{s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:i}, s:{s:i, s:i, s:i, s:i, s:i, s:i},"
         " s:{s:s, s:b, s:i, s:i, s:i, s:i}}",
@@ -488,43 +413,33 @@ int cmd_bench(int argc, char **argv) {
         free(cfg.model);
         cfg.model = hl_strdup(o.model);
     }
-    if (o.layout) {
-        RunLayout l;
-        if (!run_layout_parse(o.layout, &l))
-            hl_fail("bench: --layout '%s' is not DxPxT (e.g. 1x2x2)", o.layout);
-        run_config_set_layout(&cfg, l);
-    }
+    RunOverrides ov = {
+        .layout = o.layout, .micro_batches = o.micro, .threads = o.threads, .dtype = o.dtype};
+    run_overrides_apply("bench", &ov, &cfg);
     int max_bs = 0;
     for (int i = 0; i < o.n_bs; i++)
         if (o.bs[i] > max_bs) max_bs = o.bs[i];
-    if (o.micro) cfg.micro_batches = o.micro;
     run_config_set_batch_size(&cfg, max_bs);
-    if (o.threads) cfg.threads = o.threads;
-    if (o.dtype) {
-        Dtype t;
-        if (dtype_parse(o.dtype, &t))
-            hl_fail("bench: --dtype expects f32, bf16 or f16, got '%s'", o.dtype);
-        snprintf(cfg.dtype, sizeof cfg.dtype, "%s", o.dtype);
-    }
 
     GenSettings gs = {.temperature = 0, .top_p = 1, .seed = 0};
     Session s;
     session_open(&s, &argc, &argv, &cfg, &gs);
     run_config_free(&cfg);
     Engine *e = &s.engine;
-    Comm *c = &s.comm;
-    const ModelConfig *mc = &e->cfg;
+    const Layout L = s.layout;
+    const int world = layout_world(L);
+    const ModelConfig *mc = s.model;
     /* fixed output lengths unless --stop-at-eos */
     e->gen.ignore_eos = !o.stop_eos;
 
     Work w = {.image = o.image};
-    if (e->is_first) {
+    if (s.is_first) {
         build_prompt(s.tok, o.text_tokens, &w);
         if (!o.image) w.png = synthetic_png(mc->image_size, &w.png_size);
     }
     /* rank 0 (a first-stage rank) tells everyone the prompt's size */
     int shape[2] = {w.n_ids, w.text_tokens};
-    group_bcast(&c->world, shape, sizeof shape, 0);
+    session_bcast(&s, shape, sizeof shape);
     w.text_tokens = shape[1];
     w.rows = shape[0] - 1 + mc->n_patches; /* the marker becomes the visual tokens */
     if (o.image)
@@ -539,30 +454,30 @@ int cmd_bench(int argc, char **argv) {
                  "bench: a prompt of %d positions (%d image + %d text tokens) and %d new tokens "
                  "exceed the model's context of %d; lower --text-tokens or --new-tokens",
                  w.rows, mc->n_patches, w.text_tokens, longest, mc->max_pos);
-        comm_fail_all(c, m);
+        session_fail_all(&s, m);
     }
 
     char host[256] = "", cpu[256], mpi[256];
     gethostname(host, sizeof host - 1);
     cpu_model(cpu, sizeof cpu);
-    comm_library_version(mpi, sizeof mpi);
+    session_mpi_version(mpi, sizeof mpi);
     long cpus = sysconf(_SC_NPROCESSORS_ONLN);
     double load0[3] = {-1, -1, -1}, load1[3] = {-1, -1, -1};
     if (getloadavg(load0, 3) < 0) load0[0] = -1;
     int threads = s.cfg.threads > 0 ? s.cfg.threads : 1;
     /* open the report now: a bad path fails before the runs, not after them */
     FILE *jf = NULL;
-    if (c->rank == 0 && o.json) jf = fopen(o.json, "w");
-    if (comm_any(c, c->rank == 0 && o.json && !jf)) {
+    if (s.is_root && o.json) jf = fopen(o.json, "w");
+    if (session_any(&s, s.is_root && o.json && !jf)) {
         char m[600];
         snprintf(m, sizeof m, "%s: cannot write the JSON report", o.json);
-        comm_fail_all(c, m);
+        session_fail_all(&s, m);
     }
-    if (c->rank == 0) {
+    if (s.is_root) {
         printf("hyperllava bench: %s (%s)\n", mc->model_name, s.cfg.model);
         printf(
             "  host %s, cpu %s (%ld online), layout %dx%dx%d (%d rank%s), %d thread%s per rank\n",
-            host, cpu, cpus, c->dp, c->pp, c->tp, c->size, c->size == 1 ? "" : "s", threads,
+            host, cpu, cpus, L.dp, L.pp, L.tp, world, world == 1 ? "" : "s", threads,
             threads == 1 ? "" : "s");
         printf("  cpu kernels %s, weights held as %s, compute f32\n", isa_name(e->ctx.isa),
                s.cfg.dtype);
@@ -585,10 +500,10 @@ int cmd_bench(int argc, char **argv) {
     for (int k = 0; k < 2; k++) {
         if (!on[k]) continue;
         rows[k] = hl_calloc((size_t)o.n_bs, sizeof(Row));
-        if (c->rank == 0) print_header(names[k], newt[k]);
+        if (s.is_root) print_header(names[k], newt[k]);
         for (int i = 0; i < o.n_bs; i++) {
             Row *r = &rows[k][i];
-            int B = o.bs[i], per_round = B * c->dp;
+            int B = o.bs[i], per_round = B * L.dp;
             int want = o.samples > 0 ? o.samples : per_round;
             r->batch = B, r->new_tokens = newt[k];
             r->samples = (want + per_round - 1) / per_round * per_round;
@@ -600,12 +515,12 @@ int cmd_bench(int argc, char **argv) {
                 r->runs[j] = run_once(&s, &w, B, r->samples, newt[k]);
             summarise(r, o.repeat);
             CHECK((int)r->med.samples == r->samples);
-            r->rss = gather_rss(&s);
-            if (c->rank == 0) print_row(names[k], r, c->size);
+            r->rss = session_gather_rss(&s);
+            if (s.is_root) print_row(names[k], r, world);
         }
     }
-    json_t *ranks = gather_ranks(&s);
-    if (c->rank == 0) {
+    json_t *ranks = session_gather_ranks(&s);
+    if (s.is_root) {
         if (getloadavg(load1, 3) < 0) load1[0] = -1;
         printf("\nload average %.2f (1 min) when done\n", load1[0]);
         if (jf) {
@@ -618,8 +533,8 @@ int cmd_bench(int argc, char **argv) {
                 "s:f}",
                 "command", "bench", "engine", HL_VERSION, "date", date, "machine", "host", host,
                 "cpu_model", cpu, "cpus_online", (json_int_t)cpus, "mpi", mpi, "loadavg_start",
-                load0[0], "loadavg_end", load1[0], "layout", "dp", c->dp, "pp", c->pp, "tp", c->tp,
-                "world", c->size, "threads", threads, "backend", s.cfg.backend, "load_s", s.load_s);
+                load0[0], "loadavg_end", load1[0], "layout", "dp", L.dp, "pp", L.pp, "tp", L.tp,
+                "world", world, "threads", threads, "backend", s.cfg.backend, "load_s", s.load_s);
             json_object_set_new(root, "model", model_json(&s));
             json_object_set_new(root, "cpu_kernel", json_string(isa_name(e->ctx.isa)));
             json_object_set_new(root, "dtype", json_string(s.cfg.dtype));
@@ -643,7 +558,7 @@ int cmd_bench(int argc, char **argv) {
                 if (!on[k]) continue;
                 json_t *arr = json_array();
                 for (int i = 0; i < o.n_bs; i++)
-                    json_array_append_new(arr, row_json(&rows[k][i], o.repeat, c->size, w.rows));
+                    json_array_append_new(arr, row_json(&rows[k][i], o.repeat, world, w.rows));
                 json_object_set_new(res, names[k], arr);
             }
             json_object_set_new(root, "results", res);

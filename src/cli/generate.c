@@ -1,7 +1,6 @@
 /* hyperllava generate: answer one or many image+question pairs on any
  * layout (run it under mpirun/srun with the world size the layout needs). */
 #include <jansson.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,6 +31,7 @@ static const char *help =
     "  --batch-size N         samples per batch per replica\n"
     "  --micro-batches M      pipeline micro-batches per batch\n"
     "  --threads N            compute threads per rank\n"
+    "  --dtype D              weights held as f32, bf16 or f16 (compute is f32)\n"
     "  --dtype D              weights held as f32, bf16 or f16 (compute is f32)\n"
     "  --trace FILE.jsonl     per step: chosen id, piece, top-k ids and logits\n"
     "  --trace-top-k K        top-k kept in the trace (default 5)\n"
@@ -104,75 +104,116 @@ static void write_trace(FILE *f, const Tokenizer *tok, int i, const int *ids, in
     }
 }
 
+/* The --image/--prompt pairs as given: an --image applies to the prompts after it. */
+typedef struct {
+    const char **images, **prompts;
+    int *img_of;
+    int n_img, n_prompt;
+} Pairs;
+
+static void on_image(void *ctx, const char *v) {
+    Pairs *p = ctx;
+    p->images = hl_realloc(p->images, (size_t)(p->n_img + 1) * sizeof(char *));
+    p->images[p->n_img++] = v;
+}
+
+static void on_prompt(void *ctx, const char *v) {
+    Pairs *p = ctx;
+    p->prompts = hl_realloc(p->prompts, (size_t)(p->n_prompt + 1) * sizeof(char *));
+    p->img_of = hl_realloc(p->img_of, (size_t)(p->n_prompt + 1) * sizeof(int));
+    p->img_of[p->n_prompt] = p->n_img - 1;
+    p->prompts[p->n_prompt++] = v;
+}
+
+typedef struct {
+    Req *reqs;
+    int raw, print_ids, jsonl, top_k;
+    const Tokenizer *tok;
+    FILE *trace;
+} Gen;
+
+static char *prompt_of(const Gen *g, int i) {
+    const Req *q = &g->reqs[i];
+    return g->raw ? hl_strdup(q->text) : prompt_vicuna_v1(q->text, q->image != NULL);
+}
+
+static void gen_item(void *ctx, int i, SessionItem *out) {
+    Gen *g = ctx;
+    out->prompt = prompt_of(g, i);
+    out->image = (ImageRef){.path = g->reqs[i].image};
+}
+
+static void gen_result(void *ctx, int i, const GenResult *r) {
+    Gen *g = ctx;
+    if (g->print_ids) {
+        for (int t = 0; t < r->n_tokens; t++) printf("%s%d", t ? " " : "", r->tokens[t]);
+        printf("\n");
+    } else {
+        char *text = prompt_answer(g->tok, r->tokens, r->n_tokens);
+        if (g->jsonl) {
+            json_t *o = json_pack("{s:O, s:s}", "question_id", g->reqs[i].qid, "text", text);
+            char *js = json_dumps(o, JSON_COMPACT);
+            printf("%s\n", js);
+            free(js);
+            json_decref(o);
+        } else {
+            printf("%s\n", text);
+        }
+        free(text);
+    }
+    if (g->trace) {
+        /* rank 0 is a first-stage rank: it has the tokenizer */
+        char *p = prompt_of(g, i);
+        int *ids, n_ids = prompt_tokenize(g->tok, p, &ids);
+        write_trace(g->trace, g->tok, i, ids, n_ids, r, g->top_k);
+        free(p), free(ids);
+    }
+}
+
 int cmd_generate(int argc, char **argv) {
     const char *C = "generate";
     const char *model = NULL, *config = NULL, *jsonl = NULL, *trace = NULL, *metrics = NULL;
     RunOverrides ov = {0};
-    char **images = NULL, **prompts = NULL;
-    int n_img = 0, n_prompt = 0, raw = 0, print_ids = 0;
-    int max_new = 128, top_k = 5;
+    Pairs pairs = {0};
+    int raw = 0, print_ids = 0, max_new = 128, top_k = 5, seed = 0;
     GenSettings gs = {.temperature = 0, .top_p = 1, .seed = 0};
-    /* an --image applies to the prompts after it */
-    int *img_of = NULL;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (arg_is_help(a)) {
-            fputs(help, stdout);
-            return 0;
-        } else if (!strcmp(a, "--model"))
-            model = arg_value(C, argc, argv, &i);
-        else if (!strcmp(a, "--config"))
-            config = arg_value(C, argc, argv, &i);
-        else if (!strcmp(a, "--image")) {
-            images = hl_realloc(images, (size_t)(n_img + 1) * sizeof(char *));
-            images[n_img++] = (char *)arg_value(C, argc, argv, &i);
-        } else if (!strcmp(a, "--prompt")) {
-            prompts = hl_realloc(prompts, (size_t)(n_prompt + 1) * sizeof(char *));
-            img_of = hl_realloc(img_of, (size_t)(n_prompt + 1) * sizeof(int));
-            img_of[n_prompt] = n_img - 1;
-            prompts[n_prompt++] = (char *)arg_value(C, argc, argv, &i);
-        } else if (!strcmp(a, "--jsonl"))
-            jsonl = arg_value(C, argc, argv, &i);
-        else if (!strcmp(a, "--raw"))
-            raw = 1;
-        else if (!strcmp(a, "--ids"))
-            print_ids = 1;
-        else if (!strcmp(a, "--max-new-tokens"))
-            max_new = arg_int(C, a, arg_value(C, argc, argv, &i), 1);
-        else if (!strcmp(a, "--temperature"))
-            gs.temperature = arg_real(C, a, arg_value(C, argc, argv, &i));
-        else if (!strcmp(a, "--top-p"))
-            gs.top_p = arg_real(C, a, arg_value(C, argc, argv, &i));
-        else if (!strcmp(a, "--seed"))
-            gs.seed = (uint64_t)arg_int(C, a, arg_value(C, argc, argv, &i), 0);
-        else if (!strcmp(a, "--trace"))
-            trace = arg_value(C, argc, argv, &i);
-        else if (!strcmp(a, "--trace-top-k"))
-            top_k = arg_int(C, a, arg_value(C, argc, argv, &i), 1);
-        else if (!strcmp(a, "--metrics"))
-            metrics = arg_value(C, argc, argv, &i);
-        else if (!arg_run_override(C, argc, argv, &i, &ov))
-            hl_fail("generate: unknown option '%s' (see hyperllava generate --help)", a);
-    }
+    const Opt opts[] = {{"--model", OPT_STR, &model, 0, NULL},
+                        {"--config", OPT_STR, &config, 0, NULL},
+                        {"--image", OPT_FN, NULL, 0, on_image},
+                        {"--prompt", OPT_FN, NULL, 0, on_prompt},
+                        {"--jsonl", OPT_STR, &jsonl, 0, NULL},
+                        {"--raw", OPT_FLAG, &raw, 0, NULL},
+                        {"--ids", OPT_FLAG, &print_ids, 0, NULL},
+                        {"--max-new-tokens", OPT_INT, &max_new, 1, NULL},
+                        {"--temperature", OPT_REAL, &gs.temperature, 0, NULL},
+                        {"--top-p", OPT_REAL, &gs.top_p, 0, NULL},
+                        {"--seed", OPT_INT, &seed, 0, NULL},
+                        {"--trace", OPT_STR, &trace, 0, NULL},
+                        {"--trace-top-k", OPT_INT, &top_k, 1, NULL},
+                        {"--metrics", OPT_STR, &metrics, 0, NULL},
+                        RUN_OVERRIDE_OPTS(ov),
+                        {0}};
+    args_parse(&(ArgsCmd){.name = C, .help = help, .ctx = &pairs}, opts, argc, argv);
+    gs.seed = (uint64_t)seed;
     if (gs.temperature < 0 || gs.top_p <= 0 || gs.top_p > 1)
         hl_fail("generate: --temperature must be >= 0 and --top-p in (0, 1]");
     Req *reqs = NULL;
     int n = 0;
     if (jsonl) {
-        if (n_prompt || n_img)
+        if (pairs.n_prompt || pairs.n_img)
             hl_fail("generate: give either --jsonl or --image/--prompt pairs, not both");
         read_jsonl(jsonl, &reqs, &n);
     } else {
-        if (n_prompt == 0) hl_fail("generate: no --prompt given");
-        reqs = hl_calloc((size_t)n_prompt, sizeof(Req));
-        for (int i = 0; i < n_prompt; i++) {
-            if (!prompts[i][0]) hl_fail("generate: --prompt %d is empty", i + 1);
-            reqs[i].text = hl_strdup(prompts[i]);
-            int im = img_of[i] >= 0 ? img_of[i] : (n_img ? 0 : -1);
-            reqs[i].image = im >= 0 ? hl_strdup(images[im]) : NULL;
+        if (pairs.n_prompt == 0) hl_fail("generate: no --prompt given");
+        reqs = hl_calloc((size_t)pairs.n_prompt, sizeof(Req));
+        for (int i = 0; i < pairs.n_prompt; i++) {
+            if (!pairs.prompts[i][0]) hl_fail("generate: --prompt %d is empty", i + 1);
+            reqs[i].text = hl_strdup(pairs.prompts[i]);
+            int im = pairs.img_of[i] >= 0 ? pairs.img_of[i] : (pairs.n_img ? 0 : -1);
+            reqs[i].image = im >= 0 ? hl_strdup(pairs.images[im]) : NULL;
             reqs[i].qid = json_integer(i);
         }
-        n = n_prompt;
+        n = pairs.n_prompt;
     }
     RunConfig cfg;
     if (config)
@@ -189,75 +230,24 @@ int cmd_generate(int argc, char **argv) {
     session_open(&s, &argc, &argv, &cfg, &gs);
     run_config_free(&cfg);
     s.engine.trace_k = trace ? top_k : 0;
-    int lo, hi;
-    session_share(&s, n, &lo, &hi);
-    int bs = s.cfg.batch_size > 0 ? s.cfg.batch_size : 1;
-    GenResult *mine = hl_calloc((size_t)(hi - lo + 1), sizeof(GenResult));
-    int **ids = hl_calloc((size_t)n, sizeof(int *));
-    int *n_ids = hl_calloc((size_t)n, sizeof(int));
-    for (int b = lo; b < hi; b += bs) {
-        int cnt = hi - b < bs ? hi - b : bs;
-        GenRequest *gr = hl_calloc((size_t)cnt, sizeof(GenRequest));
-        for (int j = 0; j < cnt; j++) {
-            Req *q = &reqs[b + j];
-            gr[j].id = b + j;
-            gr[j].max_new = max_new;
-            if (s.engine.is_first) {
-                char *p = raw ? hl_strdup(q->text) : prompt_vicuna_v1(q->text, q->image != NULL);
-                n_ids[b + j] = prompt_tokenize(s.tok, p, &ids[b + j]);
-                free(p);
-                gr[j].ids = ids[b + j], gr[j].n_ids = n_ids[b + j];
-                gr[j].image_path = q->image;
-            }
-        }
-        engine_generate(&s.engine, gr, cnt, mine + (b - lo));
-        free(gr);
-    }
-    GenResult *all = session_gather(&s, mine, lo, hi, n);
-    if (s.comm.rank == 0) {
-        FILE *tf = trace ? hl_fopen(trace, "w") : NULL;
-        for (int i = 0; i < n; i++) {
-            GenResult *r = &all[i];
-            if (print_ids) {
-                for (int t = 0; t < r->n_tokens; t++) printf("%s%d", t ? " " : "", r->tokens[t]);
-                printf("\n");
-            } else {
-                char *text = prompt_answer(s.tok, r->tokens, r->n_tokens), *a = text;
-                if (jsonl) {
-                    json_t *o = json_pack("{s:O, s:s}", "question_id", reqs[i].qid, "text", a);
-                    char *js = json_dumps(o, JSON_COMPACT);
-                    printf("%s\n", js);
-                    free(js);
-                    json_decref(o);
-                } else {
-                    printf("%s\n", a);
-                }
-                free(text);
-            }
-            if (tf) {
-                /* rank 0 is a first-stage rank: it tokenized every prompt of its replica;
-                 * the other replicas' prompts are re-tokenized here for the trace */
-                if (!ids[i]) {
-                    char *p = raw ? hl_strdup(reqs[i].text)
-                                  : prompt_vicuna_v1(reqs[i].text, reqs[i].image != NULL);
-                    n_ids[i] = prompt_tokenize(s.tok, p, &ids[i]);
-                    free(p);
-                }
-                write_trace(tf, s.tok, i, ids[i], n_ids[i], r, top_k);
-            }
-            gen_result_free(r);
-        }
-        if (tf) fclose(tf);
-        fflush(stdout);
-        free(all);
-    }
+    Gen g = {.reqs = reqs,
+             .raw = raw,
+             .print_ids = print_ids,
+             .jsonl = jsonl != NULL,
+             .top_k = top_k,
+             .tok = s.tok,
+             .trace = s.is_root && trace ? hl_fopen(trace, "w") : NULL};
+    SessionJob job = {
+        .n = n, .max_new = max_new, .item = gen_item, .result = gen_result, .ctx = &g};
+    session_run(&s, &job);
+    if (g.trace) fclose(g.trace);
+    fflush(stdout);
     if (metrics) session_write_metrics(&s, metrics, NULL);
-    for (int i = 0; i < hi - lo; i++) gen_result_free(&mine[i]);
     for (int i = 0; i < n; i++) {
-        free(ids[i]), free(reqs[i].text), free(reqs[i].image);
+        free(reqs[i].text), free(reqs[i].image);
         json_decref(reqs[i].qid);
     }
-    free(mine), free(ids), free(n_ids), free(reqs), free(images), free(prompts), free(img_of);
+    free(reqs), free(pairs.images), free(pairs.prompts), free(pairs.img_of);
     session_close(&s);
     return 0;
 }

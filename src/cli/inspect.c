@@ -20,17 +20,20 @@ static int cmp_str(const void *a, const void *b) {
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+static void on_file(void *ctx, const char *v) {
+    const char **path = ctx;
+    if (*path) hl_fail("inspect: more than one file given");
+    *path = v;
+}
+
 int cmd_inspect(int argc, char **argv) {
     const char *path = NULL;
-    for (int i = 1; i < argc; i++) {
-        if (arg_is_help(argv[i])) {
-            fputs(help, stdout);
-            return 0;
-        }
-        if (argv[i][0] == '-') hl_fail("inspect: unknown option '%s'", argv[i]);
-        if (path) hl_fail("inspect: more than one file given");
-        path = argv[i];
-    }
+    const Opt opts[] = {{NULL, OPT_FN, NULL, 0, on_file}, {0}};
+    args_parse(&(ArgsCmd){.name = "inspect",
+                          .help = help,
+                          .unknown = "inspect: unknown option '%s'",
+                          .ctx = &path},
+               opts, argc, argv);
     if (!path) hl_fail("inspect: no weight file given (hyperllava inspect FILE)");
     WeightFile wf;
     wf_open(&wf, path);

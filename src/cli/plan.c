@@ -7,10 +7,12 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cli/args.h"
 #include "cli/commands.h"
 #include "run/config.h"
 #include "run/job.h"
 #include "util/check.h"
+#include "util/path.h"
 
 static const char *usage =
     "usage: hyperllava plan (--job FILE | --config FILE) [options]\n"
@@ -63,7 +65,7 @@ static void shell_int(const char *name, long long v) {
 }
 
 static int world_of(const RunConfig *c) {
-    return c->dp * c->pp * c->tp;
+    return layout_world(run_config_layout(c));
 }
 
 /* Every sweep run as a config copy; checks each against the model. */
@@ -84,10 +86,7 @@ static void print_shell(const RunConfig *cfg, const Job *job, const Model *model
     shell_var("HL_BACKEND", cfg->backend);
     shell_var("HL_MODEL", cfg->model);
     if (!job) return;
-    const char *base = strrchr(job->path, '/');
-    char *name = hl_strdup(base ? base + 1 : job->path);
-    char *dot = strrchr(name, '.');
-    if (dot && dot != name) *dot = 0;
+    char *name = path_stem(job->path);
     shell_var("HL_JOB_NAME", name);
     free(name);
     shell_var("HL_OUTPUT", job->output);
@@ -164,9 +163,9 @@ static void print_plan(const RunConfig *cfg, const Job *job, const Model *model,
            cfg->threads == 1 ? "" : "s");
     printf("batching:   %d samples per replica batch in %d micro-batch%s (", cfg->batch_size,
            cfg->micro_batches, cfg->micro_batches == 1 ? "" : "es");
-    for (int i = 0; i < cfg->micro_batches; i++)
-        printf("%s%d", i ? ", " : "",
-               cfg->batch_size / cfg->micro_batches + (i < cfg->batch_size % cfg->micro_batches));
+    int n_micro = layout_micro_count(cfg->batch_size, cfg->micro_batches);
+    for (int i = 0, lo; i < n_micro; i++)
+        printf("%s%d", i ? ", " : "", layout_micro_batch(cfg->batch_size, n_micro, i, &lo));
     printf(")\n");
 
     printf("stages:\n");
@@ -178,16 +177,14 @@ static void print_plan(const RunConfig *cfg, const Job *job, const Model *model,
         counts = hl_malloc((size_t)cfg->pp * sizeof *counts);
         memcpy(counts, cfg->stage_blocks, (size_t)cfg->pp * sizeof *counts);
     }
-    int first = 0, guide_stage = -1;
+    /* the engine's own split and guidance stage (util/layout.h) */
+    int guide_stage =
+        model->have && counts ? layout_guide_stage(counts, cfg->pp, model->m.guide_layer) : -1;
     for (int p = 0; p < cfg->pp; p++) {
         printf("  stage %d: ", p);
         if (counts) {
-            print_range("block", first, counts[p]);
+            print_range("block", layout_first_block(counts, p), counts[p]);
             printf(" (%d)", counts[p]);
-            if (model->have && model->m.guide_layer > 0 && model->m.guide_layer - 1 >= first &&
-                model->m.guide_layer - 1 < first + counts[p])
-                guide_stage = p;
-            first += counts[p];
         } else {
             printf("blocks: even split (needs the model's block count)");
         }
@@ -205,9 +202,8 @@ static void print_plan(const RunConfig *cfg, const Job *job, const Model *model,
 
     printf("ranks:\n");
     for (int r = 0; r < world; r++) {
-        int d, p, t;
-        run_rank_coords(cfg, r, &d, &p, &t);
-        printf("  rank %d: replica %d, stage %d, tp %d", r, d, p, t);
+        LayoutCoords rc = layout_coords(run_config_layout(cfg), r);
+        printf("  rank %d: replica %d, stage %d, tp %d", r, rc.d, rc.p, rc.t);
         if (cfg->nodes > 0) printf(", node %d", r / (world / cfg->nodes));
         printf("\n");
     }
@@ -258,51 +254,21 @@ static void print_plan(const RunConfig *cfg, const Job *job, const Model *model,
     }
 }
 
-static const char *arg_value(int argc, char **argv, int *i, const char *name) {
-    size_t n = strlen(name);
-    if (!strncmp(argv[*i], name, n) && argv[*i][n] == '=') return argv[*i] + n + 1;
-    if (*i + 1 >= argc) hl_fail("plan: %s needs a value (see --help)", name);
-    return argv[++*i];
-}
-
-static int parse_count(const char *s, const char *opt) {
-    char *end;
-    long v = strtol(s, &end, 10);
-    if (!*s || *end || v < 1 || v > (1 << 20))
-        hl_fail("plan: %s expects a positive integer, got '%s'", opt, s);
-    return (int)v;
-}
-
-static int is_opt(const char *arg, const char *name) {
-    size_t n = strlen(name);
-    return !strncmp(arg, name, n) && (arg[n] == 0 || arg[n] == '=');
-}
-
 int cmd_plan(int argc, char **argv) {
     const char *job_path = NULL, *config_path = NULL, *layout = NULL;
     int world = 0, batch = 0, print_world = 0, shell = 0;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-            fputs(usage, stdout);
-            return 0;
-        } else if (is_opt(a, "--job"))
-            job_path = arg_value(argc, argv, &i, "--job");
-        else if (is_opt(a, "--config"))
-            config_path = arg_value(argc, argv, &i, "--config");
-        else if (is_opt(a, "--world"))
-            world = parse_count(arg_value(argc, argv, &i, "--world"), "--world");
-        else if (is_opt(a, "--layout"))
-            layout = arg_value(argc, argv, &i, "--layout");
-        else if (is_opt(a, "--batch-size"))
-            batch = parse_count(arg_value(argc, argv, &i, "--batch-size"), "--batch-size");
-        else if (!strcmp(a, "--print-world"))
-            print_world = 1;
-        else if (!strcmp(a, "--print-shell"))
-            shell = 1;
-        else
-            hl_fail("plan: unknown argument '%s' (see --help)", a);
-    }
+    const Opt opts[] = {{"--job", OPT_STR, &job_path, 0, NULL},
+                        {"--config", OPT_STR, &config_path, 0, NULL},
+                        {"--world", OPT_INT, &world, 1, NULL},
+                        {"--layout", OPT_STR, &layout, 0, NULL},
+                        {"--batch-size", OPT_INT, &batch, 1, NULL},
+                        {"--print-world", OPT_FLAG, &print_world, 0, NULL},
+                        {"--print-shell", OPT_FLAG, &shell, 0, NULL},
+                        {0}};
+    args_parse(&(ArgsCmd){.name = "plan",
+                          .help = usage,
+                          .unknown = "plan: unknown argument '%s' (see --help)"},
+               opts, argc, argv);
     if (!job_path == !config_path)
         hl_fail("plan: give exactly one of --job FILE or --config FILE (see --help)");
     if (print_world && shell) hl_fail("plan: --print-world and --print-shell exclude each other");

@@ -7,11 +7,8 @@
 
 #include "cli/args.h"
 #include "cli/commands.h"
-#include "io/clip_image.h"
-#include "io/image.h"
+#include "model/llava.h"
 #include "io/npy.h"
-#include "io/weights.h"
-#include "model/config.h"
 #include "util/check.h"
 #include "util/sha256.h"
 
@@ -32,35 +29,21 @@ static const char *help =
 int cmd_preprocess(int argc, char **argv) {
     const char *C = "preprocess";
     const char *model = NULL, *image = NULL, *out = NULL;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (arg_is_help(a)) {
-            fputs(help, stdout);
-            return 0;
-        } else if (!strcmp(a, "--model"))
-            model = arg_value(C, argc, argv, &i);
-        else if (!strcmp(a, "--image"))
-            image = arg_value(C, argc, argv, &i);
-        else if (!strcmp(a, "--out"))
-            out = arg_value(C, argc, argv, &i);
-        else
-            hl_fail("preprocess: unknown option '%s' (see hyperllava preprocess --help)", a);
-    }
+    const Opt opts[] = {{"--model", OPT_STR, &model, 0, NULL},
+                        {"--image", OPT_STR, &image, 0, NULL},
+                        {"--out", OPT_STR, &out, 0, NULL},
+                        {0}};
+    args_parse(&(ArgsCmd){.name = C, .help = help}, opts, argc, argv);
     if (!model) hl_fail("preprocess: no --model given");
     if (!image) hl_fail("preprocess: no --image given");
 
-    WeightFile wf;
-    wf_open(&wf, model);
     ModelConfig c;
-    model_config_read(&wf, &c);
-    wf_close(&wf);
-
-    Image img;
-    image_load(image, &img);
+    model_config_load(model, &c);
     const int S = c.image_size;
     const size_t n = (size_t)3 * S * S;
     float *pix = hl_malloc(n * sizeof(float));
-    clip_preprocess(&img, S, c.image_mean, c.image_std, pix);
+    ImageInfo img; /* what generate feeds the vision tower */
+    llava_pixels(&c, &(ImageRef){.path = image}, pix, &img);
 
     uint8_t *bytes = hl_malloc(4 * n);
     npy_f32_to_le(pix, n, bytes);
@@ -75,6 +58,5 @@ int cmd_preprocess(int argc, char **argv) {
     printf("sha256: %s\n", hex);
     if (out) printf("wrote: %s\n", out);
     free(bytes), free(pix);
-    image_free(&img);
     return 0;
 }

@@ -13,6 +13,7 @@
 #include "eval/scores.h"
 #include "run/job.h"
 #include "util/check.h"
+#include "util/path.h"
 
 static const char *help =
     "usage: hyperllava score --job JOB.yaml [--bench NAME] [--answers FILE] [--output DIR]\n"
@@ -26,22 +27,12 @@ static const char *help =
 int cmd_score(int argc, char **argv) {
     const char *C = "score";
     const char *job_path = NULL, *bench_sel = NULL, *answers = NULL, *output = NULL;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (arg_is_help(a)) {
-            fputs(help, stdout);
-            return 0;
-        } else if (!strcmp(a, "--job"))
-            job_path = arg_value(C, argc, argv, &i);
-        else if (!strcmp(a, "--bench"))
-            bench_sel = arg_value(C, argc, argv, &i);
-        else if (!strcmp(a, "--answers"))
-            answers = arg_value(C, argc, argv, &i);
-        else if (!strcmp(a, "--output"))
-            output = arg_value(C, argc, argv, &i);
-        else
-            hl_fail("score: unknown option '%s' (see hyperllava score --help)", a);
-    }
+    const Opt opts[] = {{"--job", OPT_STR, &job_path, 0, NULL},
+                        {"--bench", OPT_STR, &bench_sel, 0, NULL},
+                        {"--answers", OPT_STR, &answers, 0, NULL},
+                        {"--output", OPT_STR, &output, 0, NULL},
+                        {0}};
+    args_parse(&(ArgsCmd){.name = C, .help = help}, opts, argc, argv);
     if (!job_path) hl_fail("score: no job given (hyperllava score --job JOB.yaml)");
     if (answers && !bench_sel) hl_fail("score: --answers needs --bench");
     Job job;
@@ -56,8 +47,8 @@ int cmd_score(int argc, char **argv) {
     for (int i = 0; i < job.n_benches; i++) {
         BenchSpec *b = &job.benches[i];
         if (bench_sel && strcmp(b->name, bench_sel)) continue;
-        char *dir = path_join(job.output, b->name);
-        char *ap = answers ? hl_strdup(answers) : path_join(dir, "answers.jsonl");
+        char *dir = path_os_join(job.output, b->name);
+        char *ap = answers ? hl_strdup(answers) : path_os_join(dir, "answers.jsonl");
         struct stat st;
         if (stat(ap, &st) != 0) {
             hl_warn("%s: no answers file; %s not scored", ap, b->name);
@@ -76,7 +67,7 @@ int cmd_score(int argc, char **argv) {
             continue;
         }
         if (write) {
-            char *sp = path_join(dir, "scores.json");
+            char *sp = path_os_join(dir, "scores.json");
             json_dump_file(rep.scores, sp, JSON_INDENT(2));
             free(sp);
         }
@@ -89,7 +80,7 @@ int cmd_score(int argc, char **argv) {
     if (bench_sel && done + missing + broken == 0)
         hl_fail("%s: no benchmark named '%s'", job_path, bench_sel);
     if (!answers && !bench_sel) {
-        char *sp = path_join(job.output, "scores.json");
+        char *sp = path_os_join(job.output, "scores.json");
         if (json_dump_file(all, sp, JSON_INDENT(2)) != 0) hl_fail("%s: cannot write", sp);
         free(sp);
     }

@@ -40,24 +40,11 @@ int cmd_tokenize(int argc, char **argv) {
     const char *C = "tokenize";
     const char *model = NULL, *question = NULL, *text = NULL;
     int as_json = 0, no_image = 0;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (arg_is_help(a)) {
-            fputs(help, stdout);
-            return 0;
-        } else if (!strcmp(a, "--model"))
-            model = arg_value(C, argc, argv, &i);
-        else if (!strcmp(a, "--prompt"))
-            question = arg_value(C, argc, argv, &i);
-        else if (!strcmp(a, "--text"))
-            text = arg_value(C, argc, argv, &i);
-        else if (!strcmp(a, "--json"))
-            as_json = 1;
-        else if (!strcmp(a, "--no-image"))
-            no_image = 1;
-        else
-            hl_fail("tokenize: unknown option '%s' (see hyperllava tokenize --help)", a);
-    }
+    const Opt opts[] = {
+        {"--model", OPT_STR, &model, 0, NULL},        {"--prompt", OPT_STR, &question, 0, NULL},
+        {"--text", OPT_STR, &text, 0, NULL},          {"--json", OPT_FLAG, &as_json, 0, NULL},
+        {"--no-image", OPT_FLAG, &no_image, 0, NULL}, {0}};
+    args_parse(&(ArgsCmd){.name = C, .help = help}, opts, argc, argv);
     if (!model) hl_fail("tokenize: no --model given");
     if (question && text) hl_fail("tokenize: give either --prompt or --text, not both");
     if (!question && !text) hl_fail("tokenize: no --prompt or --text given");

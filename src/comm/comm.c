@@ -6,6 +6,7 @@
 #include <sys/resource.h>
 
 #include "util/check.h"
+#include "util/layout.h"
 
 static int aborting_allowed(void) {
     int init = 0, fin = 0, size = 1;
@@ -59,15 +60,15 @@ void comm_init(int *argc, char ***argv, Comm *c) {
 }
 
 int comm_rank_of(const Comm *c, int dp_rank, int pp_rank, int tp_rank) {
-    return (dp_rank * c->pp + pp_rank) * c->tp + tp_rank;
+    return layout_rank_of((Layout){c->dp, c->pp, c->tp}, (LayoutCoords){dp_rank, pp_rank, tp_rank});
 }
 
 void comm_grid(Comm *c, int dp, int pp, int tp) {
-    CHECK(dp * pp * tp == c->size);
+    Layout l = {dp, pp, tp};
+    CHECK(layout_world(l) == c->size);
+    LayoutCoords me = layout_coords(l, c->rank);
     c->dp = dp, c->pp = pp, c->tp = tp;
-    c->tp_rank = c->rank % tp;
-    c->pp_rank = (c->rank / tp) % pp;
-    c->dp_rank = c->rank / (tp * pp);
+    c->dp_rank = me.d, c->pp_rank = me.p, c->tp_rank = me.t;
     MPI_Comm m;
     MPI_Comm_split(MPI_COMM_WORLD, c->dp_rank * pp + c->pp_rank, c->tp_rank, &m);
     group_from(&c->tp_group, m);
@@ -115,7 +116,6 @@ int comm_any(Comm *c, int flag) {
         call;                                                                                      \
         (g)->time_s += MPI_Wtime() - t0_;                                                          \
         (g)->bytes += (nbytes);                                                                    \
-        (g)->calls++;                                                                              \
     } while (0)
 
 void group_allreduce_sum(Group *g, float *buf, long n) {
@@ -149,7 +149,6 @@ void group_allreduce_maxloc(Group *g, float *val, int *idx, int n) {
     MPI_Allreduce(MPI_IN_PLACE, p, n, MPI_FLOAT_INT, MPI_MAXLOC, *(MPI_Comm *)g->mpi);
     g->time_s += MPI_Wtime() - t0;
     g->bytes += (uint64_t)n * sizeof *p;
-    g->calls++;
     for (int i = 0; i < n; i++) val[i] = p[i].v, idx[i] = p[i].i;
     free(p);
 }
@@ -231,7 +230,6 @@ void group_ibcast(Group *g, void *buf, size_t bytes, int root, CommRequest *r) {
     MPI_Request *q = hl_malloc(sizeof *q);
     MPI_Ibcast(buf, (int)bytes, MPI_BYTE, root, *(MPI_Comm *)g->mpi, q);
     if (g->rank == root) g->bytes += bytes;
-    g->calls++;
     r->req = q;
 }
 

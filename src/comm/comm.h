@@ -13,7 +13,6 @@ typedef struct {
     void *mpi;      /* MPI_Comm*, or NULL for a group of one */
     double time_s;  /* wall time spent inside this group's collectives */
     uint64_t bytes; /* bytes this rank contributed */
-    uint64_t calls;
 } Group;
 
 typedef struct {
@@ -29,7 +28,7 @@ typedef struct {
 /* MPI_Init and an exit hook: a rank that exits with an error (hl_fail) aborts
  * the whole job instead of leaving the others waiting. */
 void comm_init(int *argc, char ***argv, Comm *c);
-/* Builds the rank grid: world rank = (dp_rank * pp + pp_rank) * tp + tp_rank. */
+/* Builds the rank grid (numbering: util/layout.h). */
 void comm_grid(Comm *c, int dp, int pp, int tp);
 /* World rank of (dp_rank, pp_rank, tp_rank). */
 int comm_rank_of(const Comm *c, int dp_rank, int pp_rank, int tp_rank);

@@ -10,14 +10,10 @@
 #include "eval/jsonio.h"
 #include "text/pytext.h"
 #include "util/check.h"
+#include "util/hash.h"
+#include "util/path.h"
 
 /* ---- answer_id ---- */
-
-static uint64_t mix64(uint64_t z) { /* splitmix64 finaliser */
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-}
 
 static uint64_t fnv1a(uint64_t h, const char *s, size_t n) {
     for (size_t i = 0; i < n; i++) h = (h ^ (unsigned char)s[i]) * 1099511628211ull;
@@ -90,20 +86,8 @@ struct AnswersWriter {
     char *path;
 };
 
-static void make_parents(const char *path) {
-    char *p = hl_strdup(path);
-    for (char *s = p + 1; *s; s++) {
-        if (*s != '/') continue;
-        *s = 0;
-        if (mkdir(p, 0777) != 0 && errno != EEXIST)
-            hl_fail("%s: cannot create folder: %s", p, strerror(errno));
-        *s = '/';
-    }
-    free(p);
-}
-
 AnswersWriter *answers_open(const char *path, int append) {
-    make_parents(path);
+    path_make_parents(path);
     AnswersWriter *w = hl_calloc(1, sizeof *w);
     w->f = hl_fopen(path, append ? "ab" : "wb");
     w->path = hl_strdup(path);

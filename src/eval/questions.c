@@ -8,15 +8,7 @@
 #include "text/pytext.h"
 #include "eval/tsv.h"
 #include "util/check.h"
-
-char *path_join(const char *dir, const char *name) {
-    if (!dir || !*dir || name[0] == '/') return hl_strdup(name);
-    StrBuf b = {0};
-    sb_puts(&b, dir);
-    if (!str_endswith(dir, "/")) sb_putc(&b, '/');
-    sb_puts(&b, name);
-    return sb_take(&b);
-}
+#include "util/path.h"
 
 static EvalItem *push_item(EvalSet *s, size_t *cap) {
     if (s->n == *cap) {
@@ -44,7 +36,7 @@ static void read_jsonl(EvalSet *s, const BenchSpec *spec) {
         const char *text = json_req_str(line, "text", r.path, r.line);
         EvalItem *it = push_item(s, &cap);
         it->question_id = json_incref(qid);
-        it->image = path_join(spec->images, image);
+        it->image = path_os_join(spec->images, image);
         it->question = hl_strdup(text);
         it->prompt_text = hl_strdup(text);
         it->meta = json_deep_copy(line);
@@ -89,7 +81,7 @@ static void read_sqa(EvalSet *s, const BenchSpec *spec) {
         sb_puts(&q, qs);
         sb_puts(&q, SUFFIX_OPTION);
         if (image) {
-            it->image = path_join(spec->images, json_string_value(image));
+            it->image = path_os_join(spec->images, json_string_value(image));
             sb_puts(&p, "<image>\n");
         }
         sb_puts(&p, qs);

@@ -63,7 +63,4 @@ int eval_item_has_image(const EvalItem *it);
  * "#round" for MMBench. Used to match answers to items on resume. New string. */
 char *eval_item_key(const EvalItem *it);
 
-/* os.path.join(dir, name): name itself when absolute or dir is NULL/empty. */
-char *path_join(const char *dir, const char *name);
-
 #endif

@@ -21,6 +21,7 @@
 #include "eval/score_internal.h"
 #include "eval/strmap.h"
 #include "util/check.h"
+#include "util/path.h"
 
 static const char *const perception[] = {"existence", "count", "position", "color",   "posters",
                                          "celebrity", "scene", "landmark", "artwork", "OCR"};
@@ -53,19 +54,20 @@ static void load_gt(const char *root, StrMap *gt) {
     struct dirent *e;
     while ((e = readdir(d))) {
         if (e->d_name[0] == '.') continue;
-        char *cat_dir = path_join(root, e->d_name);
+        char *cat_dir = path_os_join(root, e->d_name);
         if (!is_dir(cat_dir)) {
             free(cat_dir);
             continue;
         }
-        char *images = path_join(cat_dir, "images");
-        char *qa = is_dir(images) ? path_join(cat_dir, "questions_answers_YN") : hl_strdup(cat_dir);
+        char *images = path_os_join(cat_dir, "images");
+        char *qa =
+            is_dir(images) ? path_os_join(cat_dir, "questions_answers_YN") : hl_strdup(cat_dir);
         DIR *qd = opendir(qa);
         if (!qd) hl_fail("%s: missing folder", qa);
         struct dirent *f;
         while ((f = readdir(qd))) {
             if (!str_endswith(f->d_name, ".txt")) continue;
-            char *path = path_join(qa, f->d_name);
+            char *path = path_os_join(qa, f->d_name);
             FILE *fp = hl_fopen(path, "rb");
             char *buf = NULL;
             size_t cap = 0;

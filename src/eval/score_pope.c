@@ -13,6 +13,7 @@
 #include "eval/score_internal.h"
 #include "eval/strmap.h"
 #include "util/check.h"
+#include "util/path.h"
 
 int pope_answer_is_yes(const char *text) {
     char *first = hl_strdup(text);
@@ -85,7 +86,7 @@ void score_pope(ScoreCtx *c) {
               "recall", "f1", "yes%");
     for (size_t f = 0; f < nf; f++) {
         char *category = py_slice(files[f], 10, strlen(files[f]) - 5);
-        char *path = path_join(s->annotations, files[f]);
+        char *path = path_os_join(s->annotations, files[f]);
         int *labels = NULL;
         size_t nl = 0;
         jsonl_open(&r, path);

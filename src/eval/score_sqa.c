@@ -15,6 +15,7 @@
 #include "eval/score_internal.h"
 #include "eval/strmap.h"
 #include "util/check.h"
+#include "util/path.h"
 
 static const char options[] = "ABCDE";
 
@@ -46,8 +47,8 @@ void score_sqa(ScoreCtx *c) {
         score_note(c, "no annotations folder (problems.json, pid_splits.json): not scored");
         return;
     }
-    char *split_path = path_join(dir, "pid_splits.json");
-    char *prob_path = path_join(dir, "problems.json");
+    char *split_path = path_os_join(dir, "pid_splits.json");
+    char *prob_path = path_os_join(dir, "problems.json");
     json_t *splits = json_read_file(split_path);
     json_t *problems = json_read_file(prob_path);
     json_t *test = json_object_get(splits, "test");

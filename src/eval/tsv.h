@@ -9,6 +9,8 @@
 
 #include <stddef.h>
 
+#include "util/base64.h" /* MMBench TSV cells hold base64 images */
+
 typedef struct {
     char *path;
     char **cols;
@@ -25,10 +27,5 @@ void tsv_free(TsvTable *t);
 /* pandas' default missing-value strings ("", "NA", "N/A", "NaN", "nan", "None",
  * "NULL", "null", "n/a", "#N/A", "<NA>", ...): such a cell reads as NaN. */
 int tsv_is_na(const char *cell);
-
-/* Decodes base64 as Python's base64.b64decode does by default: characters outside the
- * alphabet are skipped. Returns a malloc'd buffer and sets *n; NULL when the padding
- * is wrong. */
-unsigned char *base64_decode(const char *s, size_t *n);
 
 #endif

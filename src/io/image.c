@@ -9,6 +9,7 @@
 #include <jpeglib.h>
 #include <jerror.h>
 #include <png.h>
+#include <zlib.h>
 
 #include "util/check.h"
 
@@ -240,21 +241,6 @@ static uint32_t be32(const uint8_t *p) {
     return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
 }
 
-/* CRC-32 of PNG chunks, four bits at a time (a 16-entry table). */
-static uint32_t crc32_png(const uint8_t *p, size_t n) {
-    static const uint32_t t[16] = {0x00000000, 0x1DB71064, 0x3B6E20C8, 0x26D930AC,
-                                   0x76DC4190, 0x6B6B51F4, 0x4DB26158, 0x5005713C,
-                                   0xEDB88320, 0xF00F9344, 0xD6D6A3E8, 0xCB61B38C,
-                                   0x9B64C2B0, 0x86D3D2D4, 0xA00AE278, 0xBDBDF21C};
-    uint32_t c = 0xFFFFFFFFu;
-    for (size_t i = 0; i < n; i++) {
-        c ^= p[i];
-        c = t[c & 15] ^ (c >> 4);
-        c = t[c & 15] ^ (c >> 4);
-    }
-    return ~c;
-}
-
 /* Pillow checks the CRC of every chunk before the first IDAT (and fails on a
  * chunk cut short) but never checks IDAT's or later ones; libpng is told to
  * use data whatever its CRC, and this walk does Pillow's checks. */
@@ -274,7 +260,7 @@ static void png_prescan(const uint8_t *d, size_t n, const char *name) {
         if (len > 0x7FFFFFFFu || (size_t)len + 12 > n - pos)
             hl_fail("%s: image file is truncated (PNG chunk %.4s cut short)", name,
                     (const char *)type);
-        if (crc32_png(type, (size_t)len + 4) != be32(d + pos + 8 + len))
+        if (crc32(0, type, (uInt)len + 4) != be32(d + pos + 8 + len))
             hl_fail("%s: corrupt PNG: bad CRC in chunk %.4s", name, (const char *)type);
         pos += (size_t)len + 12;
     }
@@ -490,4 +476,11 @@ void image_load(const char *path, Image *img) {
     fclose(f);
     image_decode(buf, n, path, img);
     free(buf);
+}
+
+void image_ref_load(const ImageRef *r, Image *img) {
+    if (r->path)
+        image_load(r->path, img);
+    else
+        image_decode(r->data, r->size, r->name ? r->name : "image", img);
 }

@@ -49,6 +49,23 @@ void image_load(const char *path, Image *img);
 /* Decodes a JPEG or PNG held in memory (e.g. a base64 image from a TSV);
  * `name` is what error messages call it. hl_fail on any error. */
 void image_decode(const uint8_t *data, size_t n, const char *name, Image *img);
+/* Where an image comes from: a file, or encoded bytes in memory (MMBench's
+ * base64 TSV cells) with the name errors call them by. raw: LLaVA pads the
+ * image before converting it to RGB (ScienceQA, MMBench; clip_image.h). */
+typedef struct {
+    const char *path;
+    const uint8_t *data;
+    size_t size;
+    const char *name;
+    int raw;
+} ImageRef;
+
+static inline int image_ref_given(const ImageRef *r) {
+    return r->path || r->data;
+}
+/* image_load or image_decode, whichever the reference names. */
+void image_ref_load(const ImageRef *r, Image *img);
+
 /* Allocates an uninitialised w x h RGB image with an empty mode and no
  * native pixels. */
 void image_alloc(Image *img, int w, int h);

@@ -87,3 +87,10 @@ void model_config_read(WeightFile *wf, ModelConfig *c) {
                 c->v_select, idx, c->v_layers + 1, c->v_layers);
     c->v_layers_used = idx;
 }
+
+void model_config_load(const char *path, ModelConfig *c) {
+    WeightFile wf;
+    wf_open(&wf, path);
+    model_config_read(&wf, c);
+    wf_close(&wf);
+}

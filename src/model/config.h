@@ -20,10 +20,10 @@ typedef struct {
     int v_layers_used;   /* encoder layers run to reach the selected hidden state */
 } ModelConfig;
 
+/* Reads the root attributes and checks them: the one validator of a model's
+ * numbers (hl_fail naming the file and the attribute). */
 void model_config_read(WeightFile *wf, ModelConfig *c);
-/* Visual tokens per image. */
-static inline int model_image_tokens(const ModelConfig *c) {
-    return c->n_patches;
-}
+/* Opens path, reads its config, closes it (no tensors are read). */
+void model_config_load(const char *path, ModelConfig *c);
 
 #endif

@@ -6,8 +6,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "io/weights.h"
-
 /* Counts larger than this are typos, not configs (and keep products in range). */
 #define MAX_COUNT (1 << 20)
 
@@ -199,25 +197,17 @@ char *run_config_check_layout(const RunConfig *cfg, const ModelShape *m, int wor
 }
 
 void run_config_stage_blocks(const RunConfig *cfg, int layers, int *counts) {
-    if (cfg->stage_blocks) {
-        CHECK(cfg->n_stage_blocks == cfg->pp);
-        memcpy(counts, cfg->stage_blocks, (size_t)cfg->pp * sizeof(int));
-        return;
-    }
-    CHECK(cfg->pp >= 1 && cfg->pp <= layers);
-    for (int i = 0; i < cfg->pp; i++) counts[i] = layers / cfg->pp + (i < layers % cfg->pp);
+    CHECK(!cfg->stage_blocks || cfg->n_stage_blocks == cfg->pp);
+    layout_stage_blocks(layers, cfg->pp, cfg->stage_blocks, counts);
 }
 
 void run_rank_coords(const RunConfig *cfg, int rank, int *d, int *p, int *t) {
-    CHECK(rank >= 0 && rank < cfg->dp * cfg->pp * cfg->tp);
-    *t = rank % cfg->tp;
-    *p = rank / cfg->tp % cfg->pp;
-    *d = rank / (cfg->tp * cfg->pp);
+    LayoutCoords c = layout_coords(run_config_layout(cfg), rank);
+    *d = c.d, *p = c.p, *t = c.t;
 }
 
 int run_rank_of(const RunConfig *cfg, int d, int p, int t) {
-    CHECK(d >= 0 && d < cfg->dp && p >= 0 && p < cfg->pp && t >= 0 && t < cfg->tp);
-    return (d * cfg->pp + p) * cfg->tp + t;
+    return layout_rank_of(run_config_layout(cfg), (LayoutCoords){d, p, t});
 }
 
 int run_layout_parse(const char *s, RunLayout *out) {
@@ -256,36 +246,20 @@ void run_config_set_batch_size(RunConfig *cfg, int batch_size) {
     if (cfg->micro_batches > batch_size) cfg->micro_batches = batch_size;
 }
 
-/* A required (fallback < 0) or optional non-negative int attribute. */
-static int attr_int(const WeightFile *wf, const char *name, int fallback) {
-    if (fallback >= 0 && !wf_has_attr(wf, name)) return fallback;
-    int64_t v = wf_attr_int(wf, name);
-    if (v < 0 || v > INT_MAX)
-        hl_fail("%s: attribute %s = %lld is out of range", wf->path, name, (long long)v);
-    return (int)v;
+ModelShape run_model_shape(const ModelConfig *c) {
+    return (ModelShape){.vision_heads = c->v_heads,
+                        .vision_hidden = c->v_hidden,
+                        .vision_intermediate = c->v_inter,
+                        .heads = c->heads,
+                        .hidden = c->hidden,
+                        .intermediate = c->inter,
+                        .layers = c->layers,
+                        .vocab = c->vocab,
+                        .guide_layer = c->expert_lang ? c->guide_layer : 0};
 }
 
 void run_model_shape_load(const char *model_path, ModelShape *m) {
-    WeightFile wf;
-    wf_open(&wf, model_path);
-    struct {
-        const char *name;
-        int *dst;
-    } req[] = {
-        {"vision_heads", &m->vision_heads},
-        {"vision_hidden", &m->vision_hidden},
-        {"vision_intermediate", &m->vision_intermediate},
-        {"heads", &m->heads},
-        {"hidden", &m->hidden},
-        {"intermediate", &m->intermediate},
-        {"layers", &m->layers},
-        {"vocab", &m->vocab},
-    };
-    for (size_t i = 0; i < sizeof req / sizeof req[0]; i++) {
-        *req[i].dst = attr_int(&wf, req[i].name, -1);
-        if (*req[i].dst < 1)
-            hl_fail("%s: attribute %s = %d must be positive", model_path, req[i].name, *req[i].dst);
-    }
-    m->guide_layer = attr_int(&wf, "guide_layer", 0);
-    wf_close(&wf);
+    ModelConfig c;
+    model_config_load(model_path, &c);
+    *m = run_model_shape(&c);
 }

@@ -2,16 +2,13 @@
  * the backend and the batching. Read from YAML (docs/config.md), strictly:
  * any unknown key, wrong type or impossible value is a one-line error that
  * names the file, the line and the key.
- *
- * Rank numbering (used by plan, the session and the launchers alike): tp is
- * the fastest-varying coordinate, then the pipeline stage, then the replica:
- *     rank = (d * pp + p) * tp + t
- * so the ranks of one tensor-parallel group are neighbours and land on the
- * same node under SLURM's default block distribution. */
+ * The rank numbering and the stage split are util/layout.h's. */
 #ifndef HL_CONFIG_H
 #define HL_CONFIG_H
 
+#include "model/config.h"
 #include "run/yaml_doc.h"
+#include "util/layout.h"
 
 typedef struct {
     char *path;        /* the YAML file it came from (for a job's inline run: the job file) */
@@ -34,9 +31,7 @@ typedef struct {
     int guide_layer; /* first posterior block; 0 = no language expert */
 } ModelShape;
 
-typedef struct {
-    int dp, pp, tp;
-} RunLayout;
+typedef Layout RunLayout;
 
 /* dp=pp=tp=1, cpu, threads 1, batch 1, micro-batches 1, f32, no model. */
 void run_config_defaults(RunConfig *cfg);
@@ -56,11 +51,14 @@ void run_config_copy(RunConfig *dst, const RunConfig *src);
  * the checks that need the model; world_size <= 0 skips the world check. */
 char *run_config_check_layout(const RunConfig *cfg, const ModelShape *m, int world_size);
 
+static inline Layout run_config_layout(const RunConfig *cfg) {
+    return (Layout){cfg->dp, cfg->pp, cfg->tp};
+}
 /* Blocks of each pipeline stage for a model with `layers` blocks: the config's
- * stage list, or an even split where earlier stages take the remainder.
- * counts has room for cfg->pp entries. Requires pp <= layers. */
+ * stage list, or layout_stage_blocks' even split. counts has room for cfg->pp
+ * entries. Requires pp <= layers. */
 void run_config_stage_blocks(const RunConfig *cfg, int layers, int *counts);
-/* Coordinates of a rank (see the numbering above) and back. */
+/* Coordinates of a rank (layout_coords of the config's layout) and back. */
 void run_rank_coords(const RunConfig *cfg, int rank, int *d, int *p, int *t);
 int run_rank_of(const RunConfig *cfg, int d, int p, int t);
 
@@ -73,7 +71,10 @@ int run_layout_parse(const char *s, RunLayout *out);
 void run_config_set_layout(RunConfig *cfg, RunLayout l);
 void run_config_set_batch_size(RunConfig *cfg, int batch_size);
 
-/* Reads the layout numbers from a weight file's root attributes (no tensors). */
+/* The layout numbers of a model, from its validated config. */
+ModelShape run_model_shape(const ModelConfig *c);
+/* Reads and validates a weight file's attributes (model_config_load, no
+ * tensors) and returns their layout numbers. */
 void run_model_shape_load(const char *model_path, ModelShape *m);
 
 #endif

@@ -1,5 +1,5 @@
-/* The engine of one rank: its shard of the model and the batched, pipelined
- * generation loop (DESIGN §4).
+/* The engine of one rank: its part of the model and the pipeline scheduler
+ * of batched generation (DESIGN §4); the model's math is model/llava.h.
  *
  * Every rank of a data-parallel replica calls engine_generate with the same
  * batch size; only the first stage reads the requests (images, prompt ids).
@@ -17,58 +17,29 @@
 #include "comm/comm.h"
 #include "io/weights.h"
 #include "kernels/ctx.h"
-#include "model/config.h"
-#include "model/llm.h"
-#include "model/projector.h"
-#include "model/vision.h"
+#include "model/llava.h"
+#include "run/request.h"
 #include "run/sampler.h"
-
-typedef struct {
-    int64_t id;                /* the question's index: orders results, keys sampling */
-    const char *image_path;    /* image file, or */
-    const uint8_t *image_data; /* encoded image bytes (MMBench), with */
-    size_t image_size;
-    const char *image_name; /* name used in errors for image_data */
-    int image_raw;          /* LLaVA pads before converting to RGB (ScienceQA, MMBench) */
-    const int *ids;         /* spliced prompt ids; HL_IMAGE_TOKEN marks the image */
-    int n_ids;
-    int max_new;
-} GenRequest;
-
-typedef struct {
-    int *tokens; /* generated ids (EOS included when produced) */
-    int n_tokens;
-    int prompt_rows; /* prompt positions: text ids + visual tokens */
-    int img_w, img_h;
-    char img_mode[8];
-    double seconds; /* batch start to this sample's last token */
-    int rank;       /* world rank that answered (its replica's first-stage writer) */
-    int *topk_ids;  /* [n_tokens][trace_k] when tracing */
-    float *topk_vals;
-} GenResult;
 
 typedef struct {
     double compute_s; /* model math on this rank */
     double vision_s;  /* part of compute_s: vision tower + projector */
     double wait_s;    /* blocked waiting for activations/tokens (bubble) */
     double guidance_wait_s;
-    uint64_t bytes_sent, messages;
-    uint64_t prefill_rows, decode_rows;
+    uint64_t messages;
+    uint64_t prefill_rows;
     double prefill_s, decode_s;
 } EngineStats;
 
 typedef struct {
     Comm *comm;
     Ctx ctx; /* where this rank's kernels run */
-    ModelConfig cfg;
-    int stage, n_stages, first_block, n_blocks;
+    Llava model;
+    int stage, first_block, n_blocks;
     int is_first, is_last;
     int prev, next, first, last; /* world ranks of neighbouring stages (same dp, tp) */
-    Vision vision;
-    Projector proj;
-    Llm llm;
-    Group guide;     /* stages from the guidance stage to the end (same dp, tp) */
-    int guide_stage; /* stage owning block guide_layer-1; -1 without language expert */
+    Group guide;                 /* stages from the guidance stage to the end (same dp, tp) */
+    int guide_stage;             /* stage owning block guide_layer-1; -1 without language expert */
     int micro_batches;
     GenSettings gen;
     int trace_k; /* top-k kept per step (0: none) */
@@ -76,14 +47,12 @@ typedef struct {
     EngineStats stats;
 } Engine;
 
-/* stage_blocks: blocks per stage (n_stages entries) or NULL for an even split. */
-/* hold: the precision the rank keeps its weight matrices at. */
-void engine_init(Engine *e, Comm *comm, const char *model_path, const int *stage_blocks,
-                 const Ctx *ctx, Dtype hold);
+/* Loads this rank's part of the model from an open weight file whose config
+ * c was read from it. stage_blocks: blocks per stage (comm->pp entries) or
+ * NULL for layout_stage_blocks' even split. Collective over the world. */
+void engine_init(Engine *e, Comm *comm, WeightFile *wf, const ModelConfig *c,
+                 const int *stage_blocks, const Ctx *ctx);
 /* Collective over the replica. results: n entries, filled on the first stage. */
 void engine_generate(Engine *e, const GenRequest *reqs, int n, GenResult *results);
-void gen_result_free(GenResult *r);
-/* Blocks per stage for an even split: earlier stages take the remainder. */
-void engine_even_split(int layers, int stages, int *blocks);
 
 #endif

@@ -5,7 +5,10 @@
 #include <limits.h>
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+
+#include "util/path.h"
 
 static const char *const job_keys[] = {"run",       "output",     "model_id", "generation",
                                        "data_root", "benchmarks", "sweep",    NULL};
@@ -14,16 +17,6 @@ static const char *const bench_keys[] = {"kind",           "name",        "quest
                                          "images",         "annotations", "batch_size",
                                          "max_new_tokens", "limit",       NULL};
 static const char *const sweep_keys[] = {"layouts", "batch_sizes", NULL};
-
-/* "demo" for "weights/demo.h5". */
-static char *file_stem(const char *path) {
-    const char *base = strrchr(path, '/');
-    base = base ? base + 1 : path;
-    char *s = hl_strdup(base);
-    char *dot = strrchr(s, '.');
-    if (dot && dot != s) *dot = 0;
-    return s;
-}
 
 static void load_run(const YdDoc *doc, const YdNode *n, Job *job) {
     if (n->kind == YD_MAP) {
@@ -225,7 +218,7 @@ void job_load(const char *path, Job *job) {
                 yd_fail(&doc, yd_line(v), "model_id", "control characters are not allowed");
         job->model_id = hl_strdup(s);
     } else {
-        job->model_id = file_stem(job->run.model);
+        job->model_id = path_stem(job->run.model);
     }
     if ((v = yd_get(doc.root, "generation"))) load_generation(&doc, v, job);
     if ((v = yd_get(doc.root, "data_root"))) job->data_root = yd_path(&doc, v, "data_root", NULL);
@@ -245,4 +238,13 @@ void job_free(Job *job) {
     free(job->sweep.layouts);
     free(job->sweep.batch_sizes);
     memset(job, 0, sizeof *job);
+}
+
+int job_find_bench(const Job *job, const char *sel) {
+    for (int i = 0; i < job->n_benches; i++)
+        if (!strcmp(job->benches[i].name, sel)) return i;
+    char *end;
+    long v = strtol(sel, &end, 10);
+    if (!*end && end != sel && v >= 0 && v < job->n_benches) return (int)v;
+    hl_fail("%s: no benchmark '%s' (names or indices 0..%d)", job->path, sel, job->n_benches - 1);
 }

@@ -38,5 +38,8 @@ typedef struct {
 /* Loads a job and its run config; hl_fail on any problem. */
 void job_load(const char *path, Job *job);
 void job_free(Job *job);
+/* The index of the benchmark named sel, or sel as an index from 0; fails
+ * naming the job when there is none. */
+int job_find_bench(const Job *job, const char *sel);
 
 #endif

@@ -5,13 +5,7 @@
 #include <string.h>
 
 #include "util/check.h"
-
-static uint64_t splitmix64(uint64_t x) {
-    x += 0x9e3779b97f4a7c15ull;
-    x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
-    x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
-    return x ^ (x >> 31);
-}
+#include "util/hash.h"
 
 uint64_t sampler_key(uint64_t request_id, int step) {
     return splitmix64(request_id * 0x100000001b3ull + (uint64_t)step);

@@ -1,24 +1,28 @@
 #include "run/session.h"
 
-#include <jansson.h>
 #include <omp.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#include "kernels/ctx.h"
 #include "run/model_file.h"
-#include "util/dtype.h"
+#include "text/prompt.h"
+#include "kernels/ctx.h"
 #include "util/check.h"
+#include "util/dtype.h"
 
 void session_open(Session *s, int *argc, char ***argv, const RunConfig *cfg,
                   const GenSettings *gen) {
     memset(s, 0, sizeof *s);
     run_config_copy(&s->cfg, cfg);
     if (!s->cfg.model) hl_fail("no model given (--model FILE or a run config with 'model')");
-    /* identical on every rank: fail before MPI so only rank 0 speaks */
-    ModelShape shape;
-    run_model_shape_load(s->cfg.model, &shape);
+    /* the file's attributes are read once and are identical on every rank:
+     * fail before MPI so only rank 0 speaks */
+    WeightFile wf;
+    wf_open(&wf, s->cfg.model);
+    ModelConfig mc;
+    model_config_read(&wf, &mc);
+    ModelShape shape = run_model_shape(&mc);
     comm_init(argc, argv, &s->comm);
     s->t_open = comm_wtime();
     char *msg = run_config_check_layout(&s->cfg, &shape, s->comm.size);
@@ -45,16 +49,17 @@ void session_open(Session *s, int *argc, char ***argv, const RunConfig *cfg,
         }
     }
     Ctx ctx = ctx_cpu(s->cfg.threads, isa);
-    Dtype hold = DT_F32;
-    if (dtype_parse(s->cfg.dtype, &hold)) CHECK(0); /* validated with the config */
+    if (dtype_parse(s->cfg.dtype, &wf.hold)) CHECK(0); /* validated with the config */
+    s->layout = run_config_layout(&s->cfg);
     comm_grid(&s->comm, s->cfg.dp, s->cfg.pp, s->cfg.tp);
-    int *blocks = hl_malloc((size_t)s->cfg.pp * sizeof(int));
-    run_config_stage_blocks(&s->cfg, shape.layers, blocks);
-    engine_init(&s->engine, &s->comm, s->cfg.model, blocks, &ctx, hold);
-    free(blocks);
+    engine_init(&s->engine, &s->comm, &wf, &mc, s->cfg.stage_blocks, &ctx);
     s->engine.micro_batches = s->cfg.micro_batches;
     if (gen) s->engine.gen = *gen;
-    if (s->engine.is_first) s->tok = model_file_load_tokenizer(s->cfg.model);
+    s->model = &s->engine.model.cfg;
+    s->rank = s->comm.rank, s->is_root = s->rank == 0;
+    s->is_first = s->engine.is_first;
+    if (s->is_first) s->tok = model_file_tokenizer(&wf);
+    wf_close(&wf);
     s->writer = s->engine.is_first && s->comm.tp_rank == 0;
     s->load_s = comm_wtime() - s->t_open;
 }
@@ -65,91 +70,208 @@ void session_close(Session *s) {
     comm_finalize(&s->comm);
 }
 
-void session_share(const Session *s, int n, int *lo, int *hi) {
-    int dp = s->comm.dp, d = s->comm.dp_rank;
-    *lo = (int)((long)n * d / dp);
-    *hi = (int)((long)n * (d + 1) / dp);
+/* A result on the wire: this header, then n_tokens token ids, then
+ * n_tokens * k top-k ids and as many top-k values. */
+typedef struct {
+    double seconds;
+    int32_t index, n_tokens, prompt_rows, img_w, img_h, k;
+    char img_mode[8];
+} ResultHeader;
+
+static size_t result_bytes(const GenResult *r, int k) {
+    return sizeof(ResultHeader) + (size_t)r->n_tokens * (1 + 2 * (size_t)k) * 4;
 }
 
-/* Serialised result: ints, then tokens, top-k ids, top-k values (as bits). */
-enum { RES_INTS = 8 };
-
-static size_t result_ints(const GenResult *r, int k) {
-    return RES_INTS + 2 + (size_t)r->n_tokens * (1 + 2 * (size_t)k);
-}
-
-GenResult *session_gather(Session *s, const GenResult *mine, int lo, int hi, int n) {
+/* Results of this rank's replica for round items [lo, hi) (writer ranks;
+ * others pass NULL) gathered to world rank 0: returns n results in round
+ * order there, NULL elsewhere. Collective over the world. */
+static GenResult *gather_results(Session *s, const GenResult *mine, int lo, int hi, int n) {
     int k = s->engine.trace_k;
     size_t total = 0;
     if (s->writer)
-        for (int i = lo; i < hi; i++) total += result_ints(&mine[i - lo], k);
-    int *buf = hl_malloc((total + 1) * sizeof(int));
-    size_t o = 0;
+        for (int i = lo; i < hi; i++) total += result_bytes(&mine[i - lo], k);
+    char *buf = hl_malloc(total + 1), *o = buf;
     if (s->writer) {
         for (int i = lo; i < hi; i++) {
             const GenResult *r = &mine[i - lo];
-            float secs = (float)r->seconds;
-            int sb;
-            memcpy(&sb, &secs, 4);
-            int head[RES_INTS] = {i, r->n_tokens, r->prompt_rows, r->img_w, r->img_h, sb, 0, 0};
-            memcpy(head + 6, r->img_mode, 8);
-            memcpy(buf + o, head, sizeof head);
-            o += RES_INTS;
-            buf[o++] = k;
-            buf[o++] = 0;
-            memcpy(buf + o, r->tokens, (size_t)r->n_tokens * sizeof(int));
-            o += (size_t)r->n_tokens;
+            ResultHeader h = {.seconds = r->seconds,
+                              .index = i,
+                              .n_tokens = r->n_tokens,
+                              .prompt_rows = r->prompt_rows,
+                              .img_w = r->img_w,
+                              .img_h = r->img_h,
+                              .k = k};
+            memcpy(h.img_mode, r->img_mode, sizeof h.img_mode);
+            memcpy(o, &h, sizeof h), o += sizeof h;
+            size_t nt = (size_t)r->n_tokens;
+            memcpy(o, r->tokens, nt * 4), o += nt * 4;
             if (k) {
-                memcpy(buf + o, r->topk_ids, (size_t)r->n_tokens * k * sizeof(int));
-                o += (size_t)r->n_tokens * k;
-                memcpy(buf + o, r->topk_vals, (size_t)r->n_tokens * k * sizeof(float));
-                o += (size_t)r->n_tokens * k;
+                memcpy(o, r->topk_ids, nt * k * 4), o += nt * k * 4;
+                memcpy(o, r->topk_vals, nt * k * 4), o += nt * k * 4;
             }
         }
     }
     size_t *sizes = NULL;
-    int *all = (int *)group_gatherv(&s->comm.world, buf, o * sizeof(int), 0, &sizes);
+    char *all = group_gatherv(&s->comm.world, buf, (size_t)(o - buf), 0, &sizes);
     free(buf);
-    if (s->comm.rank != 0) {
+    if (!s->is_root) {
         free(all);
         return NULL;
     }
-    size_t bytes = 0;
-    for (int r = 0; r < s->comm.size; r++) bytes += sizes[r];
     GenResult *out = hl_calloc((size_t)(n ? n : 1), sizeof(GenResult));
-    size_t p = 0, end = bytes / sizeof(int), rank_end = 0;
-    int src = -1;
-    while (p < end) {
-        while (p >= rank_end && src + 1 < s->comm.size) rank_end += sizes[++src] / sizeof(int);
-        int *h = all + p;
-        int i = h[0];
-        CHECK(i >= 0 && i < n);
-        GenResult *r = &out[i];
-        r->rank = src;
-        r->n_tokens = h[1], r->prompt_rows = h[2], r->img_w = h[3], r->img_h = h[4];
-        float secs;
-        memcpy(&secs, &h[5], 4);
-        r->seconds = secs;
-        memcpy(r->img_mode, h + 6, 8);
-        r->img_mode[7] = 0;
-        p += RES_INTS;
-        int kk = all[p];
-        p += 2;
-        r->tokens = hl_malloc((size_t)(r->n_tokens + 1) * sizeof(int));
-        memcpy(r->tokens, all + p, (size_t)r->n_tokens * sizeof(int));
-        p += (size_t)r->n_tokens;
-        if (kk) {
-            r->topk_ids = hl_malloc((size_t)r->n_tokens * kk * sizeof(int) + 1);
-            r->topk_vals = hl_malloc((size_t)r->n_tokens * kk * sizeof(float) + 1);
-            memcpy(r->topk_ids, all + p, (size_t)r->n_tokens * kk * sizeof(int));
-            p += (size_t)r->n_tokens * kk;
-            memcpy(r->topk_vals, all + p, (size_t)r->n_tokens * kk * sizeof(float));
-            p += (size_t)r->n_tokens * kk;
+    const char *p = all;
+    for (int src = 0; src < s->comm.size; src++) {
+        const char *end = p + sizes[src];
+        while (p < end) {
+            ResultHeader h;
+            memcpy(&h, p, sizeof h), p += sizeof h;
+            CHECK(h.index >= 0 && h.index < n);
+            GenResult *r = &out[h.index];
+            *r = (GenResult){.n_tokens = h.n_tokens,
+                             .prompt_rows = h.prompt_rows,
+                             .img_w = h.img_w,
+                             .img_h = h.img_h,
+                             .seconds = h.seconds,
+                             .rank = src};
+            memcpy(r->img_mode, h.img_mode, sizeof r->img_mode);
+            r->img_mode[7] = 0;
+            size_t nt = (size_t)h.n_tokens;
+            r->tokens = hl_malloc((nt + 1) * sizeof(int));
+            memcpy(r->tokens, p, nt * 4), p += nt * 4;
+            if (h.k) {
+                r->topk_ids = hl_malloc(nt * h.k * sizeof(int) + 1);
+                r->topk_vals = hl_malloc(nt * h.k * sizeof(float) + 1);
+                memcpy(r->topk_ids, p, nt * h.k * 4), p += nt * h.k * 4;
+                memcpy(r->topk_vals, p, nt * h.k * 4), p += nt * h.k * 4;
+            }
         }
     }
     free(all);
     free(sizes);
     return out;
+}
+
+SessionTotals session_run(Session *s, const SessionJob *job) {
+    Engine *e = &s->engine;
+    const int dp = s->layout.dp, d = s->comm.dp_rank;
+    const int bs =
+        job->batch_size > 0 ? job->batch_size : (s->cfg.batch_size > 0 ? s->cfg.batch_size : 1);
+    GenRequest *rq = hl_calloc((size_t)bs, sizeof(GenRequest));
+    GenResult *rs = hl_calloc((size_t)bs, sizeof(GenResult));
+    int **ids = hl_calloc((size_t)bs, sizeof(int *));
+    double mine[3] = {0, 0, 0}; /* samples, tokens, prompt rows answered by this writer */
+    group_barrier(&s->comm.world);
+    EngineStats st0 = e->stats;
+    double t0 = comm_wtime();
+    for (long w0 = job->start; w0 < job->n; w0 += (long)bs * dp) {
+        long wn = job->n - w0 < (long)bs * dp ? job->n - w0 : (long)bs * dp;
+        /* this replica's share of the round */
+        int lo = (int)(wn * d / dp), hi = (int)(wn * (d + 1) / dp), cnt = hi - lo;
+        for (int j = 0; j < cnt; j++) {
+            int i = (int)(w0 + lo + j);
+            rq[j] = (GenRequest){.id = i, .max_new = job->max_new};
+            if (!s->is_first) continue;
+            SessionItem it = {0};
+            job->item(job->ctx, i, &it);
+            if (!it.ids) {
+                rq[j].n_ids = prompt_tokenize(s->tok, it.prompt, &ids[j]);
+                rq[j].ids = ids[j];
+                free(it.prompt);
+            } else {
+                rq[j].ids = it.ids, rq[j].n_ids = it.n_ids;
+            }
+            rq[j].image = it.image;
+        }
+        if (cnt) engine_generate(e, rq, cnt, rs);
+        if (s->writer)
+            for (int j = 0; j < cnt; j++)
+                mine[0] += 1, mine[1] += rs[j].n_tokens, mine[2] += rs[j].prompt_rows;
+        if (job->result) {
+            GenResult *all = gather_results(s, rs, lo, hi, (int)wn);
+            if (s->is_root) {
+                for (long i = 0; i < wn; i++) {
+                    job->result(job->ctx, (int)(w0 + i), &all[i]);
+                    gen_result_free(&all[i]);
+                }
+                free(all);
+                if (job->round) job->round(job->ctx, (int)(w0 + wn));
+            }
+        }
+        for (int j = 0; j < cnt; j++) gen_result_free(&rs[j]), free(ids[j]), ids[j] = NULL;
+    }
+    group_barrier(&s->comm.world);
+    double mx[3] = {comm_wtime() - t0, e->stats.prefill_s - st0.prefill_s,
+                    e->stats.decode_s - st0.decode_s};
+    group_allreduce_max_double(&s->comm.world, mx, 3);
+    group_allreduce_sum_double(&s->comm.world, mine, 3);
+    free(rq), free(rs), free(ids);
+    return (SessionTotals){.wall_s = mx[0],
+                           .prefill_s = mx[1],
+                           .decode_s = mx[2],
+                           .samples = (long)mine[0],
+                           .tokens = (long)mine[1],
+                           .prompt_rows = (long)mine[2]};
+}
+
+void session_bcast(Session *s, void *buf, size_t bytes) {
+    group_bcast(&s->comm.world, buf, bytes, 0);
+}
+
+int session_any(Session *s, int flag) {
+    return comm_any(&s->comm, flag);
+}
+
+void session_fail_all(Session *s, const char *msg) {
+    comm_fail_all(&s->comm, msg);
+    exit(1); /* not reached */
+}
+
+uint64_t *session_gather_rss(Session *s) {
+    uint64_t me = comm_peak_rss_bytes();
+    size_t *sizes = NULL;
+    uint64_t *all = (uint64_t *)group_gatherv(&s->comm.world, &me, sizeof me, 0, &sizes);
+    free(sizes);
+    return all;
+}
+
+/* Each rank's JSON object text gathered to rank 0 as an array (NULL elsewhere). */
+static json_t *gather_json(Session *s, json_t *me) {
+    char *txt = json_dumps(me, JSON_COMPACT);
+    json_decref(me);
+    size_t *sizes = NULL;
+    char *all = group_gatherv(&s->comm.world, txt, strlen(txt) + 1, 0, &sizes);
+    free(txt);
+    if (!s->is_root) return NULL;
+    json_t *arr = json_array();
+    size_t off = 0;
+    for (int r = 0; r < s->comm.size; r++) {
+        json_t *j = json_loads(all + off, 0, NULL);
+        if (j) json_array_append_new(arr, j);
+        off += sizes[r];
+    }
+    free(all), free(sizes);
+    return arr;
+}
+
+json_t *session_gather_ranks(Session *s) {
+    char host[256] = "";
+    gethostname(host, sizeof host - 1);
+    Comm *c = &s->comm;
+    Engine *e = &s->engine;
+    return gather_json(s, json_pack("{s:i, s:i, s:i, s:i, s:s, s:[i,i], s:I, s:I}", "rank", c->rank,
+                                    "dp_rank", c->dp_rank, "stage", c->pp_rank, "tp_rank",
+                                    c->tp_rank, "host", host, "blocks", e->first_block,
+                                    e->first_block + e->n_blocks, "weight_bytes",
+                                    (json_int_t)e->weight_bytes, "peak_rss_bytes",
+                                    (json_int_t)comm_peak_rss_bytes()));
+}
+
+void session_mpi_version(char *buf, size_t n) {
+    comm_library_version(buf, n);
+}
+
+double session_wtime(void) {
+    return comm_wtime();
 }
 
 void session_write_metrics(Session *s, const char *path, const char *extra) {
@@ -171,29 +293,14 @@ void session_write_metrics(Session *s, const char *path, const char *extra) {
         "weight_bytes_read", (json_int_t)e->bytes_read, "peak_rss_bytes",
         (json_int_t)comm_peak_rss_bytes(), "wall_s", comm_wtime() - s->t_open, "prefill_rows",
         (json_int_t)e->stats.prefill_rows, "guidance_s", e->guide.time_s);
-    char *txt = json_dumps(me, JSON_COMPACT);
-    json_decref(me);
-    size_t *sizes = NULL;
-    char *all = group_gatherv(&c->world, txt, strlen(txt) + 1, 0, &sizes);
-    free(txt);
-    if (c->rank == 0) {
-        json_t *root = extra ? json_loads(extra, 0, NULL) : json_object();
-        if (!root) root = json_object();
-        json_object_set_new(root, "layout",
-                            json_pack("{s:i,s:i,s:i,s:i}", "dp", c->dp, "pp", c->pp, "tp", c->tp,
-                                      "world", c->size));
-        json_t *ranks = json_array();
-        size_t off = 0;
-        for (int r = 0; r < c->size; r++) {
-            json_t *j = json_loads(all + off, 0, NULL);
-            if (j) json_array_append_new(ranks, j);
-            off += sizes[r];
-        }
-        json_object_set_new(root, "ranks", ranks);
-        if (json_dump_file(root, path, JSON_INDENT(2)) != 0)
-            hl_fail("%s: cannot write metrics", path);
-        json_decref(root);
-        free(sizes);
-    }
-    free(all);
+    json_t *ranks = gather_json(s, me);
+    if (!s->is_root) return;
+    json_t *root = extra ? json_loads(extra, 0, NULL) : json_object();
+    if (!root) root = json_object();
+    json_object_set_new(
+        root, "layout",
+        json_pack("{s:i,s:i,s:i,s:i}", "dp", c->dp, "pp", c->pp, "tp", c->tp, "world", c->size));
+    json_object_set_new(root, "ranks", ranks);
+    if (json_dump_file(root, path, JSON_INDENT(2)) != 0) hl_fail("%s: cannot write metrics", path);
+    json_decref(root);
 }

@@ -1,40 +1,90 @@
-/* A run of the engine on this rank: MPI up, the layout checked on every rank
- * before any weight is read, the grid built, this rank's shard loaded. Also
- * the helpers every command that generates shares: splitting work over the
- * data-parallel replicas, batching, gathering results to rank 0 in input
- * order, and the per-rank metrics. */
+/* A run of the engine on this rank, and the one request path every command
+ * that generates goes through.
+ *
+ * session_open checks the model file and the layout (before MPI: a bad file
+ * or layout is one line from rank 0 and exit 1 on every rank), starts MPI,
+ * builds the grid and loads this rank's part, reading the weight file's
+ * attributes once. session_run answers a list of items: it splits them over
+ * the data-parallel replicas round by round, batches them, tokenizes the
+ * prompts, calls engine_generate and gathers the results to rank 0 in item
+ * order. The commands never see MPI: what they need of it is here. */
 #ifndef HL_SESSION_H
 #define HL_SESSION_H
 
+#include <jansson.h>
 #include <stdint.h>
 
 #include "comm/comm.h"
 #include "run/config.h"
 #include "run/engine.h"
 #include "text/tokenizer.h"
+#include "util/check.h"
 
 typedef struct {
     Comm comm;
     RunConfig cfg;
     Engine engine;
-    Tokenizer *tok; /* on first-stage ranks */
-    int writer;     /* first stage, tp rank 0: holds its replica's results */
+    const ModelConfig *model; /* the model's numbers (every rank) */
+    Tokenizer *tok;           /* on first-stage ranks */
+    int rank, is_root;        /* world rank; rank 0 prints and writes files */
+    int is_first;             /* first pipeline stage: reads requests, holds the tokenizer */
+    Layout layout;
+    int writer; /* first stage, tp rank 0: holds its replica's results */
     double t_open, load_s;
 } Session;
 
-/* Checks the model file and the layout (before MPI: a bad file or layout is
- * one line from rank 0 and exit 1 on every rank), then starts MPI and loads. */
 void session_open(Session *s, int *argc, char ***argv, const RunConfig *cfg,
                   const GenSettings *gen);
 void session_close(Session *s);
 
-/* The replica's share [lo, hi) of n items: contiguous blocks, in order. */
-void session_share(const Session *s, int n, int *lo, int *hi);
+/* One item of a run, described on first-stage ranks. */
+typedef struct {
+    char *prompt;   /* malloc'd text to tokenize (template applied; session_run frees it), or */
+    const int *ids; /* prompt ids as they are (HL_IMAGE_TOKEN marks the image) */
+    int n_ids;
+    ImageRef image;
+} SessionItem;
 
-/* Results of this rank's replica for items [lo, hi) (writer ranks; others pass
- * NULL) are gathered to world rank 0: returns n results in input order there,
- * NULL elsewhere. Collective over the world. */
-GenResult *session_gather(Session *s, const GenResult *mine, int lo, int hi, int n);
+typedef struct {
+    int n;          /* items 0..n-1 */
+    int start;      /* first item to answer (a resumed run) */
+    int batch_size; /* per replica; 0: the run config's */
+    int max_new;
+    /* first-stage ranks: describe item i */
+    void (*item)(void *ctx, int i, SessionItem *out);
+    /* rank 0: the result of item i, in item order; NULL: results are only
+     * counted, never gathered (throughput runs) */
+    void (*result)(void *ctx, int i, const GenResult *r);
+    /* rank 0: items [start, done) are answered (after each round); may be NULL */
+    void (*round)(void *ctx, int done);
+    void *ctx;
+} SessionJob;
+
+typedef struct {
+    double wall_s, prefill_s, decode_s; /* the slowest rank's */
+    long samples, tokens, prompt_rows;  /* answered, over all replicas */
+} SessionTotals;
+
+/* Answers items [start, n) in rounds of batch_size per replica: replica d
+ * takes the d-th contiguous share of each round. Timed from a world barrier
+ * to a world barrier. Collective over the world. */
+SessionTotals session_run(Session *s, const SessionJob *job);
+
+/* Rank 0's bytes to every rank. Collective. */
+void session_bcast(Session *s, void *buf, size_t bytes);
+/* 1 if any rank passed a non-zero flag. Collective. */
+int session_any(Session *s, int flag);
+/* Every rank calls this with the same decision: rank 0 prints msg, all exit(1). */
+HL_NORETURN void session_fail_all(Session *s, const char *msg);
+
+/* Peak RSS of every world rank on rank 0 (NULL elsewhere). Collective. */
+uint64_t *session_gather_rss(Session *s);
+/* Per-rank place, host, blocks, weights and peak RSS as a JSON array on rank
+ * 0 (NULL elsewhere). Collective. */
+json_t *session_gather_ranks(Session *s);
+/* First line of the MPI library's version string. */
+void session_mpi_version(char *buf, size_t n);
+double session_wtime(void);
 
 /* Per-rank metrics gathered to rank 0 and written as JSON (path on rank 0;
  * collective). extra: a JSON object text merged at the top level, or NULL. */

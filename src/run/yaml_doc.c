@@ -11,6 +11,9 @@
 #include <sys/stat.h>
 #include <yaml.h>
 
+#include "util/path.h"
+#include "util/strbuf.h"
+
 #define MAX_DEPTH 64
 
 typedef struct {
@@ -184,7 +187,7 @@ void yd_load(const char *path, YdDoc *doc) {
     yaml_parser_delete(&r.parser);
     fclose(f);
     doc->path = hl_strdup(path);
-    doc->dir = yd_dirname(path);
+    doc->dir = path_dirname(path);
 }
 
 static void free_node(YdNode *n) {
@@ -377,94 +380,17 @@ const char *yd_str(const YdDoc *doc, const YdNode *n, const char *keypath) {
                                                     : yd_describe(n, got, sizeof got));
 }
 
-/* Removes "." components, repeated slashes and "name/.." pairs in place,
- * but only where "name" is a real directory: through a symbolic link ".."
- * leads elsewhere than the lexical parent, so such pairs stay for the kernel. */
-static void tidy_path(char *path) {
-    int absolute = path[0] == '/';
-    size_t len = strlen(path);
-    char *out = hl_malloc(len + 2), *src = hl_strdup(path);
-    size_t n = 0;
-    size_t starts[512]; /* start of each component kept in out */
-    int kept = 0;
-    if (absolute) out[n++] = '/';
-    for (char *save = NULL, *c = strtok_r(src, "/", &save); c; c = strtok_r(NULL, "/", &save)) {
-        if (!strcmp(c, ".")) continue;
-        if (!strcmp(c, "..") && kept > 0) {
-            const char *last = out + starts[kept - 1];
-            size_t last_len = n - starts[kept - 1];
-            struct stat st;
-            out[n] = 0;
-            if (!(last_len == 2 && !strncmp(last, "..", 2)) && lstat(out, &st) == 0 &&
-                S_ISDIR(st.st_mode)) {
-                n = starts[--kept];
-                if (n > (size_t)absolute) n--; /* the slash before it */
-                continue;
-            }
-        }
-        if (kept == (int)(sizeof starts / sizeof starts[0])) { /* absurdly deep: leave it */
-            free(out);
-            free(src);
-            return;
-        }
-        if (n > (size_t)absolute) out[n++] = '/';
-        starts[kept++] = n;
-        size_t cl = strlen(c);
-        memcpy(out + n, c, cl);
-        n += cl;
-    }
-    if (n == 0) out[n++] = '.';
-    out[n] = 0;
-    memcpy(path, out, n + 1); /* never longer than the input */
-    free(out);
-    free(src);
-}
-
-char *yd_path_join(const char *dir, const char *p) {
-    if (p[0] == '/') return hl_strdup(p);
-    size_t a = strlen(dir), b = strlen(p);
-    char *out = hl_malloc(a + b + 2);
-    memcpy(out, dir, a);
-    out[a++] = '/';
-    memcpy(out + a, p, b + 1);
-    tidy_path(out);
-    return out;
-}
-
-char *yd_dirname(const char *path) {
-    const char *slash = strrchr(path, '/');
-    if (!slash) return hl_strdup(".");
-    if (slash == path) return hl_strdup("/");
-    size_t n = (size_t)(slash - path);
-    char *d = hl_malloc(n + 1);
-    memcpy(d, path, n);
-    d[n] = 0;
-    return d;
-}
-
-/* Appends n bytes to a growing buffer. */
-static void append(char **buf, size_t *len, size_t *cap, const char *s, size_t n) {
-    if (*len + n + 1 > *cap) {
-        while (*len + n + 1 > *cap) *cap = *cap ? 2 * *cap : 64;
-        *buf = hl_realloc(*buf, *cap);
-    }
-    memcpy(*buf + *len, s, n);
-    *len += n;
-    (*buf)[*len] = 0;
-}
-
 char *yd_path(const YdDoc *doc, const YdNode *n, const char *keypath, const char *base_dir) {
     const char *s = yd_str(doc, n, keypath);
-    char *out = NULL;
-    size_t len = 0, cap = 0;
-    append(&out, &len, &cap, "", 0);
+    StrBuf b = {0};
+    sb_puts(&b, "");
     while (*s) {
         const char *dollar = strstr(s, "${");
         if (!dollar) {
-            append(&out, &len, &cap, s, strlen(s));
+            sb_putn(&b, s, strlen(s));
             break;
         }
-        append(&out, &len, &cap, s, (size_t)(dollar - s));
+        sb_putn(&b, s, (size_t)(dollar - s));
         const char *close = strchr(dollar, '}');
         if (!close) yd_fail(doc, yd_line(n), keypath, "unterminated ${ in \"%s\"", n->value);
         const char *name = dollar + 2, *def = NULL;
@@ -484,15 +410,16 @@ char *yd_path(const YdDoc *doc, const YdNode *n, const char *keypath, const char
         var[name_len] = 0;
         const char *val = getenv(var);
         if (def && (!val || !*val))
-            append(&out, &len, &cap, def, (size_t)(close - def));
+            sb_putn(&b, def, (size_t)(close - def));
         else if (val)
-            append(&out, &len, &cap, val, strlen(val));
+            sb_putn(&b, val, strlen(val));
         else
             yd_fail(doc, yd_line(n), keypath, "environment variable %s is not set", var);
         s = close + 1;
     }
+    char *out = sb_take(&b);
     if (!*out) yd_fail(doc, yd_line(n), keypath, "path is empty after expanding \"%s\"", n->value);
-    char *joined = yd_path_join(base_dir ? base_dir : doc->dir, out);
+    char *joined = path_resolve(base_dir ? base_dir : doc->dir, out);
     free(out);
     return joined;
 }

@@ -75,11 +75,5 @@ const char *yd_str(const YdDoc *doc, const YdNode *n, const char *keypath);
  * (an unset VAR without default is an error), then a relative result is joined
  * to base_dir (NULL: the document's folder). Returns a malloc'd string. */
 char *yd_path(const YdDoc *doc, const YdNode *n, const char *keypath, const char *base_dir);
-/* dir/p, or p itself when p is absolute (malloc'd). The result is tidied:
- * no "." components or repeated slashes, and "name/.." pairs removed where
- * name is a real directory (not a symbolic link, whose ".." leads elsewhere). */
-char *yd_path_join(const char *dir, const char *p);
-/* The folder part of a path ("." when none), malloc'd. */
-char *yd_dirname(const char *path);
 
 #endif

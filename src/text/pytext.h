@@ -7,36 +7,16 @@
  * matches the script character for character. The Unicode facts come from a table
  * generated from Python (pytext_tables.c). One known gap: Python lowers a capital
  * sigma to a final sigma at the end of a word; here it always becomes σ.
- *
- * Also a growable string buffer (StrBuf) used across the eval library. */
+ * The string buffer (util/strbuf.h) and UTF-8 decoding (util/utf8.h) come with it. */
 #ifndef HL_PYTEXT_H
 #define HL_PYTEXT_H
 
 #include <stddef.h>
 #include <stdint.h>
 
-typedef struct {
-    char *s;  /* NUL-terminated once anything was written */
-    size_t n; /* length in bytes */
-    size_t cap;
-} StrBuf;
+#include "util/strbuf.h"
+#include "util/utf8.h"
 
-void sb_putn(StrBuf *b, const char *s, size_t n);
-void sb_puts(StrBuf *b, const char *s);
-void sb_putc(StrBuf *b, char c);
-void sb_printf(StrBuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-void sb_put_cp(StrBuf *b, uint32_t cp); /* UTF-8 encoding of one code point */
-/* Returns the text (never NULL; "" when empty) and leaves b empty. */
-char *sb_take(StrBuf *b);
-void sb_free(StrBuf *b);
-
-/* Decodes the code point at s (n bytes left); *len = bytes used. Invalid or
- * truncated sequences decode as U+FFFD, one byte long. */
-uint32_t utf8_decode(const char *s, size_t n, size_t *len);
-int utf8_valid(const char *s, size_t n);
-/* s with each ill-formed sequence replaced by U+FFFD, as Python's
- * bytes.decode("utf-8", errors="replace") does (new string). */
-char *utf8_sanitize(const char *s);
 size_t py_len(const char *s); /* len(s): code points */
 
 int py_isspace(uint32_t cp); /* str.isspace() for one character */

@@ -7,6 +7,8 @@
 #include <string.h>
 
 #include "util/check.h"
+#include "util/strbuf.h"
+#include "util/utf8.h"
 
 #define WS "\xe2\x96\x81" /* U+2581, sentencepiece's escaped space */
 #define WS_LEN 3
@@ -36,21 +38,6 @@ struct Tokenizer {
 };
 
 /* ---- small growable arrays ---------------------------------------------------------- */
-
-typedef struct {
-    char *p;
-    size_t n, cap;
-} Buf;
-
-static void buf_put(Buf *b, const void *s, size_t n) {
-    if (b->n + n + 1 > b->cap) {
-        b->cap = 2 * (b->n + n + 1);
-        b->p = hl_realloc(b->p, b->cap);
-    }
-    memcpy(b->p + b->n, s, n);
-    b->n += n;
-    b->p[b->n] = 0;
-}
 
 /* Makes room for element n of a growable array of capacity *cap. */
 static void *grow(void *v, int n, int *cap, size_t elem) {
@@ -139,38 +126,12 @@ static int user_prefix(const Tokenizer *t, const char *s, size_t n) {
 
 /* ---- UTF-8 and normalisation -------------------------------------------------------- */
 
-static int is_trail(unsigned char c) {
-    return (c & 0xC0) == 0x80;
-}
-static int valid_cp(uint32_t c) {
-    return c < 0xD800 || (c >= 0xE000 && c <= 0x10FFFF);
-}
-
-/* Bytes of the valid UTF-8 character at s, 0 when s starts no valid character
- * (string_util::DecodeUTF8: no overlong forms, no surrogates, <= U+10FFFF). */
-static int utf8_len(const unsigned char *s, size_t n) {
-    if (s[0] < 0x80) return 1;
-    if (n >= 2 && (s[0] & 0xE0) == 0xC0) {
-        uint32_t c = ((s[0] & 0x1Fu) << 6) | (s[1] & 0x3Fu);
-        if (is_trail(s[1]) && c >= 0x80 && valid_cp(c)) return 2;
-    } else if (n >= 3 && (s[0] & 0xF0) == 0xE0) {
-        uint32_t c = ((s[0] & 0x0Fu) << 12) | ((s[1] & 0x3Fu) << 6) | (s[2] & 0x3Fu);
-        if (is_trail(s[1]) && is_trail(s[2]) && c >= 0x800 && valid_cp(c)) return 3;
-    } else if (n >= 4 && (s[0] & 0xF8) == 0xF0) {
-        uint32_t c = ((s[0] & 0x07u) << 18) | ((s[1] & 0x3Fu) << 12) | ((s[2] & 0x3Fu) << 6) |
-                     (s[3] & 0x3Fu);
-        if (is_trail(s[1]) && is_trail(s[2]) && is_trail(s[3]) && c >= 0x10000 && valid_cp(c))
-            return 4;
-    }
-    return 0;
-}
-
 /* Normalizer::NormalizePrefix with the identity normaliser: a user-defined
  * piece, one character, or one invalid byte read as U+FFFD. Sets the unit's
  * normalised text; returns the input bytes it consumes. */
 static int norm_unit(const Tokenizer *t, const char *s, size_t n, const char **u, int *ulen) {
     int k = t->max_user_len ? user_prefix(t, s, n) : 0;
-    if (k == 0) k = utf8_len((const unsigned char *)s, n);
+    if (k == 0) k = utf8_char_len(s, n);
     if (k == 0) {
         *u = kReplacement, *ulen = 3;
         return 1;
@@ -179,18 +140,17 @@ static int norm_unit(const Tokenizer *t, const char *s, size_t n, const char **u
     return k;
 }
 
-static void put_space(const Tokenizer *t, Buf *out) {
+static void put_space(const Tokenizer *t, StrBuf *out) {
     if (t->f.escape_whitespaces)
-        buf_put(out, WS, WS_LEN);
+        sb_putn(out, WS, WS_LEN);
     else
-        buf_put(out, " ", 1);
+        sb_putn(out, " ", 1);
 }
 
 /* Normalizer::Normalize (identity rules; add_dummy_prefix given by the caller
  * because LlamaTokenizer switches it off). */
-static void normalize(const Tokenizer *t, const char *in, size_t n, int add_dummy, Buf *out) {
-    out->n = 0;
-    if (out->p) out->p[0] = 0;
+static void normalize(const Tokenizer *t, const char *in, size_t n, int add_dummy, StrBuf *out) {
+    sb_clear(out);
     int strip = t->f.remove_extra_whitespaces;
     const char *u;
     int ulen;
@@ -212,7 +172,7 @@ static void normalize(const Tokenizer *t, const char *in, size_t n, int add_dumm
                 if (u[i] == ' ')
                     put_space(t, out);
                 else
-                    buf_put(out, u + i, 1);
+                    sb_putn(out, u + i, 1);
             }
             prev_space = u[ulen - 1] == ' ';
         }
@@ -222,8 +182,8 @@ static void normalize(const Tokenizer *t, const char *in, size_t n, int add_dumm
     if (strip) { /* trailing spaces */
         const char *sp = t->f.escape_whitespaces ? WS : " ";
         size_t sl = strlen(sp);
-        while (out->n >= sl && memcmp(out->p + out->n - sl, sp, sl) == 0) out->n -= sl;
-        out->p[out->n] = 0;
+        while (out->n >= sl && memcmp(out->s + out->n - sl, sp, sl) == 0) out->n -= sl;
+        out->s[out->n] = 0;
     }
 }
 
@@ -367,15 +327,15 @@ static void bpe_encode(const Tokenizer *t, const char *s, int n, SpanVec *out) {
 /* SentencePieceProcessor::Encode: normalise, BPE, then an unknown piece becomes
  * its UTF-8 bytes (byte fallback) or, without byte fallback, a run of unknown
  * pieces becomes one unk. Appends to out; norm is scratch. */
-static void sp_encode(const Tokenizer *t, const char *text, size_t n, int add_dummy, Buf *norm,
+static void sp_encode(const Tokenizer *t, const char *text, size_t n, int add_dummy, StrBuf *norm,
                       TokVec *out) {
     normalize(t, text, n, add_dummy, norm);
     SpanVec sv = {0};
-    bpe_encode(t, norm->p, (int)norm->n, &sv);
+    bpe_encode(t, norm->s, (int)norm->n, &sv);
     int prev_unk = 0;
     for (int i = 0; i < sv.n; i++) {
         Span sp = sv.v[i];
-        const char *s = norm->p + sp.start;
+        const char *s = norm->s + sp.start;
         int unk = t->type[sp.id] == TOK_UNKNOWN;
         int ws = sp.len == WS_LEN && memcmp(s, WS, WS_LEN) == 0;
         if (unk && t->f.byte_fallback) {
@@ -403,11 +363,11 @@ static int finish_ids(const Tokenizer *t, const TokVec *tv, int from, int add_bo
 }
 
 int tokenizer_encode_sp(const Tokenizer *t, const char *text, int add_bos, int **ids) {
-    Buf norm = {0};
+    StrBuf norm = {0};
     TokVec tv = {0};
     sp_encode(t, text, strlen(text), t->f.add_dummy_prefix, &norm, &tv);
     int n = finish_ids(t, &tv, 0, add_bos, ids);
-    free(norm.p);
+    free(norm.s);
     free(tv.v);
     return n;
 }
@@ -430,18 +390,18 @@ static int special_at(const Tokenizer *t, const char *s, size_t n, int *id) {
  * sentencepiece model runs without its dummy prefix, and a stretch that starts
  * with a space is encoded behind the unk piece, whose pieces are then dropped
  * (so sentencepiece keeps that leading space). */
-static void hf_stretch(const Tokenizer *t, const char *s, size_t n, Buf *tmp, Buf *norm,
+static void hf_stretch(const Tokenizer *t, const char *s, size_t n, StrBuf *tmp, StrBuf *norm,
                        TokVec *out) {
     if (n == 0) return;
     if (s[0] != ' ' && !(n >= WS_LEN && memcmp(s, WS, WS_LEN) == 0)) {
         sp_encode(t, s, n, 0, norm, out);
         return;
     }
-    tmp->n = 0;
-    buf_put(tmp, piece_str(t, t->f.unk_id), piece_len(t, t->f.unk_id));
-    buf_put(tmp, s, n);
+    sb_clear(tmp);
+    sb_putn(tmp, piece_str(t, t->f.unk_id), piece_len(t, t->f.unk_id));
+    sb_putn(tmp, s, n);
     int from = out->n;
-    sp_encode(t, tmp->p, tmp->n, 0, norm, out);
+    sp_encode(t, tmp->s, tmp->n, 0, norm, out);
     int drop = out->n - from >= t->hf_unk_len ? t->hf_unk_len : 0;
     memmove(out->v + from, out->v + from + drop, (size_t)(out->n - from - drop) * sizeof(Tok));
     out->n -= drop;
@@ -452,34 +412,34 @@ int tokenizer_encode(const Tokenizer *t, const char *text, int add_bos, int **id
     size_t n = strlen(text);
     if (n == 0) return finish_ids(t, &tv, 0, add_bos, ids); /* tokenize("") is [] */
     /* LlamaTokenizer.tokenize: "▁" + text, with every "▁" of the text made a space */
-    Buf x = {0}, tmp = {0}, norm = {0};
-    buf_put(&x, WS, WS_LEN);
+    StrBuf x = {0}, tmp = {0}, norm = {0};
+    sb_putn(&x, WS, WS_LEN);
     for (size_t i = 0; i < n;) {
         if (i + WS_LEN <= n && memcmp(text + i, WS, WS_LEN) == 0)
-            buf_put(&x, " ", 1), i += WS_LEN;
+            sb_putn(&x, " ", 1), i += WS_LEN;
         else
-            buf_put(&x, text + i, 1), i++;
+            sb_putn(&x, text + i, 1), i++;
     }
     /* split out the special-token strings, leftmost first */
     size_t seg = 0;
     for (size_t i = 0; i < x.n;) {
-        int id, len = special_at(t, x.p + i, x.n - i, &id);
+        int id, len = special_at(t, x.s + i, x.n - i, &id);
         if (len == 0) {
             i++;
             continue;
         }
-        hf_stretch(t, x.p + seg, i - seg, &tmp, &norm, &tv);
+        hf_stretch(t, x.s + seg, i - seg, &tmp, &norm, &tv);
         tv_push(&tv, id, 0, 1);
         i += (size_t)len;
         seg = i;
     }
-    hf_stretch(t, x.p + seg, x.n - seg, &tmp, &norm, &tv);
+    hf_stretch(t, x.s + seg, x.n - seg, &tmp, &norm, &tv);
     /* a lone leading "▁" before a special token is dropped */
     int from = tv.n > 1 && tv.v[0].ws && tv.v[1].special;
     int count = finish_ids(t, &tv, from, add_bos, ids);
-    free(x.p);
-    free(tmp.p);
-    free(norm.p);
+    free(x.s);
+    free(tmp.s);
+    free(norm.s);
     free(tv.v);
     return count;
 }
@@ -487,13 +447,13 @@ int tokenizer_encode(const Tokenizer *t, const char *text, int add_bos, int **id
 /* ---- decoders ----------------------------------------------------------------------- */
 
 /* Byte pieces in a row: each valid UTF-8 character as is, each other byte as U+FFFD. */
-static void flush_bytes(const unsigned char *b, int n, Buf *out) {
+static void flush_bytes(const unsigned char *b, int n, StrBuf *out) {
     for (int i = 0; i < n;) {
-        int k = utf8_len(b + i, (size_t)(n - i));
+        int k = utf8_char_len((const char *)b + i, (size_t)(n - i));
         if (k == 0)
-            buf_put(out, kReplacement, 3), i++;
+            sb_putn(out, kReplacement, 3), i++;
         else
-            buf_put(out, b + i, (size_t)k), i += k;
+            sb_putn(out, (const char *)b + i, (size_t)k), i += k;
     }
 }
 
@@ -502,8 +462,8 @@ static void flush_bytes(const unsigned char *b, int n, Buf *out) {
  * extra whitespace); add_dummy says which setting applies. */
 static char *sp_decode(const Tokenizer *t, const char **ps, const int *pl, int n, int add_dummy,
                        size_t *len_out) {
-    Buf out = {0};
-    buf_put(&out, "", 0);
+    StrBuf out = {0};
+    sb_putn(&out, "", 0);
     unsigned char *bytes = hl_malloc((size_t)(n > 0 ? n : 1));
     int nb = 0, bos_ws = 1, bos_ws_seen = 0;
     for (int i = 0; i < n; i++) {
@@ -520,9 +480,9 @@ static char *sp_decode(const Tokenizer *t, const char **ps, const int *pl, int n
         if (type == TOK_CONTROL) continue; /* invisible */
         if (type == TOK_UNKNOWN) {
             if ((size_t)len == piece_len(t, id) && memcmp(s, piece_str(t, id), (size_t)len) == 0)
-                buf_put(&out, kUnkSurface, strlen(kUnkSurface));
+                sb_putn(&out, kUnkSurface, strlen(kUnkSurface));
             else
-                buf_put(&out, s, (size_t)len); /* a string that is no piece: verbatim */
+                sb_putn(&out, s, (size_t)len); /* a string that is no piece: verbatim */
             continue;
         }
         if (bos_ws && (add_dummy || t->f.remove_extra_whitespaces) && len >= WS_LEN &&
@@ -532,15 +492,15 @@ static char *sp_decode(const Tokenizer *t, const char **ps, const int *pl, int n
         }
         for (int j = 0; j < len;) {
             if (j + WS_LEN <= len && memcmp(s + j, WS, WS_LEN) == 0)
-                buf_put(&out, " ", 1), j += WS_LEN;
+                sb_putn(&out, " ", 1), j += WS_LEN;
             else
-                buf_put(&out, s + j, 1), j++;
+                sb_putn(&out, s + j, 1), j++;
         }
     }
     flush_bytes(bytes, nb, &out);
     free(bytes);
     if (len_out) *len_out = out.n;
-    return out.p;
+    return out.s;
 }
 
 char *tokenizer_decode_len(const Tokenizer *t, const int *ids, int n, int sp, size_t *len) {
@@ -663,11 +623,11 @@ Tokenizer *tokenizer_create(const char *source, int n, const uint8_t *blob, int6
                     special[k], n);
 
     /* LlamaTokenizer.unk_token_length: the unk piece's text, encoded without dummy prefix */
-    Buf norm = {0};
+    StrBuf norm = {0};
     TokVec tv = {0};
     sp_encode(t, piece_str(t, unk), piece_len(t, unk), 0, &norm, &tv);
     t->hf_unk_len = tv.n;
-    free(norm.p);
+    free(norm.s);
     free(tv.v);
     return t;
 }
@@ -706,212 +666,4 @@ int tokenizer_eos(const Tokenizer *t) {
 }
 const TokenizerFlags *tokenizer_flags(const Tokenizer *t) {
     return &t->f;
-}
-
-/* ---- tokenizer.model (protobuf) ----------------------------------------------------- */
-
-/* A cursor over protobuf wire data; any overrun is a corrupt file. */
-typedef struct {
-    const uint8_t *p, *end;
-    const char *path;
-} Pb;
-
-HL_NORETURN static void pb_corrupt(const Pb *b) {
-    hl_fail("%s: truncated or corrupt SentencePiece model file", b->path);
-}
-
-static uint64_t pb_varint(Pb *b) {
-    uint64_t v = 0;
-    for (int shift = 0; shift < 64; shift += 7) {
-        if (b->p >= b->end) pb_corrupt(b);
-        uint8_t c = *b->p++;
-        v |= (uint64_t)(c & 0x7f) << shift;
-        if (!(c & 0x80)) return v;
-    }
-    pb_corrupt(b);
-}
-
-/* Reads the next field's key; returns 0 at the end of the message. */
-static int pb_next(Pb *b, int *field, int *wire) {
-    if (b->p >= b->end) return 0;
-    uint64_t key = pb_varint(b);
-    *field = (int)(key >> 3), *wire = (int)(key & 7);
-    if (*field == 0) pb_corrupt(b);
-    return 1;
-}
-
-/* A length-delimited field's body as a sub-cursor. */
-static Pb pb_bytes(Pb *b) {
-    uint64_t n = pb_varint(b);
-    if (n > (uint64_t)(b->end - b->p)) pb_corrupt(b);
-    Pb sub = {b->p, b->p + n, b->path};
-    b->p += n;
-    return sub;
-}
-
-static void pb_skip(Pb *b, int wire) {
-    size_t n;
-    switch (wire) {
-    case 0:
-        pb_varint(b);
-        return;
-    case 2:
-        pb_bytes(b);
-        return;
-    case 1:
-        n = 8;
-        break;
-    case 5:
-        n = 4;
-        break;
-    default:
-        pb_corrupt(b);
-    }
-    if (n > (size_t)(b->end - b->p)) pb_corrupt(b);
-    b->p += n;
-}
-
-static int64_t pb_int(Pb *b, int wire) {
-    if (wire != 0) pb_corrupt(b);
-    return (int64_t)pb_varint(b); /* int32 negatives are sign-extended varints */
-}
-
-static float pb_float(Pb *b, int wire) {
-    if (wire != 5 || b->end - b->p < 4) pb_corrupt(b);
-    uint32_t u = (uint32_t)b->p[0] | (uint32_t)b->p[1] << 8 | (uint32_t)b->p[2] << 16 |
-                 (uint32_t)b->p[3] << 24;
-    b->p += 4;
-    float x;
-    memcpy(&x, &u, 4);
-    return x;
-}
-
-static Pb pb_message(Pb *b, int wire) {
-    if (wire != 2) pb_corrupt(b);
-    return pb_bytes(b);
-}
-
-/* What the normaliser specs say, for the identity check. */
-typedef struct {
-    Pb name, charsmap;
-} NormSpec;
-
-static void read_normalizer(Pb m, TokenizerFlags *f, NormSpec *ns) {
-    int field, wire;
-    while (pb_next(&m, &field, &wire)) {
-        if (field == 1)
-            ns->name = pb_message(&m, wire);
-        else if (field == 2)
-            ns->charsmap = pb_message(&m, wire);
-        else if (field == 3 && f)
-            f->add_dummy_prefix = pb_int(&m, wire) != 0;
-        else if (field == 4 && f)
-            f->remove_extra_whitespaces = pb_int(&m, wire) != 0;
-        else if (field == 5 && f)
-            f->escape_whitespaces = pb_int(&m, wire) != 0;
-        else
-            pb_skip(&m, wire);
-    }
-}
-
-Tokenizer *tokenizer_load_model(const char *path) {
-    FILE *fp = hl_fopen(path, "rb");
-    Buf file = {0};
-    char chunk[65536];
-    size_t got;
-    while ((got = fread(chunk, 1, sizeof chunk, fp)) > 0) buf_put(&file, chunk, got);
-    if (ferror(fp)) hl_fail("%s: read error", path);
-    fclose(fp);
-
-    /* proto2 defaults of TrainerSpec and NormalizerSpec */
-    TokenizerFlags f = {.model_type = 1,
-                        .add_dummy_prefix = 1,
-                        .remove_extra_whitespaces = 1,
-                        .escape_whitespaces = 1,
-                        .byte_fallback = 0,
-                        .unk_id = 0,
-                        .bos_id = 1,
-                        .eos_id = 2,
-                        .pad_id = -1};
-    int suffix_ws = 0;
-    NormSpec norm = {{0}, {0}}, denorm = {{0}, {0}};
-    Buf blob = {0};
-    int n = 0, cap = 0;
-    int64_t *off = NULL;
-    float *score = NULL;
-    int32_t *type = NULL;
-
-    Pb b = {(const uint8_t *)file.p, (const uint8_t *)file.p + file.n, path};
-    int field, wire;
-    while (pb_next(&b, &field, &wire)) {
-        if (field == 1) { /* SentencePiece {1 piece, 2 score, 3 type} */
-            Pb m = pb_message(&b, wire);
-            if (n + 1 >= cap) {
-                cap = cap ? 2 * cap : 1024;
-                off = hl_realloc(off, (size_t)(cap + 1) * sizeof(int64_t));
-                score = hl_realloc(score, (size_t)cap * sizeof(float));
-                type = hl_realloc(type, (size_t)cap * sizeof(int32_t));
-            }
-            off[n] = (int64_t)blob.n, score[n] = 0.0f, type[n] = TOK_NORMAL;
-            Pb piece = {0};
-            while (pb_next(&m, &field, &wire)) {
-                if (field == 1)
-                    piece = pb_message(&m, wire);
-                else if (field == 2)
-                    score[n] = pb_float(&m, wire);
-                else if (field == 3)
-                    type[n] = (int32_t)pb_int(&m, wire);
-                else
-                    pb_skip(&m, wire);
-            }
-            if (piece.p) buf_put(&blob, piece.p, (size_t)(piece.end - piece.p));
-            n++;
-            off[n] = (int64_t)blob.n;
-        } else if (field == 2) { /* TrainerSpec */
-            Pb m = pb_message(&b, wire);
-            while (pb_next(&m, &field, &wire)) {
-                if (field == 3)
-                    f.model_type = (int)pb_int(&m, wire);
-                else if (field == 24)
-                    suffix_ws = pb_int(&m, wire) != 0;
-                else if (field == 35)
-                    f.byte_fallback = pb_int(&m, wire) != 0;
-                else if (field == 40)
-                    f.unk_id = (int32_t)pb_int(&m, wire);
-                else if (field == 41)
-                    f.bos_id = (int32_t)pb_int(&m, wire);
-                else if (field == 42)
-                    f.eos_id = (int32_t)pb_int(&m, wire);
-                else if (field == 43)
-                    f.pad_id = (int32_t)pb_int(&m, wire);
-                else
-                    pb_skip(&m, wire);
-            }
-        } else if (field == 3) {
-            read_normalizer(pb_message(&b, wire), &f, &norm);
-        } else if (field == 5) {
-            read_normalizer(pb_message(&b, wire), NULL, &denorm);
-        } else {
-            pb_skip(&b, wire);
-        }
-    }
-    if (n == 0) hl_fail("%s: not a SentencePiece model (no pieces)", path);
-    size_t name_len = norm.name.p ? (size_t)(norm.name.end - norm.name.p) : 0;
-    int identity = name_len == 0 || (name_len == 8 && memcmp(norm.name.p, "identity", 8) == 0);
-    if (!identity || norm.charsmap.end != norm.charsmap.p)
-        hl_fail("%s: normalizer '%.*s' is not supported (only identity)", path, (int)name_len,
-                name_len ? (const char *)norm.name.p : "");
-    if (denorm.charsmap.end != denorm.charsmap.p)
-        hl_fail("%s: a denormalizer is not supported", path);
-    if (suffix_ws) hl_fail("%s: treat_whitespace_as_suffix is not supported", path);
-    free(file.p); /* the specs above pointed into it */
-
-    static const uint8_t empty = 0;
-    Tokenizer *t = tokenizer_create(path, n, blob.p ? (const uint8_t *)blob.p : &empty,
-                                    (int64_t)blob.n, off, score, type, &f);
-    free(blob.p);
-    free(off);
-    free(score);
-    free(type);
-    return t;
 }

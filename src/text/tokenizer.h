@@ -12,8 +12,9 @@
  * Decode. docs/tokenizer.md lists every rule and what the tests compare.
  *
  * The model comes from the flattened arrays of the weight file's /tokenizer
- * group (docs/weight-file.md) or from a tokenizer.model protobuf file; only
- * BPE models with the identity normaliser are accepted. A Tokenizer is
+ * group (docs/weight-file.md); only BPE models with the identity normaliser
+ * are accepted. (The tests read tokenizer.model protobuf files with
+ * tests/unit/sp_model.h.) A Tokenizer is
  * read-only after creation, so threads may share it. */
 #ifndef HL_TOKENIZER_H
 #define HL_TOKENIZER_H
@@ -52,8 +53,6 @@ typedef struct Tokenizer Tokenizer;
 Tokenizer *tokenizer_create(const char *source, int n, const uint8_t *blob, int64_t blob_bytes,
                             const int64_t *offsets, const float *scores, const int32_t *types,
                             const TokenizerFlags *flags);
-/* Reads a SentencePiece tokenizer.model file (ModelProto). */
-Tokenizer *tokenizer_load_model(const char *path);
 void tokenizer_free(Tokenizer *t);
 
 /* LlamaTokenizer(legacy=False)(text).input_ids: BOS first when add_bos (and the

@@ -10,6 +10,7 @@
 
 #include "run/config.h"
 #include "test.h"
+#include "util/path.h"
 
 static char tmpdir[] = "/tmp/hl-test-config-XXXXXX";
 
@@ -80,7 +81,7 @@ static void test_valid(void) {
 }
 
 static void expect_join(const char *dir, const char *p, const char *want) {
-    char *got = yd_path_join(dir, p);
+    char *got = path_resolve(dir, p);
     EXPECT(!strcmp(got, want), "join(%s, %s) = %s, want %s", dir, p, got, want);
     free(got);
 }

@@ -13,6 +13,7 @@
 #include "eval/questions.h"
 #include "eval/tsv.h"
 #include "test.h"
+#include "util/path.h"
 
 #define FIX "tests/fixtures/bench"
 
@@ -136,10 +137,10 @@ static void test_details(void) {
     free(k);
     eval_set_free(set);
     /* path joining as os.path.join */
-    char *p = path_join("dir", "/abs/x.jpg");
+    char *p = path_os_join("dir", "/abs/x.jpg");
     EXPECT(!strcmp(p, "/abs/x.jpg"), "absolute names win");
     free(p);
-    p = path_join("dir/", "x.jpg");
+    p = path_os_join("dir/", "x.jpg");
     EXPECT(!strcmp(p, "dir/x.jpg"), "no doubled slash");
     free(p);
     /* base64 as Python's b64decode: junk skipped, padding required */

@@ -9,13 +9,8 @@
 
 #include "comm/comm.h"
 #include "golden.h"
-#include "io/clip_image.h"
-#include "io/image.h"
 #include "kernels/ops.h"
-#include "model/config.h"
-#include "model/llm.h"
-#include "model/projector.h"
-#include "model/vision.h"
+#include "model/llava.h"
 #include "run/engine.h"
 #include "run/model_file.h"
 #include "test.h"
@@ -42,12 +37,21 @@ static void run_fixture(const char *dir, const char *fx, Comm *comm) {
     char path[1024], gpath[1024];
     snprintf(path, sizeof path, "%s/model.h5", dir);
     snprintf(gpath, sizeof gpath, "%s/golden.h5", dir);
+    /* the whole model on one rank, loaded as the engine loads a stage */
+    WeightFile wf;
+    wf_open(&wf, path);
+    const char *hold = getenv("HL_HOLD"); /* f32 (default), bf16, f16 */
+    if (hold && *hold && dtype_parse(hold, &wf.hold)) {
+        fprintf(stderr, "HL_HOLD=%s: expected f32, bf16 or f16\n", hold);
+        exit(2);
+    }
     ModelConfig c;
-    Vision vis;
-    Projector proj;
-    Llm llm;
-    Tokenizer *tok;
-    golden_load_model(path, &c, &vis, &proj, &llm, &tok);
+    model_config_read(&wf, &c);
+    Llava m;
+    LlmPart whole = {.tp_size = 1, .n_blocks = c.layers, .has_embed = 1, .has_head = 1};
+    llava_load(&m, &wf, &c, &whole);
+    Tokenizer *tok = model_file_tokenizer(&wf);
+    Llm *llm = &m.llm;
     Group solo = {.rank = 0, .size = 1};
     Ctx ctx = golden_ctx();
     hid_t gf = H5Fopen(gpath, H5F_ACC_RDONLY, H5P_DEFAULT);
@@ -75,22 +79,18 @@ static void run_fixture(const char *dir, const char *fx, Comm *comm) {
         for (long i = 0; same && i < gn; i++) same = gids[i] == cs->ids[i];
         EXPECT(same, "%s case %d: prompt ids differ (%d vs golden %ld)", fx, k, cs->n_ids, gn);
         /* pixels: bit for bit */
-        Image img;
-        image_load(cs->image, &img);
         float *pix = hl_malloc((size_t)3 * S * S * sizeof(float));
-        clip_preprocess(&img, S, c.image_mean, c.image_std, pix);
-        image_free(&img);
+        llava_pixels(&c, &(ImageRef){.path = cs->image}, pix, NULL);
         float *gpix = golden_f32(g, "pixels", &gn);
         EXPECT(gn == 3L * S * S && !memcmp(pix, gpix, (size_t)gn * sizeof(float)),
                "%s case %d: pixels differ from Pillow + CLIPImageProcessor", fx, k);
         free(gpix);
         /* vision and projector */
         float *feats = hl_malloc((size_t)NP * C * sizeof(float));
-        vision_forward(&ctx, &vis, pix, 1, feats, &solo);
-        cmp(g, "vision_features", feats, (long)NP * C, fx, k);
         float *v = hl_malloc((size_t)NP * d * sizeof(float));
         ProjectorTrace tr = {0};
-        projector_forward(&ctx, &proj, feats, NP, v, &tr);
+        llava_encode_images(&ctx, &m, pix, 1, v, &solo, feats, &tr);
+        cmp(g, "vision_features", feats, (long)NP * C, fx, k);
         cmp(g, "projector", v, (long)NP * d, fx, k);
         if (c.expert_v1 || c.expert_v2) cmp(g, "visual_guidance", tr.guidance, C, fx, k);
         if (c.expert_v1) {
@@ -103,21 +103,13 @@ static void run_fixture(const char *dir, const char *fx, Comm *comm) {
         }
         projector_trace_free(&tr);
         /* the language model over the spliced prompt */
-        int T = cs->n_ids - 1 + NP;
+        int T = llava_prompt_rows(&c, cs->ids, cs->n_ids);
         float *x = hl_malloc((size_t)T * d * sizeof(float));
-        for (int i = 0, row = 0; i < cs->n_ids; i++) {
-            if (cs->ids[i] == HL_IMAGE_TOKEN) {
-                memcpy(x + (long)row * d, v, (size_t)NP * d * sizeof(float));
-                row += NP;
-            } else {
-                llm_embed(&llm, &cs->ids[i], 1, x + (long)row * d);
-                row++;
-            }
-        }
+        llava_embed_prompt(&m, cs->ids, cs->n_ids, v, x, k);
         SeqState st;
-        seq_state_init(&st, &llm, T + cs->max_new);
+        seq_state_init(&st, llm, T + cs->max_new);
         SeqSpan span = {.st = &st, .n_rows = T, .pos0 = 0, .prefill = 1};
-        llm_blocks(&ctx, &llm, x, &span, 1, &solo);
+        llm_blocks(&ctx, llm, x, &span, 1, &solo);
         if (c.expert_lang) {
             cmp(g, "language_guidance", st.guidance, d, fx, k);
             for (int b = c.guide_layer; b < c.layers; b++) {
@@ -129,7 +121,7 @@ static void run_fixture(const char *dir, const char *fx, Comm *comm) {
             }
         }
         float *logits = hl_malloc((size_t)T * c.vocab * sizeof(float));
-        llm_logits(&ctx, &llm, x, T, logits);
+        llm_logits(&ctx, llm, x, T, logits);
         long l0 = golden_attr_int(g, "logits_start");
         float *gl = golden_f32(g, "logits", &gn);
         long rows = gn / c.vocab;
@@ -148,10 +140,10 @@ static void run_fixture(const char *dir, const char *fx, Comm *comm) {
         for (long t = 0; t < gn; t++) {
             ok &= tokn == gt[t];
             if (!ok || tokn == c.eos || t + 1 == gn) break;
-            llm_embed(&llm, &tokn, 1, xr);
+            llm_embed(llm, &tokn, 1, xr);
             SeqSpan one = {.st = &st, .n_rows = 1, .pos0 = pos++, .prefill = 0};
-            llm_blocks(&ctx, &llm, xr, &one, 1, &solo);
-            llm_logits(&ctx, &llm, xr, 1, lr);
+            llm_blocks(&ctx, llm, xr, &one, 1, &solo);
+            llm_logits(&ctx, llm, xr, 1, lr);
             tokn = argmax(lr, c.vocab);
         }
         EXPECT(ok, "%s case %d: greedy tokens differ from the reference", fx, k);
@@ -159,7 +151,7 @@ static void run_fixture(const char *dir, const char *fx, Comm *comm) {
         char *dec = prompt_answer(tok, gt, (int)gn), *a = dec;
         EXPECT(!strcmp(a, ans), "%s case %d: decoded answer '%s' vs '%s'", fx, k, a, ans);
         free(ans), free(dec), free(xr), free(lr);
-        seq_state_free(&st, &llm);
+        seq_state_free(&st, llm);
         free(logits), free(x), free(v), free(feats), free(pix), free(prompt), free(question),
             free(prompt_g), free(gids);
         H5Gclose(g);
@@ -167,10 +159,8 @@ static void run_fixture(const char *dir, const char *fx, Comm *comm) {
     H5Fclose(gf);
     /* the engine, batched: every batch size and micro-batch count, same tokens */
     Engine e;
-    Dtype hold = DT_F32;
-    const char *hs = getenv("HL_HOLD");
-    if (hs && *hs) dtype_parse(hs, &hold);
-    engine_init(&e, comm, path, NULL, &ctx, hold);
+    engine_init(&e, comm, &wf, &c, NULL, &ctx);
+    wf_close(&wf);
     int sizes[][2] = {{1, 1}, {3, 1}, {3, 2}, {3, 3}};
     for (size_t z = 0; z < sizeof sizes / sizeof *sizes; z++) {
         int bs = sizes[z][0] < n_cases ? sizes[z][0] : n_cases;
@@ -182,7 +172,7 @@ static void run_fixture(const char *dir, const char *fx, Comm *comm) {
             for (int j = 0; j < cnt; j++) {
                 Case *cs = &cases[b0 + j];
                 rq[j] = (GenRequest){.id = b0 + j,
-                                     .image_path = cs->image,
+                                     .image = {.path = cs->image},
                                      .ids = cs->ids,
                                      .n_ids = cs->n_ids,
                                      .max_new = cs->max_new};

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "test.h"
+#include "sp_model.h"
 #include "util/check.h"
 
 #define TOKENIZER_FIX "tests/fixtures/tokenizer/"

@@ -1,0 +1,273 @@
+#include "run/suite.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "eval/answers.h"
+#include "eval/scores.h"
+#include "run/record.h"
+#include "text/prompt.h"
+#include "util/check.h"
+#include "util/path.h"
+
+/* Progress on rank 0: a bar with ETA on a terminal, a log line every 10 %
+ * (and at least every 60 s) otherwise. */
+typedef struct {
+    const char *name;
+    size_t total, done, start;
+    double t0, last;
+    int tty, last_decile;
+} Progress;
+
+static void progress(Progress *p, double now) {
+    size_t n = p->done - p->start, todo = p->total - p->start;
+    double el = now - p->t0, rate = el > 0 ? n / el : 0, eta = rate > 0 ? (todo - n) / rate : 0;
+    if (p->tty) {
+        int w = 30, f = todo ? (int)(w * n / todo) : w;
+        fprintf(stderr, "\r%-12.12s [%.*s%*s] %zu/%zu  %.2f q/s  ETA %02d:%02d:%02d ", p->name, f,
+                "##############################", w - f, "", p->done, p->total, rate,
+                (int)eta / 3600, (int)eta / 60 % 60, (int)eta % 60);
+        if (p->done == p->total) fputc('\n', stderr);
+    } else {
+        int dec = todo ? (int)(10 * n / todo) : 10;
+        if (dec == p->last_decile && now - p->last < 60 && p->done != p->total) return;
+        p->last_decile = dec, p->last = now;
+        fprintf(stderr, "hyperllava: %s: %zu/%zu answered, %.2f q/s, ETA %.0f s\n", p->name,
+                p->done, p->total, rate, eta);
+    }
+    fflush(stderr);
+}
+
+static char *errorf(const char *fmt, ...) HL_PRINTF(1, 2);
+static char *errorf(const char *fmt, ...) {
+    char m[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(m, sizeof m, fmt, ap);
+    va_end(ap);
+    return hl_strdup(m);
+}
+
+char *suite_resume_point(const char *dir, const json_t *record, const EvalSet *set, int resume,
+                         long *start) {
+    *start = 0;
+    char *ans = path_os_join(dir, "answers.jsonl"), *rec = path_os_join(dir, "run.json");
+    char *smp = path_os_join(dir, "samples.jsonl"), *err = NULL;
+    struct stat st;
+    if (!(stat(ans, &st) == 0 && st.st_size > 0)) goto done;
+    if (!resume) {
+        err = errorf("%s: answers exist; pass --resume to continue them or remove the folder", ans);
+        goto done;
+    }
+    json_error_t jerr;
+    json_t *old = json_load_file(rec, 0, &jerr);
+    char *why = old ? record_mismatch(old, record)
+                    : hl_strdup("no run record (run.json) beside the answers");
+    json_decref(old);
+    if (why) {
+        err = errorf("%s: cannot resume: %s", rec, why);
+        free(why);
+        goto done;
+    }
+    AnswersResume ar;
+    answers_resume(ans, &ar);
+    *start = (long)answers_resume_check(&ar, set, ans);
+    answers_resume_free(&ar);
+    /* samples.jsonl follows answers.jsonl line for line */
+    FILE *f = fopen(smp, "r");
+    if (f) {
+        long lines = 0, good = 0, off = 0;
+        int ch;
+        while ((ch = fgetc(f)) != EOF) {
+            off++;
+            if (ch == '\n' && lines < *start) lines++, good = off;
+        }
+        fclose(f);
+        if (truncate(smp, good) != 0) hl_warn("%s: cannot truncate", smp);
+    }
+done:
+    free(ans), free(rec), free(smp);
+    return err;
+}
+
+/* One benchmark's run on rank 0: where its answers and samples go. */
+typedef struct {
+    const Session *s;
+    const Job *job;
+    const BenchSpec *b;
+    EvalSet *set;
+    AnswersWriter *aw;
+    FILE *sf;
+    Progress pg;
+} BenchRun;
+
+static void bench_item(void *ctx, int i, SessionItem *out) {
+    BenchRun *br = ctx;
+    const EvalItem *it = &br->set->items[i];
+    out->prompt = prompt_vicuna_v1(it->question, eval_item_has_image(it));
+    out->image = (ImageRef){.path = it->image,
+                            .data = it->image_data,
+                            .size = it->image_size,
+                            .name = br->b->questions,
+                            .raw = it->image_raw};
+}
+
+static void bench_result(void *ctx, int i, const GenResult *r) {
+    BenchRun *br = ctx;
+    const EvalItem *it = &br->set->items[i];
+    char *text = prompt_answer(br->s->tok, r->tokens, r->n_tokens);
+    char *line = answers_format(br->b->kind, it, text, br->job->model_id);
+    answers_write(br->aw, line);
+    json_t *toks = json_array();
+    for (int t = 0; t < r->n_tokens; t++) json_array_append_new(toks, json_integer(r->tokens[t]));
+    json_t *o =
+        json_pack("{s:O, s:i, s:[i,i], s:s, s:o, s:f, s:i}", "question_id", it->question_id,
+                  "prompt_tokens", r->prompt_rows, "image_size", r->img_w, r->img_h, "image_mode",
+                  r->img_mode, "tokens", toks, "seconds", r->seconds, "rank", r->rank);
+    char *js = json_dumps(o, JSON_COMPACT);
+    fprintf(br->sf, "%s\n", js);
+    free(js), json_decref(o), free(line), free(text);
+}
+
+static void bench_round(void *ctx, int done) {
+    BenchRun *br = ctx;
+    answers_sync(br->aw);
+    fflush(br->sf);
+    fsync(fileno(br->sf));
+    br->pg.done = (size_t)done;
+    progress(&br->pg, session_wtime());
+}
+
+/* One benchmark on every rank; returns its score object on rank 0 (or NULL). */
+static json_t *run_bench(Session *s, const Job *job, const BenchSpec *b, const SuiteOptions *o,
+                         SessionTotals *sum) {
+    /* only the first stage reads the questions (images, base64 TSVs); the
+     * other stages need the count, which rank 0 (always a first stage) sends */
+    EvalSet *set = s->is_first ? eval_read(b, NULL) : NULL;
+    long n = set ? (long)set->n : 0;
+    session_bcast(s, &n, sizeof n);
+    char *dir = path_os_join(job->output, b->name);
+    int max_new = b->max_new_tokens > 0 ? b->max_new_tokens : bench_default_max_new_tokens(b->kind);
+    /* rank 0 decides where to start; every rank learns it (or fails with everyone) */
+    long start = 0;
+    char msg[1024] = "";
+    if (s->is_root) {
+        path_mkdirs(dir);
+        char msha[65], qsha[65];
+        record_file_sha256(s->cfg.model, msha);
+        record_file_sha256(b->questions, qsha);
+        RecordInput ri = {.model_path = s->cfg.model,
+                          .model_sha256 = msha,
+                          .questions_sha256 = qsha,
+                          .model_id = job->model_id,
+                          .run = &s->cfg,
+                          .bench = b,
+                          .gen = &s->engine.gen,
+                          .max_new_tokens = max_new};
+        json_t *rec = record_build(&ri);
+        char *err = suite_resume_point(dir, rec, set, o->resume, &start);
+        char *rec_path = path_os_join(dir, "run.json");
+        if (err)
+            snprintf(msg, sizeof msg, "%s", err);
+        else if (json_dump_file(rec, rec_path, JSON_INDENT(2)) != 0)
+            snprintf(msg, sizeof msg, "%s: cannot write the run record", rec_path);
+        free(err), free(rec_path);
+        json_decref(rec);
+    }
+    session_bcast(s, msg, sizeof msg);
+    if (msg[0]) session_fail_all(s, msg);
+    session_bcast(s, &start, sizeof start);
+
+    char *ans_path = path_os_join(dir, "answers.jsonl");
+    BenchRun br = {.s = s, .job = job, .b = b, .set = set};
+    if (s->is_root) {
+        br.aw = answers_open(ans_path, 1);
+        char *smp_path = path_os_join(dir, "samples.jsonl");
+        br.sf = fopen(smp_path, "a");
+        if (!br.sf) hl_fail("%s: cannot open for writing", smp_path);
+        free(smp_path);
+    }
+    double now = session_wtime();
+    br.pg = (Progress){.name = b->name,
+                       .total = (size_t)n,
+                       .done = (size_t)start,
+                       .start = (size_t)start,
+                       .t0 = now,
+                       .last = now,
+                       .tty = isatty(2),
+                       .last_decile = -1};
+    SessionJob sj = {.n = (int)n,
+                     .start = (int)start,
+                     .batch_size = b->batch_size,
+                     .max_new = max_new,
+                     .item = bench_item,
+                     .result = bench_result,
+                     .round = bench_round,
+                     .ctx = &br};
+    SessionTotals t = session_run(s, &sj);
+    sum->wall_s += t.wall_s;
+    sum->samples += t.samples, sum->tokens += t.tokens, sum->prompt_rows += t.prompt_rows;
+    json_t *score = NULL;
+    if (s->is_root) {
+        answers_close(br.aw);
+        fclose(br.sf);
+        if (o->score) {
+            ScoreReport rep = score_answers(b, ans_path, dir);
+            score = json_incref(rep.scores);
+            char *sp = path_os_join(dir, "scores.json");
+            json_dump_file(rep.scores, sp, JSON_INDENT(2));
+            free(sp);
+            if (rep.summary) printf("%s\n", rep.summary);
+            score_report_free(&rep);
+        } else {
+            score = json_pack("{s:s, s:s}", "benchmark", b->name, "kind", bench_kind_name(b->kind));
+        }
+    }
+    eval_set_free(set);
+    free(dir), free(ans_path);
+    return score;
+}
+
+void suite_run(Session *s, const Job *job, const SuiteOptions *o) {
+    json_t *scores = s->is_root ? json_object() : NULL;
+    SessionTotals tp = {0};
+    for (int i = o->b0; i < o->b1; i++) {
+        json_t *sc = run_bench(s, job, &job->benches[i], o, &tp);
+        if (scores && sc) json_object_set_new(scores, job->benches[i].name, sc);
+    }
+    char *extra = NULL;
+    if (s->is_root) {
+        if (!o->one) {
+            char *sp = path_os_join(job->output, "scores.json");
+            json_dump_file(scores, sp, JSON_INDENT(2));
+            free(sp);
+            printf("\n");
+            score_table_header(stdout);
+            const char *key;
+            json_t *v;
+            json_object_foreach(scores, key, v) score_table_row(stdout, key, v);
+        }
+        double sec = tp.wall_s;
+        json_t *x = json_pack(
+            "{s:s, s:f, s:I, s:I, s:f, s:f, s:f}", "job", job->path, "eval_s", sec, "samples",
+            (json_int_t)tp.samples, "generated_tokens", (json_int_t)tp.tokens, "samples_per_s",
+            sec > 0 ? tp.samples / sec : 0.0, "tokens_per_s", sec > 0 ? tp.tokens / sec : 0.0,
+            "prompt_positions_per_s", sec > 0 ? tp.prompt_rows / sec : 0.0);
+        extra = json_dumps(x, JSON_COMPACT);
+        json_decref(x);
+        json_decref(scores);
+    }
+    char *mpath = o->metrics ? hl_strdup(o->metrics) : NULL;
+    if (!mpath) {
+        char *d =
+            o->one ? path_os_join(job->output, job->benches[o->b0].name) : hl_strdup(job->output);
+        mpath = path_os_join(d, "metrics.json");
+        free(d);
+    }
+    session_write_metrics(s, mpath, extra);
+    free(mpath), free(extra);
+}
