@@ -9,7 +9,10 @@ CHECKPOINT_DIR is either the original LLaVA-1.5 release (config.json with
 `mm_vision_tower`, pytorch_model*.bin or model*.safetensors, tokenizer.model;
 the CLIP tower comes from --vision-tower) or the llava-hf release (config.json
 with text_config/vision_config, model*.safetensors, tokenizer.model,
-preprocessor_config.json). HyperLLaVA expert tensors (`expert.*`, optionally
+preprocessor_config.json), as transformers 4.x or 5.x saves it (5.x: the tower
+under vision_tower.* without vision_model., text_config.rope_parameters,
+processor_config.json with the image settings under image_processor).
+HyperLLaVA expert tensors (`expert.*`, optionally
 under a `model.` or `language_model.` prefix) are taken from the checkpoint
 or from --experts. The output format is docs/weight-file.md; the conversion
 rules are docs/convert.md.
@@ -142,16 +145,12 @@ def vision_config(vcfg, defaults, path):
             "_vision_total_layers": g["num_hidden_layers"]}
 
 
-def preprocessor(path, image_size):
-    """image_mean/std from a CLIPImageProcessor's preprocessor_config.json;
-    CLIP's own values when the file is absent."""
-    pre = load_json(path, required=False)
-    if pre is None:
-        log(f"note: {path} not found; using the OpenAI CLIP image mean/std")
-        return {"image_mean": list(CLIP_MEAN), "image_std": list(CLIP_STD)}
+def image_settings(pre, path, image_size):
+    """image_mean/std from an image processor's settings, checking crop_size."""
     out = {}
     for key, dflt in (("image_mean", CLIP_MEAN), ("image_std", CLIP_STD)):
-        v = pre.get(key, dflt)
+        v = pre.get(key)
+        v = dflt if v is None else v
         if not (isinstance(v, list) and len(v) == 3 and all(isinstance(x, (int, float)) for x in v)):
             raise ConvertError(f"{path}: {key} must be a list of 3 numbers")
         out[key] = [float(x) for x in v]
@@ -165,9 +164,76 @@ def preprocessor(path, image_size):
     return out
 
 
-def llama_config(tcfg, path):
+def preprocessor(folder, image_size):
+    """image_mean/std of the image processor saved in folder: the settings
+    nested under `image_processor` in processor_config.json (transformers 5.x
+    writes them there) or else preprocessor_config.json (4.x), which is the
+    order transformers 5.x reads them in; CLIP's own values when neither is
+    there. When both files hold settings, they must agree."""
+    ppath = os.path.join(folder, "processor_config.json")
+    ipath = os.path.join(folder, "preprocessor_config.json")
+    proc = load_json(ppath, required=False)
+    nested = None
+    if proc is not None and proc.get("image_processor") is not None:
+        nested = proc["image_processor"]
+        if not isinstance(nested, dict):
+            raise ConvertError(f"{ppath}: image_processor must be a JSON object")
+    pre = load_json(ipath, required=False)
+    found = []
+    if nested is not None:
+        found.append((f"{ppath} (image_processor)", image_settings(nested, f"{ppath}: image_processor", image_size)))
+    if pre is not None:
+        found.append((ipath, image_settings(pre, ipath, image_size)))
+    if not found:
+        log(f"note: {folder} has neither preprocessor_config.json nor processor_config.json with image_processor; "
+            "using the OpenAI CLIP image mean/std")
+        return {"image_mean": list(CLIP_MEAN), "image_std": list(CLIP_STD)}
+    if len(found) == 2 and found[0][1] != found[1][1]:
+        raise ConvertError(f"{ipath}: image_mean/image_std differ from those under image_processor in {ppath}")
+    return found[0][1]
+
+
+def rope(g, raw, path, keyp):
+    """rope_theta from the RoPE settings as transformers 4.x and 5.x spell
+    them: 5.x `rope_parameters` {rope_type, rope_theta, ...}, 4.x `rope_theta`
+    beside `rope_scaling` {type or rope_type, ...}. As in transformers, a
+    non-empty rope_scaling takes the place of rope_parameters and a top-level
+    rope_theta fills in a missing one. Anything but the default (plain) RoPE,
+    or RoPE on part of the head only, is refused."""
+    name = "rope_scaling" if raw.get("rope_scaling") else "rope_parameters"
+    rp = raw.get(name)
+    if rp is None:
+        rp = {}
+    if not isinstance(rp, dict):
+        raise ConvertError(f"{path}: {keyp}{name} must be a JSON object, got {rp!r}")
+    for k, v in rp.items():
+        if isinstance(v, dict):
+            raise ConvertError(f"{path}: {keyp}{name}.{k}: RoPE settings per layer type are not supported; "
+                               "the engine implements only default RoPE")
+    rtype = rp.get("rope_type", rp.get("type"))
+    rtype = "default" if rtype is None else rtype
+    if rtype != "default":
+        which = "rope_type" if "rope_type" in rp else "type"
+        raise ConvertError(f"{path}: {keyp}{name}.{which} is {rtype!r}; the engine implements only default RoPE")
+    for where, obj in ((f"{keyp}{name}.", rp), (keyp, raw)):
+        prf = obj.get("partial_rotary_factor")
+        if prf is not None and prf != 1:
+            raise ConvertError(f"{path}: {where}partial_rotary_factor is {prf!r}; the engine rotates the whole head")
+    theta = rp.get("rope_theta")
+    if theta is None:
+        theta = g["rope_theta"]
+        src = "rope_theta"
+    else:
+        src = f"{name}.rope_theta"
+    if not (isinstance(theta, (int, float)) and not isinstance(theta, bool)) or not theta > 0:
+        raise ConvertError(f"{path}: {keyp}{src} must be a positive number, got {theta!r}")
+    return float(theta)
+
+
+def llama_config(tcfg, path, keyp=""):
     """A LLaMA config dict -> the LLM attributes; absent fields take
-    transformers' LlamaConfig defaults."""
+    transformers' LlamaConfig defaults. keyp names where the dict sits in
+    the file (`text_config.` or nothing), for messages."""
     g = {}
     for k, d in LLAMA_DEFAULTS.items():
         v = tcfg.get(k)
@@ -175,20 +241,22 @@ def llama_config(tcfg, path):
     for k in ("vocab_size", "hidden_size", "intermediate_size", "num_hidden_layers", "num_attention_heads",
               "max_position_embeddings"):
         cfg_get(g, k, None, path, int)
-    for k in ("rms_norm_eps", "rope_theta"):
-        cfg_get(g, k, None, path, float)
+    cfg_get(g, "rms_norm_eps", None, path, float)
     if g["hidden_act"] != "silu":
         raise ConvertError(f"{path}: hidden_act is {g['hidden_act']}; the engine implements silu")
     kv = g["num_key_value_heads"] if g["num_key_value_heads"] is not None else g["num_attention_heads"]
     if kv != g["num_attention_heads"]:
         raise ConvertError(f"{path}: num_key_value_heads {kv} differs from num_attention_heads "
                            f"{g['num_attention_heads']}; grouped-query attention is not supported")
-    if g["rope_scaling"] is not None:
-        raise ConvertError(f"{path}: rope_scaling is set; only plain RoPE is supported")
     if g["attention_bias"] or g["mlp_bias"]:
         raise ConvertError(f"{path}: attention_bias/mlp_bias are set; LLaMA layers without biases are expected")
     if g["hidden_size"] % g["num_attention_heads"]:
         raise ConvertError(f"{path}: hidden_size is not a multiple of num_attention_heads")
+    hd = tcfg.get("head_dim")
+    if hd is not None and hd != g["hidden_size"] // g["num_attention_heads"]:
+        raise ConvertError(f"{path}: {keyp}head_dim is {hd!r}, not hidden_size / num_attention_heads = "
+                           f"{g['hidden_size'] // g['num_attention_heads']}; the engine needs head_dim = hidden / heads")
+    g["rope_theta"] = rope(g, tcfg, path, keyp)
     return {"hidden": g["hidden_size"], "heads": g["num_attention_heads"], "intermediate": g["intermediate_size"],
             "layers": g["num_hidden_layers"], "max_positions": g["max_position_embeddings"],
             "rms_norm_eps": float(g["rms_norm_eps"]), "rope_theta": float(g["rope_theta"]),
@@ -269,10 +337,10 @@ def plan_original(folder, cfg, args):
         tcfg = load_json(tcfg_path)
         vcfg = tcfg["vision_config"] if isinstance(tcfg.get("vision_config"), dict) else tcfg
         vattrs = vision_config(vcfg, CLIP_VISION_DEFAULTS, tcfg_path)
-        vattrs.update(preprocessor(os.path.join(tdir, "preprocessor_config.json"), vattrs["vision_image_size"]))
+        vattrs.update(preprocessor(tdir, vattrs["vision_image_size"]))
         if has_weights(tdir):
             vpool, vwhere = read_checkpoint_dir(tdir)
-            vision = Source(vpool, ["vision_model."], vwhere)
+            vision = Source(vpool, ["vision_model.", ""], vwhere)
             if has_embedded:
                 log(f"note: the tower weights inside {wsrc} are ignored; those of {tdir} are used (as LLaVA does)")
         elif has_embedded:
@@ -314,7 +382,7 @@ def plan_llava_hf(folder, cfg, args):
     mt = tcfg.get("model_type", "llama")
     if mt != "llama":
         raise ConvertError(f"{cpath}: text_config model_type is {mt}; only llama is supported")
-    attrs = llama_config(tcfg, cpath)
+    attrs = llama_config(tcfg, cpath, "text_config.")
     act = cfg.get("projector_hidden_act", "gelu")
     if act != "gelu":
         raise ConvertError(f"{cpath}: projector_hidden_act is {act}; only gelu is supported")
@@ -326,7 +394,7 @@ def plan_llava_hf(folder, cfg, args):
         vattrs = vision_config(cfg["vision_config"], CLIP_VISION_DEFAULTS, cpath)
     else:
         vattrs = vision_config({}, LLAVA_HF_VISION_DEFAULTS, cpath)
-    vattrs.update(preprocessor(os.path.join(folder, "preprocessor_config.json"), vattrs["vision_image_size"]))
+    vattrs.update(preprocessor(folder, vattrs["vision_image_size"]))
     attrs.update(vattrs)
     select_layers(attrs, cfg.get("vision_feature_layer", -2), args.all_vision_layers, cpath)
     if args.vision_tower:
@@ -337,7 +405,9 @@ def plan_llava_hf(folder, cfg, args):
 
     def locate(name):
         if name.startswith("vision."):
-            return main, ["vision_tower.vision_model." + clip_key(name[len("vision."):])]
+            # 4.x: vision_tower.vision_model.*; 5.x: vision_tower.* (CLIPVisionModel without vision_model.)
+            k = clip_key(name[len("vision."):])
+            return main, ["vision_tower.vision_model." + k, "vision_tower." + k]
         if name.startswith("projector."):
             rest = name[len("projector."):]
             return main, ["multi_modal_projector.linear_" + {"0": "1", "2": "2"}[rest[0]] + rest[1:]]
@@ -557,6 +627,12 @@ def build_plan(args):
     plan = plan_original if layout == "llava" else plan_llava_hf
     attrs, locate, sources, tok_path = plan(folder, cfg, args)
 
+    if not os.path.isfile(tok_path):
+        tjson = os.path.join(os.path.dirname(tok_path), "tokenizer.json")
+        if os.path.isfile(tjson):
+            raise ConvertError(f"{tok_path}: no such file (only tokenizer.json, as transformers 5.x saves a "
+                               "tokenizer; copy tokenizer.model from the release the checkpoint came from)")
+        raise ConvertError(f"{tok_path}: no such file")
     tok = load_bpe(tok_path)
     attrs["bos_id"], attrs["eos_id"] = tok["trainer"]["bos_id"], tok["trainer"]["eos_id"]
 

@@ -7,6 +7,11 @@
 #    (expected.json), so f16/bf16 rounding (ties included) is torch's;
 #  - both layouts give the same f32 tensors;
 #  - expert tensors inside the checkpoint (under model.) equal --experts;
+#  - the checkpoint transformers 5.x saved (llava-hf5: vision_tower.* without
+#    vision_model., text_config.rope_parameters, head_dim, processor_config.json)
+#    against expected5.json, and the same checkpoint in every other spelling
+#    4.x and 5.x use (model.* prefixes, rope_theta/rope_scaling,
+#    preprocessor_config.json, a tower folder as 5.x's CLIPVisionModel saves it);
 #  - bad inputs fail with exit 1 and one line that names the file.
 # Needs python3 with numpy and h5py (Debian: python3-numpy python3-h5py).
 set -u
@@ -106,12 +111,69 @@ f = h5py.File(sys.argv[1], 'r')
 sys.exit(0 if np.array_equal(f['llm.lm_head.weight'][()], f['llm.embed_tokens.weight'][()]) else 1)" "$T/tied.h5" \
     || fail "tied lm_head differs from embed_tokens"
 
+# The checkpoint written by transformers 5.x, and the same model in the other
+# spellings 4.x and 5.x write.
+for dt in f32 f16 bf16; do
+    conv hf5-$dt.h5 $FIX/llava-hf5 --dtype $dt
+done
+strename() { # safetensors file, python expression mapping the key k to its new name (None drops nothing: keeps k)
+    "$PY" - "$1" "$2" <<'PYEOF'
+import json, struct, sys
+path, expr = sys.argv[1], sys.argv[2]
+with open(path, "rb") as f:
+    n = struct.unpack("<Q", f.read(8))[0]
+    head = json.loads(f.read(n))
+    data = f.read()
+meta = head.pop("__metadata__", None)
+new = {eval(expr, {"k": k}): v for k, v in head.items()}
+if meta is not None:
+    new["__metadata__"] = meta
+hb = json.dumps(new).encode()
+with open(path, "wb") as f:
+    f.write(struct.pack("<Q", len(hb)) + hb + data)
+PYEOF
+}
+mk5() { rm -rf "$T/$1" && mkdir -p "$T/$1" && cp $FIX/llava-hf5/* "$T/$1/"; }
+tc() { # folder, python statement on the text_config dict t
+    "$PY" -c "import json,sys; p=sys.argv[1]+'/config.json'; c=json.load(open(p)); t=c['text_config']; $2; json.dump(c, open(p,'w'))" "$1"
+}
+# Keys as the 5.x modules name them (model.language_model.*, model.vision_tower.*, lm_head.weight).
+mk5 v5mod && strename "$T/v5mod/model.safetensors" \
+    "'lm_head.weight' if k == 'language_model.lm_head.weight' else ('model.language_model.' + k[21:] if k.startswith('language_model.model.') else 'model.' + k)"
+conv v5mod.h5 "$T/v5mod" --model-name llava-hf5
+# 4.x spellings of RoPE: rope_theta beside rope_scaling null, or rope_scaling {type: default};
+# 5.x rope_parameters without rope_theta takes the top-level one.
+mk5 v4rope && tc "$T/v4rope" "del t['rope_parameters']; t['rope_theta'] = 5000.0; t['rope_scaling'] = None"
+conv v4rope.h5 "$T/v4rope" --model-name llava-hf5
+mk5 v4scal && tc "$T/v4scal" "del t['rope_parameters']; t['rope_theta'] = 5000.0; t['rope_scaling'] = {'type': 'default'}"
+conv v4scal.h5 "$T/v4scal" --model-name llava-hf5
+mk5 v5theta && tc "$T/v5theta" "t['rope_parameters'] = {'rope_type': 'default'}; t['rope_theta'] = 5000.0; del t['head_dim']"
+conv v5theta.h5 "$T/v5theta" --model-name llava-hf5
+# The image settings in preprocessor_config.json (4.x), in both files, in neither.
+mk5 v4pre && "$PY" -c "
+import json, sys
+d = sys.argv[1]
+json.dump(json.load(open(d + '/processor_config.json'))['image_processor'], open(d + '/preprocessor_config.json', 'w'))" "$T/v4pre"
+cp -r "$T/v4pre" "$T/vboth" && rm "$T/v4pre/processor_config.json"
+conv v4pre.h5 "$T/v4pre" --model-name llava-hf5
+conv vboth.h5 "$T/vboth" --model-name llava-hf5
+mk5 vnone && rm "$T/vnone/processor_config.json"
+conv vnone.h5 "$T/vnone" --model-name llava-hf5
+grep -q "using the OpenAI CLIP image mean/std" "$T/log" || fail "no note that the CLIP mean/std are used"
+# A tower folder as transformers 5.x saves a CLIPVisionModel (keys without vision_model.),
+# its image settings in processor_config.json: the tower of llava-hf5 is that of clip/.
+mkdir -p "$T/tower5" && cp $FIX/llava-hf5/model.safetensors $FIX/llava-hf5/processor_config.json "$T/tower5/"
+cp $FIX/clip/config.json "$T/tower5/"
+strename "$T/tower5/model.safetensors" "k[len('vision_tower.'):] if k.startswith('vision_tower.') else 'other.' + k"
+conv orig-tower5.h5 $FIX/llava-orig --vision-tower "$T/tower5" --model-name llava-orig
+
 # Check every output against expected.json.
-"$PY" - "$T" "$FIX/expected.json" <<'EOF' || fail "output check"
+"$PY" - "$T" "$FIX/expected.json" "$FIX/expected5.json" <<'EOF' || fail "output check"
 import hashlib, json, sys
 import h5py, numpy as np
 tmp, exp_path = sys.argv[1], sys.argv[2]
 E = json.load(open(exp_path))
+E5 = json.load(open(sys.argv[3]))
 errors = []
 def err(msg):
     errors.append(msg)
@@ -210,6 +272,23 @@ check_file("orig-all.h5", "f32", dict(E["attrs"]["llava-orig"], model_name="tiny
                                       vision_layers=alv["vision_layers"],
                                       vision_select_layer=alv["vision_select_layer"]), dict(base, **alv["extra"]))
 
+# transformers 5.x: every spelling gives the file expected5.json describes.
+for dt in ("f32", "f16", "bf16"):
+    check_file(f"hf5-{dt}.h5", dt, E5["attrs"], E5["tensors"])
+for v in ("v5mod", "v4rope", "v4scal", "v5theta", "v4pre", "vboth"):
+    check_file(f"{v}.h5", "f32", E5["attrs"], E5["tensors"])
+check_file("vnone.h5", "f32", dict(E5["attrs"], image_mean=E["attrs"]["llava-hf"]["image_mean"],
+                                   image_std=E["attrs"]["llava-hf"]["image_std"]), E5["tensors"])
+check_file("orig-tower5.h5", "f32", dict(E["attrs"]["llava-orig"], image_mean=E5["attrs"]["image_mean"],
+                                         image_std=E5["attrs"]["image_std"]), base)
+# The 5.x checkpoint holds the weights of llava-hf (only RoPE's theta and the image settings differ).
+with h5py.File(f"{tmp}/hf-f32.h5", "r") as a, h5py.File(f"{tmp}/hf5-f32.h5", "r") as b:
+    for name in a:
+        if isinstance(a[name], h5py.Dataset) and not np.array_equal(a[name][()], b[name][()]):
+            err(f"{name}: llava-hf and llava-hf5 differ")
+    if float(b.attrs["rope_theta"]) != 5000.0 or float(a.attrs["rope_theta"]) != 10000.0:
+        err("rope_theta of llava-hf5 not read from text_config.rope_parameters")
+
 # Both layouts hold the same numbers (the llava-hf embedding has extra rows).
 with h5py.File(f"{tmp}/orig-f32.h5", "r") as a, h5py.File(f"{tmp}/hf-f32.h5", "r") as b:
     for name in a:
@@ -302,6 +381,26 @@ bad "legacy torch file" "legacy.bin: legacy (pre-zip) PyTorch format" $FIX/llava
 
 mk rank llava-hf && jset "$T/rank/config.json" "cfg['expert_rank'] = 3"
 bad "expert config mismatch" "expert_rank is 3 but the expert tensors give 2" "$T/rank" --experts $FIX/experts.safetensors
+
+# transformers 5.x settings the engine does not implement, and processor files that disagree.
+mk5 r5type && tc "$T/r5type" "t['rope_parameters'] = {'rope_type': 'llama3', 'rope_theta': 5e5, 'factor': 8.0}"
+bad "rope type" "r5type/config.json: text_config.rope_parameters.rope_type is 'llama3'; the engine implements only default RoPE" "$T/r5type"
+mk5 r4type && tc "$T/r4type" "del t['rope_parameters']; t['rope_scaling'] = {'type': 'linear', 'factor': 2.0}"
+bad "rope_scaling type" "r4type/config.json: text_config.rope_scaling.type is 'linear'" "$T/r4type"
+mk5 r5part && tc "$T/r5part" "t['rope_parameters']['partial_rotary_factor'] = 0.5"
+bad "partial rotary" "text_config.rope_parameters.partial_rotary_factor is 0.5" "$T/r5part"
+mk5 r5nest && tc "$T/r5nest" "t['rope_parameters'] = {'full_attention': {'rope_type': 'default', 'rope_theta': 1e4}}"
+bad "rope per layer type" "text_config.rope_parameters.full_attention: RoPE settings per layer type" "$T/r5nest"
+mk5 hdim && tc "$T/hdim" "t['head_dim'] = 16"
+bad "head_dim" "hdim/config.json: text_config.head_dim is 16, not hidden_size / num_attention_heads = 8" "$T/hdim"
+mk origrope llava-orig && jset "$T/origrope/config.json" "cfg['rope_scaling'] = {'rope_type': 'dynamic', 'factor': 2.0}"
+bad "original layout rope_scaling" "origrope/config.json: rope_scaling.rope_type is 'dynamic'" "$T/origrope" --vision-tower $FIX/clip
+mk5 crop && jset "$T/crop/processor_config.json" "cfg['image_processor']['crop_size'] = {'height': 40, 'width': 40}"
+bad "processor crop size" "crop/processor_config.json: image_processor: crop_size 40x40 differs from the tower's image_size 42" "$T/crop"
+cp -r "$T/vboth" "$T/vdiff" && jset "$T/vdiff/preprocessor_config.json" "cfg['image_std'] = [0.3, 0.3, 0.3]"
+bad "processor files disagree" "vdiff/preprocessor_config.json: image_mean/image_std differ from those under image_processor" "$T/vdiff"
+mk5 notok && rm "$T/notok/tokenizer.model"
+bad "no tokenizer.model" "notok/tokenizer.model: no such file (only tokenizer.json" "$T/notok"
 
 # Tokenizers the engine cannot run: hand-written ModelProto bytes.
 "$PY" - "$T" <<'EOF'
