@@ -1,6 +1,7 @@
 #include "kernels/gemm.h"
 
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "util/check.h"
@@ -252,6 +253,18 @@ void gemm_block(Isa isa, int mr, const float *a, int lda, const void *wdata, Dty
     }
 }
 
+/* dst[i] = src[off + i] widened to f32, for n elements (exact). */
+static void widen_run(float *dst, const void *src, Dtype dt, size_t off, size_t n) {
+    const uint16_t *h = (const uint16_t *)src + off;
+    if (dt == DT_BF16)
+        for (size_t i = 0; i < n; i++) {
+            uint32_t bits = (uint32_t)h[i] << 16;
+            memcpy(dst + i, &bits, 4);
+        }
+    else
+        for (size_t i = 0; i < n; i++) dst[i] = hl_half_to_float(h[i]);
+}
+
 /* Cache blocking: a k block of KC steps over a group of NB panels (KC * NB
  * * 16 elements, 256 KiB in f32) stays in L2 while every row tile passes. */
 enum { KC = 256, NB = 16 };
@@ -282,18 +295,43 @@ void gemm_strided(const Ctx *ctx, float *y, int ldy, const float *x, int ldx, co
         const int units = (panels + v.np - 1) / v.np;
         const int u0 = (int)((long)units * tid / nt), u1 = (int)((long)units * (tid + 1) / nt);
         const int p_lo = u0 * v.np, p_hi = u1 * v.np < panels ? u1 * v.np : panels;
+        /* Half-precision weights with several row tiles: widen each block
+         * once into f32 panels (exact) and reuse it for every tile. */
+        const int widen = w->dtype != DT_F32 && M > v.mr;
+        float *blk = widen ? hl_malloc((size_t)KC * NB * WEIGHT_PANEL * sizeof(float)) : NULL;
         for (int k0 = 0; k0 < K; k0 += kc_max) {
             const int kc = K - k0 < kc_max ? K - k0 : kc_max;
             const int last = k0 + kc == K;
             for (int pb = p_lo; pb < p_hi; pb += NB) {
                 const int pe = pb + NB < p_hi ? pb + NB : p_hi;
+                const void *wd = w->data;
+                Dtype dt = w->dtype;
+                int n = N, kd = K, q0 = pb, q1 = pe, kb = k0;
+                float *yb = y;
+                const float *bb = last ? b : NULL;
+                if (widen) {
+                    /* the block as its own panel-packed [n, kc] matrix */
+                    n = (pe * WEIGHT_PANEL < N ? pe * WEIGHT_PANEL : N) - pb * WEIGHT_PANEL;
+                    for (int p = pb; p < pe; p++) { /* each panel's k range is one run */
+                        int width = N - p * WEIGHT_PANEL < WEIGHT_PANEL ? N - p * WEIGHT_PANEL
+                                                                        : WEIGHT_PANEL;
+                        widen_run(blk + (size_t)(p - pb) * WEIGHT_PANEL * kc, w->data, w->dtype,
+                                  (size_t)p * WEIGHT_PANEL * K + (size_t)k0 * width,
+                                  (size_t)kc * width);
+                    }
+                    wd = blk, dt = DT_F32, kd = kc, q0 = 0, q1 = pe - pb, kb = 0;
+                    yb = y + (size_t)pb * WEIGHT_PANEL;
+                    if (bb) bb += (size_t)pb * WEIGHT_PANEL;
+                }
                 for (int m0 = 0; m0 < M; m0 += v.mr) {
                     const int mr = M - m0 < v.mr ? M - m0 : v.mr;
-                    gemm_block(ctx->isa, mr, x + (size_t)m0 * ldx, ldx, w->data, w->dtype, N, K, pb,
-                               pe, k0, kc, y + (size_t)m0 * ldy, ldy, k0 == 0, last ? b : NULL);
+                    const float *xa = x + (size_t)m0 * ldx + (widen ? k0 : 0);
+                    gemm_block(ctx->isa, mr, xa, ldx, wd, dt, n, kd, q0, q1, kb, kc,
+                               yb + (size_t)m0 * ldy, ldy, k0 == 0, bb);
                 }
             }
         }
+        free(blk);
     }
 }
 
