@@ -26,6 +26,8 @@ FIGURES = [  # key, label, unit
     ("llm_prefill", "LLM prefill tokens/s", "tokens/s"),
     ("decode_b1", "decode tokens/s, batch 1", "tokens/s"),
     ("decode_b8", "decode tokens/s, batch 8", "tokens/s"),
+    ("decode_b1_bf16", "decode tokens/s, batch 1, engine holding bf16 (peers as above)", "tokens/s"),
+    ("decode_b8_bf16", "decode tokens/s, batch 8, engine holding bf16 (peers as above)", "tokens/s"),
     ("vision_b8", "vision images/s, batch 8", "images/s"),
 ]
 PROGRAMS = [("engine", "engine"), ("transformers", "transformers"),
@@ -86,6 +88,13 @@ def engine_round(c, raw, r, errors, versions):
         return
     for row in rep["results"].get("decode", []):
         c.add(f"decode_b{row['batch_size']}", "engine", r, row["decode_tokens_per_s"]["median"],
+              rep["machine"]["loadavg_start"])
+    rep = maybe(f"{raw}/r{r}-engine-decode-bf16.json")
+    if not rep:
+        errors.append(f"round {r}: engine decode bf16: no report (see raw/r{r}-engine-decode-bf16.log)")
+        return
+    for row in rep["results"].get("decode", []):
+        c.add(f"decode_b{row['batch_size']}_bf16", "engine", r, row["decode_tokens_per_s"]["median"],
               rep["machine"]["loadavg_start"])
 
 
@@ -163,6 +172,8 @@ def model_costs(cfg, positions, new_tokens):
         "llm_prefill": (prefill_flops(n) / n, llm_w / n),
         "decode_b1": (fl1, by1),
         "decode_b8": (fl8 / 8, by8 / 8),
+        "decode_b1_bf16": (fl1, by1 - 2 * (blk + head)),
+        "decode_b8_bf16": (fl8 / 8, (by8 - 2 * (blk + head)) / 8),
         "vision_b8": (vision_flops, 4 * (vis_w + proj_w) / 8),
     }, {"llm_params": blk + 2 * head + 2 * d, "vision_layers_run": Lv, "image_tokens": P}
 
@@ -202,6 +213,11 @@ def main(argv):
         hf_round(c, raw, r, errors, versions)
         llama_round(c, raw, r, errors, versions)
 
+    # the bf16 rows compare with the peers' own decode figures
+    for b in (1, 8):
+        for prog, _ in PROGRAMS[1:]:
+            if (f"decode_b{b}", prog) in c.v:
+                c.v[(f"decode_b{b}_bf16", prog)] = c.v[(f"decode_b{b}", prog)]
     positions = 576 + run["text_tokens"]
     for (fig, prog), vals in c.v.items():
         if fig.startswith("pope") and prog == "engine":

@@ -207,6 +207,9 @@ run_engine() { # round
     done
     stamp "$out/$r-decode.log" env "${engine_env[@]}" "$ENGINE" bench "${common[@]}" --workload decode \
         --batch-sizes 1,8 --new-tokens $new_tokens --json "$out/$r-decode.json"
+    # the same weights held in bf16 (rounded from the f32 file), compute f32
+    stamp "$out/$r-decode-bf16.log" env "${engine_env[@]}" "$ENGINE" bench "${common[@]}" --workload decode \
+        --dtype bf16 --batch-sizes 1,8 --new-tokens $new_tokens --json "$out/$r-decode-bf16.json"
 }
 run_transformers() {
     stamp "$out/raw/r$1-transformers.json" "$VPY" bench/peers/hf_peer.py "$models/hf-llava" \

@@ -285,6 +285,11 @@ void gemm_strided(const Ctx *ctx, float *y, int ldy, const float *x, int ldx, co
     const int kc_max = M <= v.mr ? K : KC;
     int threads = ctx->threads > 0 ? ctx->threads : 1;
     if (threads > panels) threads = panels;
+    /* Half-precision weights with several row tiles: each thread widens a
+     * block once into f32 panels (exact) and reuses it for every row tile. */
+    const int widen = w->dtype != DT_F32 && M > v.mr;
+    float *wbuf =
+        widen ? hl_malloc((size_t)threads * KC * NB * WEIGHT_PANEL * sizeof(float)) : NULL;
 #pragma omp parallel num_threads(threads)
     {
         int tid = 0, nt = 1;
@@ -295,10 +300,7 @@ void gemm_strided(const Ctx *ctx, float *y, int ldy, const float *x, int ldx, co
         const int units = (panels + v.np - 1) / v.np;
         const int u0 = (int)((long)units * tid / nt), u1 = (int)((long)units * (tid + 1) / nt);
         const int p_lo = u0 * v.np, p_hi = u1 * v.np < panels ? u1 * v.np : panels;
-        /* Half-precision weights with several row tiles: widen each block
-         * once into f32 panels (exact) and reuse it for every tile. */
-        const int widen = w->dtype != DT_F32 && M > v.mr;
-        float *blk = widen ? hl_malloc((size_t)KC * NB * WEIGHT_PANEL * sizeof(float)) : NULL;
+        float *blk = widen ? wbuf + (size_t)tid * KC * NB * WEIGHT_PANEL : NULL;
         for (int k0 = 0; k0 < K; k0 += kc_max) {
             const int kc = K - k0 < kc_max ? K - k0 : kc_max;
             const int last = k0 + kc == K;
@@ -331,8 +333,8 @@ void gemm_strided(const Ctx *ctx, float *y, int ldy, const float *x, int ldx, co
                 }
             }
         }
-        free(blk);
     }
+    free(wbuf);
 }
 
 void gemm(const Ctx *ctx, float *y, const float *x, const Weight *w, const float *b, int M) {
