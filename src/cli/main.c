@@ -15,6 +15,7 @@ static const Command commands[] = {
     {"inspect", cmd_inspect, "print a weight file's config and tensor table"},
     {"eval", cmd_eval, "run a benchmark suite job: answers, scores, metrics"},
     {"score", cmd_score, "score a job's answers files as the official scripts do"},
+    {"compare", cmd_compare, "compare two runs: score differences with CIs, McNemar, changes"},
     {"bench", cmd_bench, "measure throughput on synthetic POPE-shaped and decode work"},
     {"plan", cmd_plan, "validate a run config or job and print its rank grid"},
     {"tokenize", cmd_tokenize, "print a prompt's token ids, as generate feeds them"},

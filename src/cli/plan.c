@@ -10,6 +10,7 @@
 #include "cli/args.h"
 #include "cli/commands.h"
 #include "run/config.h"
+#include "model/config.h"
 #include "run/job.h"
 #include "util/check.h"
 #include "util/path.h"
@@ -28,6 +29,8 @@ static const char *usage =
     "  --world N         the number of ranks that will be started (checked against dp*pp*tp)\n"
     "  --layout DxPxT    override parallel.dp/pp/tp, as `eval --layout` does\n"
     "  --batch-size N    override batch_size, as `eval --batch-size` does\n"
+    "  --node-memory GB  memory of one node in GiB for the fits / does not fit verdict\n"
+    "                    (default: this machine's)\n"
     "  --print-world     print only the world size dp*pp*tp (for launchers)\n"
     "  --print-shell     print shell variable assignments for the launchers\n"
     "                    (HL_WORLD, HL_THREADS, HL_OUTPUT, HL_SWEEP, ...)\n"
@@ -37,7 +40,56 @@ static const char *usage =
 typedef struct {
     int have;
     ModelShape m;
+    ModelConfig c;
 } Model;
+
+/* Bytes of weights one rank holds: the formula of docs/parallel.md ("Memory per
+ * rank"): matrices at mat_bytes (4 for f32, 2 for bf16 / f16), vectors f32. */
+static long long rank_weight_bytes(const ModelConfig *c, int stage, int pp, int tp, int b0, int b1,
+                                   int mat_bytes) {
+    long long C = c->v_hidden, Iv = c->v_inter, P = c->patch_size, NP = c->n_patches;
+    long long d = c->hidden, I = c->inter, V = c->vocab, used = c->v_layers_used;
+    long long de = c->e_embed, h = c->e_hidden, r = c->e_rank;
+    long long w = 0, n = 0;
+    if (stage == 0) {
+        w += C * 3 * P * P, n += C + (1 + NP) * C + 2 * C;
+        w += used * (3 * (C / tp) * C + C * (C / tp) + (Iv / tp) * C + C * (Iv / tp));
+        n += used * (4 * C + 3 * (C / tp) + C + (Iv / tp) + C);
+        w += d * C + d * d, n += d + d;
+        const int on[2] = {c->expert_v1, c->expert_v2};
+        const long long n_in[2] = {C, d};
+        for (int k = 0; k < 2; k++)
+            if (on[k]) {
+                long long K = r * n_in[k] + d * r;
+                w += h * de + K * h + de * C, n += h + K + de + K;
+            }
+        w += V * d;
+    }
+    w += (long long)(b1 - b0) * (4 * d * d / tp + 3 * I * d / tp),
+        n += (long long)(b1 - b0) * 2 * d;
+    long long post = 0;
+    for (int b = b0; b < b1; b++) post += c->expert_lang && b >= c->guide_layer;
+    if (post) {
+        w += h * de + (r * d + (d / tp) * r) * h, n += h + r * d + (d / tp) * r;
+        w += post * de * d, n += post * (de + r * d + (d / tp) * r);
+    }
+    if (stage == pp - 1) w += (V / tp) * d, n += d;
+    return 4 * n + (long long)mat_bytes * w;
+}
+
+static double gib(long long b) {
+    return (double)b / (1024.0 * 1024.0 * 1024.0);
+}
+
+/* "1.23 GiB" or "4.5 MiB" (static buffer per call site slot) */
+static const char *human(long long b, int slot) {
+    static char buf[6][32];
+    if (b >= 1024LL * 1024 * 1024)
+        snprintf(buf[slot], sizeof buf[slot], "%.2f GiB", gib(b));
+    else
+        snprintf(buf[slot], sizeof buf[slot], "%.1f MiB", (double)b / (1024.0 * 1024.0));
+    return buf[slot];
+}
 
 static int file_exists(const char *path) {
     return access(path, F_OK) == 0;
@@ -128,6 +180,59 @@ static void print_range(const char *what, int first, int count) {
         printf("%s %d", what, first);
     else
         printf("%ss %d-%d", what, first, first + count - 1);
+}
+
+/* Per rank: weights (exact), KV cache, generated adapters and activations (estimates)
+ * against the node's memory. Returns 1 when every node's ranks fit. */
+static int print_memory(const RunConfig *cfg, const Job *job, const Model *model, double node_gib) {
+    if (!model->have) return 1;
+    const ModelConfig *c = &model->c;
+    int world = world_of(cfg), tp = cfg->tp;
+    int mat = strcmp(cfg->dtype, "f32") ? 2 : 4;
+    int *counts = hl_malloc((size_t)cfg->pp * sizeof *counts);
+    run_config_stage_blocks(cfg, c->layers, counts);
+    int batch = cfg->batch_size, max_new = 0;
+    for (int i = 0; job && i < job->n_benches; i++) {
+        const BenchSpec *b = &job->benches[i];
+        if (b->batch_size > batch) batch = b->batch_size;
+        if (b->max_new_tokens > max_new) max_new = b->max_new_tokens;
+    }
+    if (!max_new) max_new = 128;
+    long long ctx = (long long)c->n_patches + 64 + max_new; /* image + text estimate + answer */
+    long long d = c->hidden, dl = d / tp, r = c->e_rank;
+    int per_node = cfg->nodes > 0 ? world / cfg->nodes : world;
+    long long node_sum = 0, worst = 0;
+    printf("memory:     per rank (weights exact; KV cache, adapters and activations estimated for\n"
+           "            batch %d at context %lld = %d image positions + 64 text + %d new tokens)\n",
+           batch, ctx, c->n_patches, max_new);
+    for (int rk = 0; rk < world; rk++) {
+        LayoutCoords rc = layout_coords(run_config_layout(cfg), rk);
+        int b0 = layout_first_block(counts, rc.p), b1 = b0 + counts[rc.p];
+        long long wb = rank_weight_bytes(c, rc.p, cfg->pp, tp, b0, b1, mat);
+        long long kv = 2LL * (b1 - b0) * batch * ctx * dl * 4;
+        long long post = 0;
+        for (int b = b0; b < b1; b++) post += c->expert_lang && b >= c->guide_layer;
+        long long adapters = (long long)batch * post * (r * d + dl * r) * 4;
+        long long widest = d > c->inter / tp ? d : c->inter / tp;
+        if (rc.p == 0 && c->v_inter / tp > widest) widest = c->v_inter / tp;
+        long long act = 4LL * batch * ctx * widest * 4;
+        if (rc.p == cfg->pp - 1) act += (long long)batch * (c->vocab / tp) * 4;
+        long long total = wb + kv + adapters + act;
+        printf("  rank %d: weights %lld bytes (%s), kv %s, adapters %s, activations %s, "
+               "total %s\n",
+               rk, wb, human(wb, 0), human(kv, 1), human(adapters, 2), human(act, 3),
+               human(total, 4));
+        node_sum += total;
+        if ((rk + 1) % per_node == 0 || rk == world - 1) {
+            if (node_sum > worst) worst = node_sum;
+            node_sum = 0;
+        }
+    }
+    free(counts);
+    int fits = gib(worst) <= node_gib;
+    printf("node:       %d rank%s per node need %s of %.2f GiB: %s\n", per_node,
+           per_node == 1 ? "" : "s", human(worst, 5), node_gib, fits ? "fits" : "does not fit");
+    return fits;
 }
 
 static void print_plan(const RunConfig *cfg, const Job *job, const Model *model, int *missing) {
@@ -257,11 +362,13 @@ static void print_plan(const RunConfig *cfg, const Job *job, const Model *model,
 int cmd_plan(int argc, char **argv) {
     const char *job_path = NULL, *config_path = NULL, *layout = NULL;
     int world = 0, batch = 0, print_world = 0, shell = 0;
+    double node_gb = 0;
     const Opt opts[] = {{"--job", OPT_STR, &job_path, 0, NULL},
                         {"--config", OPT_STR, &config_path, 0, NULL},
                         {"--world", OPT_INT, &world, 1, NULL},
                         {"--layout", OPT_STR, &layout, 0, NULL},
                         {"--batch-size", OPT_INT, &batch, 1, NULL},
+                        {"--node-memory", OPT_REAL, &node_gb, 0, NULL},
                         {"--print-world", OPT_FLAG, &print_world, 0, NULL},
                         {"--print-shell", OPT_FLAG, &shell, 0, NULL},
                         {0}};
@@ -294,18 +401,23 @@ int cmd_plan(int argc, char **argv) {
      * attributes only, so this stays cheap even for a 13B file. */
     Model model = {0};
     if (file_exists(cfg->model)) {
-        run_model_shape_load(cfg->model, &model.m);
+        model_config_load(cfg->model, &model.c);
+        model.m = run_model_shape(&model.c);
         model.have = 1;
     }
     check_or_fail(cfg, &model, world);
 
-    int missing = 0;
+    int missing = 0, too_big = 0;
     if (print_world)
         printf("%d\n", world_of(cfg));
     else if (shell)
         print_shell(cfg, job_path ? &job : NULL, &model);
-    else
+    else {
         print_plan(cfg, job_path ? &job : NULL, &model, &missing);
+        if (node_gb <= 0)
+            node_gb = gib((long long)sysconf(_SC_PHYS_PAGES) * (long long)sysconf(_SC_PAGESIZE));
+        if (!print_memory(cfg, job_path ? &job : NULL, &model, node_gb)) too_big = 1;
+    }
     fflush(stdout);
 
     const char *what = job_path ? job_path : config_path;
@@ -313,6 +425,8 @@ int cmd_plan(int argc, char **argv) {
         job_free(&job);
     else
         run_config_free(&own);
+    if (too_big)
+        hl_fail("%s: the ranks of a node need more memory than it has (see memory above)", what);
     if (missing)
         hl_fail("%s: %d file%s named by it %s missing (marked MISSING above)", what, missing,
                 missing == 1 ? "" : "s", missing == 1 ? "is" : "are");

@@ -17,24 +17,30 @@
 
 static const char *help =
     "usage: hyperllava score --job JOB.yaml [--bench NAME] [--answers FILE] [--output DIR]\n"
+    "                        [--results FILE]\n"
     "Scores the answers files of a job (OUTPUT/<bench>/answers.jsonl) as the official\n"
     "scripts do, writes OUTPUT/<bench>/scores.json, the server submission files and\n"
     "OUTPUT/scores.json, and prints a summary table. --answers scores another answers\n"
     "file against the benchmark's ground truth (needs --bench); with --output it writes\n"
     "OUTPUT/<bench>/scores.json and the server files too. A benchmark that cannot be\n"
-    "scored is named, the others are scored, and the exit status is 1.\n";
+    "scored is named, the others are scored, and the exit status is 1.\n"
+    "Per-question results (question_id, category, prediction, parsed answer, ground\n"
+    "truth, correct / score; docs/benchmarks.md) go to OUTPUT/<bench>/results.jsonl for\n"
+    "every benchmark scored locally; --results FILE writes them there instead (one\n"
+    "benchmark: with --bench).\n";
 
 int cmd_score(int argc, char **argv) {
     const char *C = "score";
-    const char *job_path = NULL, *bench_sel = NULL, *answers = NULL, *output = NULL;
-    const Opt opts[] = {{"--job", OPT_STR, &job_path, 0, NULL},
-                        {"--bench", OPT_STR, &bench_sel, 0, NULL},
-                        {"--answers", OPT_STR, &answers, 0, NULL},
-                        {"--output", OPT_STR, &output, 0, NULL},
-                        {0}};
+    const char *job_path = NULL, *bench_sel = NULL, *answers = NULL, *output = NULL,
+               *results = NULL;
+    const Opt opts[] = {
+        {"--job", OPT_STR, &job_path, 0, NULL},    {"--bench", OPT_STR, &bench_sel, 0, NULL},
+        {"--answers", OPT_STR, &answers, 0, NULL}, {"--output", OPT_STR, &output, 0, NULL},
+        {"--results", OPT_STR, &results, 0, NULL}, {0}};
     args_parse(&(ArgsCmd){.name = C, .help = help}, opts, argc, argv);
     if (!job_path) hl_fail("score: no job given (hyperllava score --job JOB.yaml)");
     if (answers && !bench_sel) hl_fail("score: --answers needs --bench");
+    if (results && !bench_sel) hl_fail("score: --results needs --bench");
     Job job;
     job_load(job_path, &job);
     if (output) {
@@ -59,11 +65,12 @@ int cmd_score(int argc, char **argv) {
         /* --answers writes files only with --output (to OUTPUT/<bench>, as --job does) */
         int write = !answers || output;
         if (answers && output) mkdir(job.output, 0777), mkdir(dir, 0777);
+        char *rp = results ? hl_strdup(results) : write ? path_os_join(dir, "results.jsonl") : NULL;
         ScoreReport rep;
-        if (!score_answers_isolated(b, ap, write ? dir : NULL, &rep)) {
+        if (!score_answers_isolated(b, ap, write ? dir : NULL, rp, &rep)) {
             hl_warn("%s: cannot be scored (error above); scoring the others", b->name);
             broken++;
-            free(dir), free(ap);
+            free(dir), free(ap), free(rp);
             continue;
         }
         if (write) {
@@ -75,7 +82,7 @@ int cmd_score(int argc, char **argv) {
         json_object_set(all, b->name, rep.scores);
         score_report_free(&rep);
         done++;
-        free(dir), free(ap);
+        free(dir), free(ap), free(rp);
     }
     if (bench_sel && done + missing + broken == 0)
         hl_fail("%s: no benchmark named '%s'", job_path, bench_sel);

@@ -82,7 +82,8 @@ static void groups_free(Groups *g) {
 
 void score_gqa(ScoreCtx *c) {
     AnswerList *al = c->answers;
-    StrMap pred = {0}; /* str(question_id) -> prediction */
+    StrMap pred = {0};       /* str(question_id) -> prediction */
+    StrMap pred_index = {0}; /* str(question_id) -> its (last) answer */
     json_t *out = json_array();
     for (size_t i = 0; i < al->n; i++) {
         char *p = gqa_prediction(al->a[i].text);
@@ -94,6 +95,7 @@ void score_gqa(ScoreCtx *c) {
         void **slot = smap_slot(&pred, k);
         free(*slot);
         *slot = p;
+        smap_put_index(&pred_index, k, i);
         free(k);
     }
     char *path = score_out_path(c, "_predictions.json");
@@ -103,6 +105,7 @@ void score_gqa(ScoreCtx *c) {
     if (!c->spec->annotations) {
         score_note(c, "no annotations (testdev_balanced_questions.json): predictions only");
         smap_free(&pred, free);
+        smap_free(&pred_index, NULL);
         return;
     }
     json_t *qs = json_read_file(c->spec->annotations);
@@ -146,6 +149,16 @@ void score_gqa(ScoreCtx *c) {
         acc_sum += score, n++;
         json_t *types = json_object_get(q, "types");
         const char *st = json_string_value(json_object_get(types, "structural"));
+        {
+            size_t ai = 0;
+            smap_get_index(&pred_index, qid, &ai);
+            json_t *qj = json_string(qid);
+            score_result_correct(
+                score_result(c, json_is_string(al->a[ai].question_id) ? al->a[ai].question_id : qj,
+                             st, al->a[ai].text, json_string(p), json_string(gold)),
+                score == 1.0);
+            json_decref(qj);
+        }
         const char *se = json_string_value(json_object_get(types, "semantic"));
         if (st) groups_add(&structural, st, score);
         if (se) groups_add(&semantic, se, score);
@@ -236,5 +249,6 @@ void score_gqa(ScoreCtx *c) {
     strv_free(group_names, ngroups);
     strv_free(gold_keys, ngold);
     smap_free(&pred, free);
+    smap_free(&pred_index, NULL);
     json_decref(qs);
 }

@@ -15,7 +15,8 @@ typedef struct {
     const char *out_dir; /* NULL: write no files */
     json_t *scores;      /* the result object being filled */
     StrBuf summary;
-    int complete; /* cleared by a scorer when answers or ground truth are missing */
+    int complete;    /* cleared by a scorer when answers or ground truth are missing */
+    json_t *results; /* per-question records (results.jsonl); NULL: not scored locally */
 } ScoreCtx;
 
 void score_pope(ScoreCtx *c);
@@ -55,6 +56,15 @@ void score_headline(ScoreCtx *c, const char *metric, double value);
 void score_incomplete(ScoreCtx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Adds "note" (and a summary line) saying why nothing was scored. */
 void score_note(ScoreCtx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Appends one question's record to c->results (results.jsonl): question_id (borrowed),
+ * category (NULL: null), the prediction as scored (NULL: unanswered, null), the parsed
+ * answer and the ground truth (references stolen; NULL: null). The caller then calls
+ * score_result_correct (right/wrong kinds: "correct" and "score" 1/0) or
+ * score_result_score (a per-question score in [0, 1], e.g. VQA soft accuracy). */
+json_t *score_result(ScoreCtx *c, json_t *qid, const char *category, const char *prediction,
+                     json_t *parsed, json_t *ground_truth);
+void score_result_correct(json_t *rec, int ok);
+void score_result_score(json_t *rec, double score);
 void set_num(json_t *o, const char *key, double v);
 void set_int(json_t *o, const char *key, long long v);
 /* a / b, or 0 when b == 0 (where the official script would divide by zero). */

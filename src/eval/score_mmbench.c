@@ -198,6 +198,13 @@ static void write_xlsx(ScoreCtx *c, const TsvTable *t, char **pred) {
     free(path);
 }
 
+/* The TSV's index as the answers file's question_id: a number when it is one. */
+static json_t *json_id_value(const char *ix) {
+    char *end;
+    long long v = strtoll(ix, &end, 10);
+    return *ix && !*end ? json_integer(v) : json_text(ix);
+}
+
 typedef struct {
     char *name;
     size_t groups, right;
@@ -331,6 +338,15 @@ void score_mmbench(ScoreCtx *c) {
             for (int o = 0; o < 4; o++) free(own[o]);
             const char *gt = c_answer >= 0 ? t->rows[r][c_answer] : "";
             int ok = got && gt[0] == got && gt[1] == 0;
+            {
+                char gl[2] = {got, 0};
+                json_t *id = json_id_value(ix);
+                score_result_correct(score_result(c, id, c_cat >= 0 ? t->rows[r][c_cat] : NULL,
+                                                  pred[r], got ? json_string(gl) : NULL,
+                                                  json_text(gt)),
+                                     ok);
+                json_decref(id);
+            }
             unmatched += got == 0;
             rows_answered++, rows_right += ok;
             if (got && !ok) g_wrong[g] = 1; /* eval_sub_data returns 0 before any GPT call */

@@ -103,6 +103,7 @@ typedef struct {
     char *category;
     size_t n;
     char **file, **prompt, **gt, **pred; /* per answer, in answers-file order */
+    json_t **qid;
 } Task;
 
 static Task *task_get(Task **tasks, size_t *nt, const char *category) {
@@ -115,8 +116,10 @@ static Task *task_get(Task **tasks, size_t *nt, const char *category) {
     return t;
 }
 
-static void task_push(Task *t, const char *file, const char *prompt, const char *gt,
+static void task_push(Task *t, json_t *qid, const char *file, const char *prompt, const char *gt,
                       const char *pred) {
+    t->qid = hl_realloc(t->qid, (t->n + 1) * sizeof(json_t *));
+    t->qid[t->n] = qid;
     t->file = hl_realloc(t->file, (t->n + 1) * sizeof(char *));
     t->prompt = hl_realloc(t->prompt, (t->n + 1) * sizeof(char *));
     t->gt = hl_realloc(t->gt, (t->n + 1) * sizeof(char *));
@@ -159,6 +162,9 @@ static double score_task(ScoreCtx *c, const Task *t, json_t *o) {
                         t->file[j], t->gt[j]);
             const char *pred = mme_parse_answer(t->pred[j]);
             if (!strcmp(pred, gt)) img_right++, right++;
+            score_result_correct(score_result(c, t->qid[j], t->category, t->pred[j],
+                                              json_string(pred), json_string(gt)),
+                                 !strcmp(pred, gt));
             if (!strcmp(pred, "other")) other++;
             free(gt);
         }
@@ -233,7 +239,7 @@ void score_mme(ScoreCtx *c) {
         if (!answer)
             hl_fail("%s:%ld: no MME ground truth for %s / %s / '%s'", c->answers->path, a->line,
                     parts[0], file.s, prompt);
-        task_push(task_get(&tasks, &nt, parts[0]), file.s, prompt, answer, a->text);
+        task_push(task_get(&tasks, &nt, parts[0]), a->question_id, file.s, prompt, answer, a->text);
         sb_free(&key);
         sb_free(&file);
         free(prompt);
@@ -276,6 +282,7 @@ void score_mme(ScoreCtx *c) {
         Task *t = &tasks[i];
         strv_free(t->file, t->n), strv_free(t->prompt, t->n), strv_free(t->gt, t->n),
             strv_free(t->pred, t->n);
+        free(t->qid);
         free(t->category);
     }
     free(tasks);

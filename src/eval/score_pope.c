@@ -103,9 +103,14 @@ void score_pope(ScoreCtx *c) {
             int pred = pope_answer_is_yes(c->answers->a[i].text);
             n++;
             yes += pred;
+            json_t *rec =
+                score_result(c, c->answers->a[i].question_id, category, c->answers->a[i].text,
+                             json_string(pred ? "yes" : "no"),
+                             (size_t)k < nl ? json_string(labels[k] ? "yes" : "no") : NULL);
             if ((size_t)k < nl) {
                 int lab = labels[k];
                 tp += pred && lab, fp += pred && !lab, tn += !pred && !lab, fn += !pred && lab;
+                score_result_correct(rec, pred == lab);
             }
             k++;
         }

@@ -95,6 +95,15 @@ void score_seed(ScoreCtx *c) {
         free(k);
         int ok = found && !strcmp(c->answers->a[ai].text, answer);
         missing += !found;
+        {
+            const char *tname = NULL, *tk;
+            json_t *tv;
+            json_object_foreach(qtypes, tk, tv) if (json_equal(tv, tid)) tname = tk;
+            score_result_correct(score_result(c, qid, tname, found ? c->answers->a[ai].text : NULL,
+                                              found ? json_text(c->answers->a[ai].text) : NULL,
+                                              json_string(answer)),
+                                 ok);
+        }
         TypeAcc *t = type_get(&types, &ntypes, json_integer_value(tid));
         t->count++, t->correct += ok, t->missing += !found;
         if (!strcmp(dtype, "image"))

@@ -18,6 +18,7 @@
 #include "util/path.h"
 
 static const char options[] = "ABCDE";
+static const char missing_text[] = "FAILED"; /* the script's text for an unanswered problem */
 
 char sqa_parse_answer(const char *t) {
     if (t[0] && !t[1] && strchr(options, t[0])) return t[0];
@@ -76,7 +77,7 @@ void score_sqa(ScoreCtx *c) {
         StrBuf k = {0};
         sb_printf(&k, "s:%s", pid);
         size_t ai;
-        const char *text = "FAILED", *prompt = "Unknown";
+        const char *text = missing_text, *prompt = "Unknown";
         if (smap_get_index(&pred, k.s, &ai)) {
             text = c->answers->a[ai].text;
             prompt = c->answers->a[ai].prompt;
@@ -92,6 +93,16 @@ void score_sqa(ScoreCtx *c) {
         int ok = idx == gt, mm = strstr(prompt, "<image>") != NULL;
         failed += !letter;
         total++, right += ok, mm_total += mm, mm_right += mm && ok;
+        {
+            char pl[2] = {letter, 0}, gl[2] = {gt >= 0 && gt < 5 ? options[gt] : '?', 0};
+            json_t *pj = json_string(pid);
+            score_result_correct(score_result(c, pj,
+                                              json_string_value(json_object_get(prob, "subject")),
+                                              text != missing_text ? text : NULL,
+                                              letter ? json_string(pl) : NULL, json_string(gl)),
+                                 ok);
+            json_decref(pj);
+        }
         json_t *a = json_object();
         json_object_set_new(a, "question_id", json_string(pid));
         char parsed[2] = {letter, 0};

@@ -103,7 +103,11 @@ void score_textvqa(ScoreCtx *c) {
         }
         odd += g->n != 10;
         char *p = vqa_evalai_normalize(a->text);
-        sum += vqa_leave_one_out(p, g->answers, g->n);
+        double qs = vqa_leave_one_out(p, g->answers, g->n);
+        sum += qs;
+        json_t *gts = json_array();
+        for (size_t j = 0; j < g->n; j++) json_array_append_new(gts, json_text(g->answers[j]));
+        score_result_score(score_result(c, a->question_id, NULL, a->text, json_text(p), gts), qs);
         free(p), free(q), free(idk);
         sb_free(&k);
     }

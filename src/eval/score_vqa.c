@@ -70,6 +70,12 @@ static void acc_report(ScoreCtx *c, Acc *a) {
     score_headline(c, "accuracy (%)", acc);
 }
 
+static json_t *strv_json(char **v, size_t n) {
+    json_t *a = json_array();
+    for (size_t j = 0; j < n; j++) json_array_append_new(a, json_text(v[j]));
+    return a;
+}
+
 static char **answer_strings(json_t *answers, size_t *n) {
     *n = json_array_size(answers);
     char **v = hl_malloc((*n + 1) * sizeof *v);
@@ -182,8 +188,12 @@ void score_vqav2(ScoreCtx *c) {
             }
         char *sub_ans = vqa_evalai_normalize(c->answers->a[i].text);
         char *res = vqa_server_normalize(sub_ans);
-        acc_add(&acc, json_string_value(json_object_get(ann, "answer_type")),
-                vqa_leave_one_out(res, gts, ng));
+        const char *type = json_string_value(json_object_get(ann, "answer_type"));
+        double qs = vqa_leave_one_out(res, gts, ng);
+        acc_add(&acc, type, qs);
+        score_result_score(score_result(c, c->answers->a[i].question_id, type,
+                                        c->answers->a[i].text, json_text(res), strv_json(gts, ng)),
+                           qs);
         free(sub_ans), free(res);
         strv_free(gts, ng);
     }
@@ -200,7 +210,8 @@ void score_vizwiz(ScoreCtx *c) {
     StrMap idx = {0};
     index_answers(c->answers, &idx);
     json_t *sub = json_array();
-    StrMap by_image = {0}; /* image -> submitted answer */
+    StrMap by_image = {0};     /* image -> submitted answer */
+    StrMap ans_of_image = {0}; /* image -> its answer (borrowed) */
     JsonlReader r;
     jsonl_open(&r, s->questions);
     json_t *q;
@@ -223,6 +234,7 @@ void score_vizwiz(ScoreCtx *c) {
             void **slot = smap_slot(&by_image, image);
             free(*slot);
             *slot = norm;
+            *smap_slot(&ans_of_image, image) = &c->answers->a[ai];
         }
         free(k);
         json_decref(q);
@@ -255,8 +267,13 @@ void score_vizwiz(ScoreCtx *c) {
             size_t ng;
             char **gts = answer_strings(json_object_get(e, "answers"), &ng);
             char *res = vqa_server_normalize(sub_ans);
-            acc_add(&acc, json_string_value(json_object_get(e, "answer_type")),
-                    vqa_leave_one_out(res, gts, ng));
+            const char *type = json_string_value(json_object_get(e, "answer_type"));
+            double qs = vqa_leave_one_out(res, gts, ng);
+            acc_add(&acc, type, qs);
+            const Answer *a = smap_get(&ans_of_image, image);
+            score_result_score(score_result(c, a ? a->question_id : NULL, type, a ? a->text : NULL,
+                                            json_text(res), strv_json(gts, ng)),
+                               qs);
             free(res);
             strv_free(gts, ng);
         }
@@ -264,5 +281,6 @@ void score_vizwiz(ScoreCtx *c) {
         json_decref(doc);
     }
     smap_free(&by_image, free);
+    smap_free(&ans_of_image, NULL);
     smap_free(&idx, NULL);
 }

@@ -12,6 +12,7 @@
 #include "eval/jsonio.h"
 #include "eval/score_internal.h"
 #include "util/check.h"
+#include "util/path.h"
 
 char *score_out_path(ScoreCtx *c, const char *suffix) {
     if (!c->out_dir) return NULL;
@@ -62,6 +63,54 @@ void score_note(ScoreCtx *c, const char *fmt, ...) {
     sb_printf(&c->summary, "  %s\n", tmp);
 }
 
+json_t *score_result(ScoreCtx *c, json_t *qid, const char *category, const char *prediction,
+                     json_t *parsed, json_t *ground_truth) {
+    if (!c->results) c->results = json_array();
+    json_t *r = json_object();
+    json_object_set(r, "question_id", qid ? qid : json_null());
+    json_object_set_new(r, "category", category ? json_text(category) : json_null());
+    json_object_set_new(r, "prediction", prediction ? json_text(prediction) : json_null());
+    json_object_set_new(r, "parsed", parsed ? parsed : json_null());
+    json_object_set_new(r, "ground_truth", ground_truth ? ground_truth : json_null());
+    json_array_append_new(c->results, r);
+    return r;
+}
+
+void score_result_correct(json_t *rec, int ok) {
+    json_object_set_new(rec, "correct", json_boolean(ok));
+    json_object_set_new(rec, "score", json_real(ok ? 1.0 : 0.0));
+}
+
+void score_result_score(json_t *rec, double score) {
+    json_object_set_new(rec, "score", json_real(score));
+}
+
+/* results.jsonl: one record a line, written to a temporary file and renamed into place;
+ * a benchmark scored without per-question records removes a stale one. */
+static void write_results(ScoreCtx *c, const char *path) {
+    if (!c->results) {
+        if (unlink(path) != 0 && errno != ENOENT)
+            hl_fail("%s: cannot remove: %s", path, strerror(errno));
+        return;
+    }
+    StrBuf tmp = {0};
+    sb_printf(&tmp, "%s.tmp", path);
+    FILE *f = hl_fopen(tmp.s, "wb");
+    size_t i;
+    json_t *r;
+    json_array_foreach(c->results, i, r) {
+        if (json_dumpf(r, f, JSON_COMPACT) != 0 || fputc('\n', f) == EOF)
+            hl_fail("%s: write failed", tmp.s);
+    }
+    if (fflush(f) != 0 || fsync(fileno(f)) != 0 || fclose(f) != 0)
+        hl_fail("%s: write failed: %s", tmp.s, strerror(errno));
+    if (rename(tmp.s, path) != 0)
+        hl_fail("%s: cannot rename to %s: %s", tmp.s, path, strerror(errno));
+    sb_free(&tmp);
+    score_add_file(c, path);
+    set_int(c->scores, "results_questions", (long long)json_array_size(c->results));
+}
+
 void set_num(json_t *o, const char *key, double v) {
     json_object_set_new(o, key, json_real(v));
 }
@@ -75,6 +124,14 @@ double safe_div(double a, double b) {
 }
 
 ScoreReport score_answers(const BenchSpec *spec, const char *answers_path, const char *out_dir) {
+    char *rp = out_dir ? path_os_join(out_dir, "results.jsonl") : NULL;
+    ScoreReport r = score_answers_results(spec, answers_path, out_dir, rp);
+    free(rp);
+    return r;
+}
+
+ScoreReport score_answers_results(const BenchSpec *spec, const char *answers_path,
+                                  const char *out_dir, const char *results_path) {
     ScoreCtx c = {0};
     c.spec = spec;
     c.name = spec->name ? spec->name : bench_kind_name(spec->kind);
@@ -135,6 +192,12 @@ ScoreReport score_answers(const BenchSpec *spec, const char *answers_path, const
     default:
         CHECK(0);
     }
+    if (results_path) {
+        if (out_dir && mkdir(out_dir, 0777) != 0 && errno != EEXIST)
+            hl_fail("%s: cannot create folder: %s", out_dir, strerror(errno));
+        write_results(&c, results_path);
+    }
+    json_decref(c.results);
     json_object_set_new(c.scores, "complete", json_boolean(c.complete));
     json_t *h = json_object_get(c.scores, "headline");
     if (json_is_object(h))
@@ -169,7 +232,7 @@ void score_table_row(FILE *f, const char *name, const json_t *scores) {
 }
 
 int score_answers_isolated(const BenchSpec *spec, const char *answers_path, const char *out_dir,
-                           ScoreReport *out) {
+                           const char *results_path, ScoreReport *out) {
     int fd[2];
     fflush(NULL);
     if (pipe(fd) != 0) hl_fail("pipe: %s", strerror(errno));
@@ -177,7 +240,7 @@ int score_answers_isolated(const BenchSpec *spec, const char *answers_path, cons
     if (pid < 0) hl_fail("fork: %s", strerror(errno));
     if (pid == 0) { /* a failure here prints its one line and exits 1 */
         close(fd[0]);
-        ScoreReport r = score_answers(spec, answers_path, out_dir);
+        ScoreReport r = score_answers_results(spec, answers_path, out_dir, results_path);
         json_t *o = json_pack("{s:O, s:s}", "scores", r.scores, "summary", r.summary);
         char *s = json_dumps(o, JSON_COMPACT | JSON_ALLOW_NUL);
         size_t n = strlen(s), done = 0;

@@ -33,11 +33,26 @@ typedef struct {
 /* spec: the benchmark entry (kind, name, questions, annotations); answers_path: its
  * answers file; out_dir: where to write submission/conversion files (NULL: none). */
 ScoreReport score_answers(const BenchSpec *spec, const char *answers_path, const char *out_dir);
+/* score_answers writing the per-question records to results_path (NULL: none);
+ * score_answers itself writes them to out_dir/results.jsonl when out_dir is given.
+ * One JSON object a line, for every question a locally scored benchmark scores:
+ *   question_id, category (the benchmark's grouping: POPE category, MME subtask, GQA
+ *   structural type, ScienceQA subject, VQA answer type, SEED question type, MMBench
+ *   category; null where there is none), prediction (the answer text as scored; null
+ *   for a question without an answer, counted wrong), parsed (what the official rule
+ *   made of it: yes/no, an option letter, the normalised answer; null when no rule
+ *   matched), ground_truth (the label, letter, or list of human answers), score (the
+ *   question's contribution in [0, 1]) and, for right/wrong kinds, correct.
+ * Benchmarks scored by a server or GPT (and any without ground truth) write none, and
+ * a stale file is removed. The file written is listed in scores["files"] and its
+ * record count is scores["results_questions"]. */
+ScoreReport score_answers_results(const BenchSpec *spec, const char *answers_path,
+                                  const char *out_dir, const char *results_path);
 void score_report_free(ScoreReport *r);
 /* score_answers in a child process: returns 0 (its one-line error already printed)
  * when the benchmark cannot be scored, so that a suite scores the others. No MPI. */
 int score_answers_isolated(const BenchSpec *spec, const char *answers_path, const char *out_dir,
-                           ScoreReport *out);
+                           const char *results_path, ScoreReport *out);
 
 /* One line of a suite's summary table (header: score_table_header) from a
  * scores object: name, kind, headline metric and value. */
