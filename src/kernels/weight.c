@@ -12,10 +12,9 @@ static void *weight_alloc(size_t bytes) {
     const size_t huge = (size_t)2 << 20;
     if (bytes < huge) return hl_malloc(bytes ? bytes : 1);
     void *p = NULL;
-    if (posix_memalign(&p, huge, (bytes + huge - 1) / huge * huge) != 0 || !p)
-        return hl_malloc(bytes);
+    if (posix_memalign(&p, huge, bytes) != 0 || !p) return hl_malloc(bytes);
 #ifdef MADV_HUGEPAGE
-    madvise(p, (bytes + huge - 1) / huge * huge, MADV_HUGEPAGE); /* a hint: failure is harmless */
+    madvise(p, bytes / huge * huge, MADV_HUGEPAGE); /* whole huge pages only; a hint */
 #endif
     return p;
 }
