@@ -190,7 +190,7 @@ static int print_memory(const RunConfig *cfg, const Job *job, const Model *model
     int world = world_of(cfg), tp = cfg->tp;
     int mat = strcmp(cfg->dtype, "f32") ? 2 : 4;
     int *counts = hl_malloc((size_t)cfg->pp * sizeof *counts);
-    run_config_stage_blocks(cfg, c->layers, counts);
+    run_config_stages(cfg, &model->m, counts);
     int batch = cfg->batch_size, max_new = 0;
     for (int i = 0; job && i < job->n_benches; i++) {
         const BenchSpec *b = &job->benches[i];
@@ -277,7 +277,7 @@ static void print_plan(const RunConfig *cfg, const Job *job, const Model *model,
     int *counts = NULL;
     if (model->have) {
         counts = hl_malloc((size_t)cfg->pp * sizeof *counts);
-        run_config_stage_blocks(cfg, model->m.layers, counts);
+        run_config_stages(cfg, &model->m, counts);
     } else if (cfg->stage_blocks) {
         counts = hl_malloc((size_t)cfg->pp * sizeof *counts);
         memcpy(counts, cfg->stage_blocks, (size_t)cfg->pp * sizeof *counts);
@@ -291,7 +291,8 @@ static void print_plan(const RunConfig *cfg, const Job *job, const Model *model,
             print_range("block", layout_first_block(counts, p), counts[p]);
             printf(" (%d)", counts[p]);
         } else {
-            printf("blocks: even split (needs the model's block count)");
+            printf("blocks: %s split (needs the model's block count)",
+                   cfg->stages_balanced ? "balanced" : "even");
         }
         if (p == 0) printf(" + vision tower + projector");
         if (p == cfg->pp - 1) printf(" + final norm + LM head");

@@ -107,14 +107,22 @@ void run_config_parse(const YdDoc *doc, const YdNode *map, const char *prefix, R
     if ((v = yd_get(map, "stages"))) {
         char sk[200];
         keypath(sk, sizeof sk, prefix, "stages");
-        yd_expect_seq(doc, v, sk);
-        if (v->n != cfg->pp)
-            yd_fail(doc, yd_line(v), sk, "%d entries but parallel.pp is %d", v->n, cfg->pp);
-        cfg->n_stage_blocks = v->n;
-        cfg->stage_blocks = hl_malloc((size_t)v->n * sizeof(int));
-        for (int i = 0; i < v->n; i++) {
-            snprintf(k, sizeof k, "%s[%d]", sk, i);
-            cfg->stage_blocks[i] = count_value(doc, v->items[i], k);
+        if (v->kind == YD_SCALAR) {
+            const char *s = yd_str(doc, v, sk);
+            if (strcmp(s, "balanced"))
+                yd_fail(doc, yd_line(v), sk,
+                        "expected a list of blocks per stage or balanced, got \"%s\"", s);
+            cfg->stages_balanced = 1;
+        } else {
+            yd_expect_seq(doc, v, sk);
+            if (v->n != cfg->pp)
+                yd_fail(doc, yd_line(v), sk, "%d entries but parallel.pp is %d", v->n, cfg->pp);
+            cfg->n_stage_blocks = v->n;
+            cfg->stage_blocks = hl_malloc((size_t)v->n * sizeof(int));
+            for (int i = 0; i < v->n; i++) {
+                snprintf(k, sizeof k, "%s[%d]", sk, i);
+                cfg->stage_blocks[i] = count_value(doc, v->items[i], k);
+            }
         }
     }
 }
@@ -201,6 +209,13 @@ void run_config_stage_blocks(const RunConfig *cfg, int layers, int *counts) {
     layout_stage_blocks(layers, cfg->pp, cfg->stage_blocks, counts);
 }
 
+void run_config_stages(const RunConfig *cfg, const ModelShape *m, int *counts) {
+    if (cfg->stages_balanced && !cfg->stage_blocks)
+        layout_balanced_blocks(m->layers, cfg->pp, m->vision_cost, counts);
+    else
+        run_config_stage_blocks(cfg, m->layers, counts);
+}
+
 void run_rank_coords(const RunConfig *cfg, int rank, int *d, int *p, int *t) {
     LayoutCoords c = layout_coords(run_config_layout(cfg), rank);
     *d = c.d, *p = c.p, *t = c.t;
@@ -246,6 +261,17 @@ void run_config_set_batch_size(RunConfig *cfg, int batch_size) {
     if (cfg->micro_batches > batch_size) cfg->micro_batches = batch_size;
 }
 
+/* FLOPs of the tower and projector for one image over those of one LLM
+ * block's prefill on a LLaVA prompt (the image's tokens + 64 text tokens). */
+static double vision_cost(const ModelConfig *c) {
+    double T = c->n_patches + 1, C = c->v_hidden, Iv = c->v_inter, Lv = c->v_layers_used;
+    double P = c->patch_size, np = c->n_patches, d = c->hidden, I = c->inter;
+    double vis = 2 * T * Lv * (4 * C * C + 2 * C * Iv) + 4 * T * T * C * Lv +
+                 2 * np * 3 * P * P * C + 2 * np * (C * d + d * d);
+    double n = np + 64, block = 2 * n * (4 * d * d + 3 * d * I) + 2 * n * n * d;
+    return block > 0 ? vis / block : 0;
+}
+
 ModelShape run_model_shape(const ModelConfig *c) {
     return (ModelShape){.vision_heads = c->v_heads,
                         .vision_hidden = c->v_hidden,
@@ -255,7 +281,8 @@ ModelShape run_model_shape(const ModelConfig *c) {
                         .intermediate = c->inter,
                         .layers = c->layers,
                         .vocab = c->vocab,
-                        .guide_layer = c->expert_lang ? c->guide_layer : 0};
+                        .guide_layer = c->expert_lang ? c->guide_layer : 0,
+                        .vision_cost = vision_cost(c)};
 }
 
 void run_model_shape_load(const char *model_path, ModelShape *m) {

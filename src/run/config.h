@@ -11,10 +11,11 @@
 #include "util/layout.h"
 
 typedef struct {
-    char *path;        /* the YAML file it came from (for a job's inline run: the job file) */
-    char *model;       /* HDF5 weight file, relative paths already resolved */
-    int dp, pp, tp;    /* data-parallel replicas, pipeline stages, tensor-parallel ranks */
-    int *stage_blocks; /* LLM blocks per stage (n_stage_blocks == pp); NULL = even split */
+    char *path;          /* the YAML file it came from (for a job's inline run: the job file) */
+    char *model;         /* HDF5 weight file, relative paths already resolved */
+    int dp, pp, tp;      /* data-parallel replicas, pipeline stages, tensor-parallel ranks */
+    int *stage_blocks;   /* LLM blocks per stage (n_stage_blocks == pp); NULL = even split */
+    int stages_balanced; /* stages: balanced (split by cost, the tower counted on stage 0) */
     int n_stage_blocks;
     char backend[8];   /* "cpu" | "cuda" */
     int threads;       /* compute threads per rank */
@@ -28,7 +29,8 @@ typedef struct {
 typedef struct {
     int vision_heads, vision_hidden, vision_intermediate;
     int heads, hidden, intermediate, layers, vocab;
-    int guide_layer; /* first posterior block; 0 = no language expert */
+    int guide_layer;    /* first posterior block; 0 = no language expert */
+    double vision_cost; /* vision tower + projector per image, in LLM blocks' prefill cost */
 } ModelShape;
 
 typedef Layout RunLayout;
@@ -58,6 +60,9 @@ static inline Layout run_config_layout(const RunConfig *cfg) {
  * stage list, or layout_stage_blocks' even split. counts has room for cfg->pp
  * entries. Requires pp <= layers. */
 void run_config_stage_blocks(const RunConfig *cfg, int layers, int *counts);
+/* The same for a model of shape m, where `stages: balanced` splits by cost
+ * (layout_balanced_blocks with the shape's vision_cost). */
+void run_config_stages(const RunConfig *cfg, const ModelShape *m, int *counts);
 /* Coordinates of a rank (layout_coords of the config's layout) and back. */
 void run_rank_coords(const RunConfig *cfg, int rank, int *d, int *p, int *t);
 int run_rank_of(const RunConfig *cfg, int d, int p, int t);

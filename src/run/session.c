@@ -52,7 +52,10 @@ void session_open(Session *s, int *argc, char ***argv, const RunConfig *cfg,
     if (dtype_parse(s->cfg.dtype, &wf.hold)) CHECK(0); /* validated with the config */
     s->layout = run_config_layout(&s->cfg);
     comm_grid(&s->comm, s->cfg.dp, s->cfg.pp, s->cfg.tp);
-    engine_init(&s->engine, &s->comm, &wf, &mc, s->cfg.stage_blocks, &ctx);
+    int *counts = hl_malloc((size_t)s->cfg.pp * sizeof *counts);
+    run_config_stages(&s->cfg, &shape, counts);
+    engine_init(&s->engine, &s->comm, &wf, &mc, counts, &ctx);
+    free(counts);
     s->engine.micro_batches = s->cfg.micro_batches;
     if (gen) s->engine.gen = *gen;
     s->model = &s->engine.model.cfg;

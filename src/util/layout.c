@@ -21,6 +21,30 @@ void layout_stage_blocks(int layers, int pp, const int *explicit_blocks, int *co
     for (int s = 0; s < pp; s++) counts[s] = layers / pp + (s < layers % pp);
 }
 
+void layout_balanced_blocks(int layers, int pp, double first_extra, int *counts) {
+    CHECK(pp >= 1 && pp <= layers);
+    int best = 1;
+    double best_max = -1;
+    for (int c0 = 1; c0 <= layers - (pp - 1); c0++) { /* stage 0's share; the rest even */
+        int rest = layers - c0, others = pp - 1;
+        double mx = c0 + first_extra;
+        if (others > 0) {
+            int big = rest / others + (rest % others != 0);
+            if (big > mx) mx = big;
+        } else if (rest) {
+            continue;
+        }
+        if (best_max < 0 || mx < best_max - 1e-9) {
+            best = c0, best_max = mx;
+        } else if (mx <= best_max + 1e-9) {
+            best = c0; /* an equal maximum: the larger share, closer to even when decoding */
+        }
+    }
+    counts[0] = best;
+    for (int s = 1; s < pp; s++)
+        counts[s] = (layers - best) / (pp - 1) + (s - 1 < (layers - best) % (pp - 1));
+}
+
 int layout_first_block(const int *counts, int p) {
     int first = 0;
     for (int s = 0; s < p; s++) first += counts[s];

@@ -28,6 +28,10 @@ LayoutCoords layout_coords(Layout l, int rank);
 
 /* Blocks of each stage: `explicit_blocks` (pp entries) when given, else an
  * even split of `layers` where earlier stages take the remainder. */
+/* A split for pipeline stages whose first one also carries work worth
+ * first_extra blocks (the vision tower): the stage costs as even as whole
+ * blocks allow, every stage at least one block. */
+void layout_balanced_blocks(int layers, int pp, double first_extra, int *counts);
 void layout_stage_blocks(int layers, int pp, const int *explicit_blocks, int *counts);
 /* First block of stage p. */
 int layout_first_block(const int *counts, int p);
