@@ -5,6 +5,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "eval/jsonio.h"
 #include "run/model_file.h"
 #include "text/prompt.h"
 #include "kernels/ctx.h"
@@ -301,6 +302,6 @@ void session_write_metrics(Session *s, const char *path, const char *extra) {
         root, "layout",
         json_pack("{s:i,s:i,s:i,s:i}", "dp", c->dp, "pp", c->pp, "tp", c->tp, "world", c->size));
     json_object_set_new(root, "ranks", ranks);
-    if (json_dump_file(root, path, JSON_INDENT(2)) != 0) hl_fail("%s: cannot write metrics", path);
+    json_write_atomic(path, root, JSON_INDENT(2));
     json_decref(root);
 }

@@ -1,6 +1,7 @@
 #include "util/check.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <string.h>
 
@@ -85,4 +86,15 @@ FILE *hl_fopen(const char *path, const char *mode) {
     FILE *f = fopen(path, mode);
     if (!f) hl_fail("%s: %s", path, strerror(errno));
     return f;
+}
+
+void hl_test_point(const char *name) {
+    static long seen;
+    const char *v = getenv("HL_TEST_KILL_AT");
+    if (!v || !*v) return;
+    size_t n = strlen(name);
+    if (strncmp(v, name, n) != 0 || (v[n] != 0 && v[n] != ':')) return;
+    long want = v[n] == ':' ? atol(v + n + 1) : 1;
+    if (++seen < want) return;
+    raise(SIGKILL); /* as a real kill: stdio buffers are lost */
 }
