@@ -1,6 +1,7 @@
 #include "cli/args.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +23,7 @@ double arg_real(const char *cmd, const char *opt, const char *s) {
     errno = 0;
     double v = strtod(s, &end);
     if (errno || *end || end == s) hl_fail("%s: %s expects a number, got '%s'", cmd, opt, s);
+    if (!isfinite(v)) hl_fail("%s: %s expects a finite number, got '%s'", cmd, opt, s);
     return v;
 }
 

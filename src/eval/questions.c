@@ -20,6 +20,22 @@ static EvalItem *push_item(EvalSet *s, size_t *cap) {
     return it;
 }
 
+static const char *json_type_name(const json_t *v) {
+    switch (json_typeof(v)) {
+    case JSON_OBJECT:
+        return "an object";
+    case JSON_ARRAY:
+        return "a list";
+    case JSON_NULL:
+        return "null";
+    case JSON_TRUE:
+    case JSON_FALSE:
+        return "a boolean";
+    default:
+        return "a number or string";
+    }
+}
+
 static int full(const EvalSet *s, const BenchSpec *spec) {
     return spec->limit > 0 && s->n >= (size_t)spec->limit;
 }
@@ -32,6 +48,9 @@ static void read_jsonl(EvalSet *s, const BenchSpec *spec) {
     json_t *line;
     while (!full(s, spec) && (line = jsonl_next(&r))) {
         json_t *qid = json_req(line, "question_id", r.path, r.line);
+        if (!json_is_string(qid) && !json_is_number(qid))
+            hl_fail("%s:%ld: question_id must be a number or a string, got %s", r.path, r.line,
+                    json_type_name(qid));
         const char *image = json_req_str(line, "image", r.path, r.line);
         const char *text = json_req_str(line, "text", r.path, r.line);
         EvalItem *it = push_item(s, &cap);
@@ -63,6 +82,9 @@ static void read_sqa(EvalSet *s, const BenchSpec *spec) {
         json_t *id = json_object_get(e, "id");
         json_t *conv = json_object_get(e, "conversations");
         if (!id) hl_fail("%s: entry %zu: missing key 'id'", path, i);
+        if (!json_is_string(id) && !json_is_number(id))
+            hl_fail("%s: entry %zu: id must be a number or a string, got %s", path, i,
+                    json_type_name(id));
         if (!json_is_array(conv) || json_array_size(conv) == 0)
             hl_fail("%s: entry %zu: missing key 'conversations' (a non-empty list)", path, i);
         json_t *value = json_object_get(json_array_get(conv, 0), "value");
@@ -206,6 +228,7 @@ EvalSet *eval_read(const BenchSpec *spec, const EvalReadOpts *opts) {
     default:
         read_jsonl(s, spec);
     }
+    if (s->n == 0) hl_fail("%s: no questions (an empty question set)", spec->questions);
     return s;
 }
 

@@ -5,6 +5,7 @@
 #include <setjmp.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <jpeglib.h>
 #include <jerror.h>
@@ -463,6 +464,13 @@ void image_decode(const uint8_t *data, size_t n, const char *name, Image *img) {
 }
 
 void image_load(const char *path, Image *img) {
+    /* a named pipe or a device would block open() or read for ever */
+    struct stat st;
+    if (stat(path, &st) == 0 && !S_ISREG(st.st_mode))
+        hl_fail("%s: not a regular file (%s)", path,
+                S_ISDIR(st.st_mode)    ? "a folder"
+                : S_ISFIFO(st.st_mode) ? "a named pipe"
+                                       : "a device or socket");
     FILE *f = hl_fopen(path, "rb");
     size_t cap = 1 << 16, n = 0;
     uint8_t *buf = hl_malloc(cap);

@@ -51,10 +51,18 @@ json_t *record_build(const RecordInput *in) {
 
 /* The fields a resumed run must share with the run it continues. */
 static const char *const binding[][2] = {
-    {"engine_compat", NULL},  {"model", "sha256"},         {"tokenizer", "rule"},
-    {"questions", "sha256"},  {"images", "sha256"},        {"model_id", NULL},
-    {"prompt_rule", NULL},    {"generation", "temperature"}, {"generation", "top_p"},
-    {"generation", "seed"},   {"generation", "max_new_tokens"}, {"benchmark", "kind"},
+    {"engine_compat", NULL},
+    {"model", "sha256"},
+    {"tokenizer", "rule"},
+    {"questions", "sha256"},
+    {"images", "sha256"},
+    {"model_id", NULL},
+    {"prompt_rule", NULL},
+    {"generation", "temperature"},
+    {"generation", "top_p"},
+    {"generation", "seed"},
+    {"generation", "max_new_tokens"},
+    {"benchmark", "kind"},
 };
 
 char *record_mismatch(const json_t *old, const json_t *cur) {
@@ -83,7 +91,8 @@ char *record_mismatch(const json_t *old, const json_t *cur) {
 void record_file_sha256(const char *path, char out[65]) {
     FILE *f = hl_fopen(path, "rb");
     EVP_MD_CTX *md = EVP_MD_CTX_new();
-    if (!md || EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1) hl_fail("%s: SHA-256 unavailable", path);
+    if (!md || EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1)
+        hl_fail("%s: SHA-256 unavailable", path);
     size_t cap = 4 << 20, n;
     uint8_t *buf = hl_malloc(cap);
     while ((n = fread(buf, 1, cap, f)) > 0)
@@ -112,8 +121,8 @@ json_t *record_load(const char *path, char **why) {
         return NULL;
     }
     if (st.st_size == 0) {
-        snprintf(m, sizeof m,
-                 "the run record is empty (a write cut by a kill or a full disk); %s", recover);
+        snprintf(m, sizeof m, "the run record is empty (a write cut by a kill or a full disk); %s",
+                 recover);
         *why = hl_strdup(m);
         return NULL;
     }
@@ -123,8 +132,8 @@ json_t *record_load(const char *path, char **why) {
         if (j)
             snprintf(m, sizeof m, "not a run record (no 'engine' key); %s", recover);
         else
-            snprintf(m, sizeof m, "the run record is damaged (line %d: %s); %s", err.line,
-                     err.text, recover);
+            snprintf(m, sizeof m, "the run record is damaged (line %d: %s); %s", err.line, err.text,
+                     recover);
         json_decref(j);
         *why = hl_strdup(m);
         return NULL;

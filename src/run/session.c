@@ -160,6 +160,7 @@ SessionTotals session_run(Session *s, const SessionJob *job) {
     GenRequest *rq = hl_calloc((size_t)bs, sizeof(GenRequest));
     GenResult *rs = hl_calloc((size_t)bs, sizeof(GenResult));
     int **ids = hl_calloc((size_t)bs, sizeof(int *));
+    char **labels = hl_calloc((size_t)bs, sizeof(char *));
     double mine[3] = {0, 0, 0}; /* samples, tokens, prompt rows answered by this writer */
     group_barrier(&s->comm.world);
     EngineStats st0 = e->stats;
@@ -182,6 +183,7 @@ SessionTotals session_run(Session *s, const SessionJob *job) {
                 rq[j].ids = it.ids, rq[j].n_ids = it.n_ids;
             }
             rq[j].image = it.image;
+            rq[j].label = labels[j] = it.label;
         }
         if (cnt) engine_generate(e, rq, cnt, rs);
         if (s->writer)
@@ -198,14 +200,17 @@ SessionTotals session_run(Session *s, const SessionJob *job) {
                 if (job->round) job->round(job->ctx, (int)(w0 + wn));
             }
         }
-        for (int j = 0; j < cnt; j++) gen_result_free(&rs[j]), free(ids[j]), ids[j] = NULL;
+        for (int j = 0; j < cnt; j++) {
+            gen_result_free(&rs[j]), free(ids[j]), free(labels[j]);
+            ids[j] = NULL, labels[j] = NULL;
+        }
     }
     group_barrier(&s->comm.world);
     double mx[3] = {comm_wtime() - t0, e->stats.prefill_s - st0.prefill_s,
                     e->stats.decode_s - st0.decode_s};
     group_allreduce_max_double(&s->comm.world, mx, 3);
     group_allreduce_sum_double(&s->comm.world, mine, 3);
-    free(rq), free(rs), free(ids);
+    free(rq), free(rs), free(ids), free(labels);
     return (SessionTotals){.wall_s = mx[0],
                            .prefill_s = mx[1],
                            .decode_s = mx[2],

@@ -181,6 +181,11 @@ static void bench_item(void *ctx, int i, SessionItem *out) {
                             .size = it->image_size,
                             .name = br->b->questions,
                             .raw = it->image_raw};
+    char *qid = json_id_str(it->question_id);
+    size_t n = strlen(br->b->questions) + strlen(qid) + 32;
+    out->label = hl_malloc(n);
+    snprintf(out->label, n, "%s: question_id %s", br->b->questions, qid);
+    free(qid);
 }
 
 static void bench_result(void *ctx, int i, const GenResult *r) {

@@ -4,6 +4,7 @@
 #include <signal.h>
 #include <stdarg.h>
 #include <string.h>
+#include <sys/stat.h>
 
 static int report_all; /* set once MPI is up; see hl_report_all_ranks */
 
@@ -83,6 +84,9 @@ char *hl_strdup_at(const char *s, const char *file, int line) {
 }
 
 FILE *hl_fopen(const char *path, const char *mode) {
+    struct stat st;
+    if (mode[0] == 'r' && stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+        hl_fail("%s: is a folder, not a file", path);
     FILE *f = fopen(path, mode);
     if (!f) hl_fail("%s: %s", path, strerror(errno));
     return f;
