@@ -9,7 +9,8 @@
 #    compatibility, and a resumption appends to it instead of rewriting it;
 #  - a full disk (/dev/full) on any output is one line naming it, exit 1;
 #  - bad values (non-finite numbers, odd question ids, empty question sets, a
-#    named pipe as image) are refused in one line.
+#    named pipe as image) are refused in one line;
+#  - every message docs/errors.md quotes is printed by the code.
 set -u
 cd "$(dirname "$0")/../.."
 . tests/cli/common.sh
@@ -145,6 +146,29 @@ cp -r "$TMP/ref" "$TMP/f3"; ln -s /dev/full "$TMP/f3/scores.json.tmp"
 expect "suite scores.json on a full disk" 1 "f3/scores.json: cannot write: No space left" ev --output "$TMP/f3" --resume
 cp -r "$TMP/ref" "$TMP/f4"; ln -s /dev/full "$TMP/f4/metrics.json.tmp"
 expect "metrics.json on a full disk" 1 "metrics.json: cannot write: No space left" ev --output "$TMP/f4" --resume
+
+# --- 9: docs/errors.md quotes what the code prints
+/usr/bin/python3 - <<'PY' || fail "docs/errors.md quotes messages the code does not print"
+import re, subprocess, sys
+bad = []
+for line in open("docs/errors.md"):
+    if not line.startswith("| `"):
+        continue
+    cell = line.split(" | ")[0][2:]
+    for frag in re.findall(r"`([^`]+)`", cell):
+        m = re.match(r"cannot resume: (\w+)(?:\.(\w+))?: $", frag)
+        if m:  # a run record field: must be in the binding table
+            pat = '{"%s", %s}' % (m.group(1), '"%s"' % m.group(2) if m.group(2) else "NULL")
+            frags, where = [pat], ["src/run/record.c"]
+        else:
+            frags, where = [frag], ["src"]
+        for f in frags:
+            if subprocess.run(["grep", "-rqF", "-e", f] + where).returncode:
+                bad.append(f)
+if bad:
+    print("not in the code:", bad); sys.exit(1)
+print("docs/errors.md: every quoted message is in the code")
+PY
 
 # --- 5: bad values are refused in one line
 expect "--temperature nan" 1 "--temperature expects a finite number, got 'nan'" gen --temperature nan
