@@ -147,6 +147,12 @@ expect "suite scores.json on a full disk" 1 "f3/scores.json: cannot write: No sp
 cp -r "$TMP/ref" "$TMP/f4"; ln -s /dev/full "$TMP/f4/metrics.json.tmp"
 expect "metrics.json on a full disk" 1 "metrics.json: cannot write: No space left" ev --output "$TMP/f4" --resume
 
+# --- 6: an error several ranks hit is one line from one rank (quiet Open MPI,
+# as launcher/hyperllava-run starts it, drops mpirun's own banners)
+sed "s#pope/llava_pope_test.jsonl#pope/nope.jsonl#" "$JOB" >"$TMP/job-noq.yaml"
+expect "a missing question file on 4 ranks" 1 "nope.jsonl: No such file" timeout 120 env OMPI_MCA_orte_execute_quiet=1 $MPIRUN -n 4 $HL_BIN eval --job "$TMP/job-noq.yaml" --output "$TMP/noq" --layout 4x1x1
+expect "a missing image on 2 tensor-parallel ranks" 1 "nothere.jpg: No such file" timeout 120 env OMPI_MCA_orte_execute_quiet=1 $MPIRUN -n 2 $HL_BIN generate --model tests/fixtures/models/all/model.h5 --image "$TMP/nothere.jpg" --prompt "What?" --layout 1x1x2 --max-new-tokens 2
+
 # --- 9: docs/errors.md quotes what the code prints
 /usr/bin/python3 - <<'PY' || fail "docs/errors.md quotes messages the code does not print"
 import re, subprocess, sys
