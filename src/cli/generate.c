@@ -1,5 +1,6 @@
 /* hyperllava generate: answer one or many image+question pairs on any
  * layout (run it under mpirun/srun with the world size the layout needs). */
+#include <errno.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -130,7 +131,14 @@ typedef struct {
     int raw, print_ids, jsonl, top_k;
     const Tokenizer *tok;
     FILE *trace;
+    const char *trace_path;
 } Gen;
+
+/* Every output write is checked: a full disk or a closed pipe is one line
+ * naming the output and a non-zero exit, never a silent loss. */
+static void check_out(FILE *f, const char *name) {
+    if (ferror(f) || fflush(f) != 0) hl_fail("%s: write failed: %s", name, strerror(errno));
+}
 
 static char *prompt_of(const Gen *g, int i) {
     const Req *q = &g->reqs[i];
@@ -161,11 +169,13 @@ static void gen_result(void *ctx, int i, const GenResult *r) {
         }
         free(text);
     }
+    if (ferror(stdout)) check_out(stdout, "standard output");
     if (g->trace) {
         /* rank 0 is a first-stage rank: it has the tokenizer */
         char *p = prompt_of(g, i);
         int *ids, n_ids = prompt_tokenize(g->tok, p, &ids);
         write_trace(g->trace, g->tok, i, ids, n_ids, r, g->top_k);
+        if (ferror(g->trace)) check_out(g->trace, g->trace_path);
         free(p), free(ids);
     }
 }
@@ -236,12 +246,16 @@ int cmd_generate(int argc, char **argv) {
              .jsonl = jsonl != NULL,
              .top_k = top_k,
              .tok = s.tok,
-             .trace = s.is_root && trace ? hl_fopen(trace, "w") : NULL};
+             .trace = s.is_root && trace ? hl_fopen(trace, "w") : NULL,
+             .trace_path = trace};
     SessionJob job = {
         .n = n, .max_new = max_new, .item = gen_item, .result = gen_result, .ctx = &g};
     session_run(&s, &job);
-    if (g.trace) fclose(g.trace);
-    fflush(stdout);
+    if (g.trace) {
+        check_out(g.trace, trace);
+        if (fclose(g.trace) != 0) hl_fail("%s: close failed: %s", trace, strerror(errno));
+    }
+    if (s.is_root) check_out(stdout, "standard output");
     if (metrics) session_write_metrics(&s, metrics, NULL);
     for (int i = 0; i < n; i++) {
         free(reqs[i].text), free(reqs[i].image);

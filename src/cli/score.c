@@ -9,6 +9,7 @@
 
 #include "cli/args.h"
 #include "cli/commands.h"
+#include "eval/jsonio.h"
 #include "eval/questions.h"
 #include "eval/scores.h"
 #include "run/job.h"
@@ -75,7 +76,7 @@ int cmd_score(int argc, char **argv) {
         }
         if (write) {
             char *sp = path_os_join(dir, "scores.json");
-            json_dump_file(rep.scores, sp, JSON_INDENT(2));
+            json_write_atomic(sp, rep.scores, JSON_INDENT(2));
             free(sp);
         }
         score_table_row(stdout, b->name, rep.scores);
@@ -88,7 +89,7 @@ int cmd_score(int argc, char **argv) {
         hl_fail("%s: no benchmark named '%s'", job_path, bench_sel);
     if (!answers && !bench_sel) {
         char *sp = path_os_join(job.output, "scores.json");
-        if (json_dump_file(all, sp, JSON_INDENT(2)) != 0) hl_fail("%s: cannot write", sp);
+        json_write_atomic(sp, all, JSON_INDENT(2));
         free(sp);
     }
     json_decref(all);

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/atomic.h"
 #include "util/check.h"
 
 json_t *json_read_file(const char *path) {
@@ -233,9 +234,14 @@ char *pyjson_dumps(json_t *v, int indent) {
 
 void pyjson_write_file(const char *path, json_t *v, int indent) {
     char *s = pyjson_dumps(v, indent);
-    FILE *f = hl_fopen(path, "wb");
-    size_t n = strlen(s);
-    if (fwrite(s, 1, n, f) != n || fclose(f) != 0) hl_fail("%s: write failed", path);
+    atomic_write_or_fail(path, s, strlen(s));
+    free(s);
+}
+
+void json_write_atomic(const char *path, const json_t *v, size_t flags) {
+    char *s = json_dumps(v, flags);
+    CHECK(s);
+    atomic_write_or_fail(path, s, strlen(s));
     free(s);
 }
 

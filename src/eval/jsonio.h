@@ -38,8 +38,11 @@ const char *json_req_str(json_t *obj, const char *key, const char *path, long li
 /* Python json.dumps(v) (indent < 0) or json.dumps(v, indent=indent), appended to b. */
 void pyjson_dump(StrBuf *b, json_t *v, int indent);
 char *pyjson_dumps(json_t *v, int indent);
-/* Writes json.dump(v, f[, indent]) to path (no trailing newline, as Python). */
+/* Writes json.dump(v, f[, indent]) to path (no trailing newline, as Python),
+ * atomically (util/atomic.h). */
 void pyjson_write_file(const char *path, json_t *v, int indent);
+/* json_dumps(v, flags) written atomically (util/atomic.h); fails naming path. */
+void json_write_atomic(const char *path, const json_t *v, size_t flags);
 /* Python repr() of a float, as json.dumps prints it. */
 void py_float_repr(StrBuf *b, double x);
 

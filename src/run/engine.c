@@ -218,9 +218,11 @@ static void prefill_first(Run *r, int m) {
     for (int i = lo; i < hi; i++) {
         const GenRequest *q = &r->reqs[i];
         int markers = llava_image_markers(q->ids, q->n_ids, q->id);
-        if (markers && !image_ref_given(&q->image))
+        if (markers && !image_ref_given(&q->image)) {
+            if (q->label) hl_fail("%s: the prompt has <image> but no image was given", q->label);
             hl_fail("request %lld: the prompt has <image> but no image was given",
                     (long long)q->id);
+        }
         img_of[i - lo] = markers ? n_img++ : -1;
     }
     float *pix = hl_malloc((size_t)(n_img ? n_img : 1) * 3 * S * S * sizeof(float));
@@ -241,11 +243,14 @@ static void prefill_first(Run *r, int m) {
         const GenRequest *q = &r->reqs[i];
         int has_img = img_of[i - lo] >= 0;
         int rows = llava_prompt_rows(c, q->ids, q->n_ids);
+        char who[64];
+        snprintf(who, sizeof who, "request %lld", (long long)q->id);
         if (rows > c->max_pos)
-            hl_fail("request %lld: prompt of %d positions (%d text tokens + %d image tokens) "
+            hl_fail("%s: prompt of %d positions (%d text tokens + %d image tokens) "
                     "exceeds the model's context of %d",
-                    (long long)q->id, rows, q->n_ids - has_img, has_img ? NP : 0, c->max_pos);
-        if (rows == 0) hl_fail("request %lld: empty prompt", (long long)q->id);
+                    q->label ? q->label : who, rows, q->n_ids - has_img, has_img ? NP : 0,
+                    c->max_pos);
+        if (rows == 0) hl_fail("%s: empty prompt", q->label ? q->label : who);
         CHECKF(q->max_new >= 1, "request %lld: max_new %d", (long long)q->id, q->max_new);
         int max_new = q->max_new;
         if (max_new > c->max_pos - rows + 1) max_new = c->max_pos - rows + 1;

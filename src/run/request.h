@@ -12,6 +12,7 @@ typedef struct {
     const int *ids; /* spliced prompt ids; HL_IMAGE_TOKEN marks the image */
     int n_ids;
     int max_new;
+    const char *label; /* names the request in messages; NULL: "request <id>" */
 } GenRequest;
 
 typedef struct {

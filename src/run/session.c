@@ -5,6 +5,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "eval/jsonio.h"
 #include "run/model_file.h"
 #include "text/prompt.h"
 #include "kernels/ctx.h"
@@ -162,6 +163,7 @@ SessionTotals session_run(Session *s, const SessionJob *job) {
     GenRequest *rq = hl_calloc((size_t)bs, sizeof(GenRequest));
     GenResult *rs = hl_calloc((size_t)bs, sizeof(GenResult));
     int **ids = hl_calloc((size_t)bs, sizeof(int *));
+    char **labels = hl_calloc((size_t)bs, sizeof(char *));
     double mine[3] = {0, 0, 0}; /* samples, tokens, prompt rows answered by this writer */
     group_barrier(&s->comm.world);
     EngineStats st0 = e->stats;
@@ -184,6 +186,7 @@ SessionTotals session_run(Session *s, const SessionJob *job) {
                 rq[j].ids = it.ids, rq[j].n_ids = it.n_ids;
             }
             rq[j].image = it.image;
+            rq[j].label = labels[j] = it.label;
         }
         if (cnt) engine_generate(e, rq, cnt, rs);
         if (s->writer)
@@ -200,14 +203,17 @@ SessionTotals session_run(Session *s, const SessionJob *job) {
                 if (job->round) job->round(job->ctx, (int)(w0 + wn));
             }
         }
-        for (int j = 0; j < cnt; j++) gen_result_free(&rs[j]), free(ids[j]), ids[j] = NULL;
+        for (int j = 0; j < cnt; j++) {
+            gen_result_free(&rs[j]), free(ids[j]), free(labels[j]);
+            ids[j] = NULL, labels[j] = NULL;
+        }
     }
     group_barrier(&s->comm.world);
     double mx[3] = {comm_wtime() - t0, e->stats.prefill_s - st0.prefill_s,
                     e->stats.decode_s - st0.decode_s};
     group_allreduce_max_double(&s->comm.world, mx, 3);
     group_allreduce_sum_double(&s->comm.world, mine, 3);
-    free(rq), free(rs), free(ids);
+    free(rq), free(rs), free(ids), free(labels);
     return (SessionTotals){.wall_s = mx[0],
                            .prefill_s = mx[1],
                            .decode_s = mx[2],
@@ -304,6 +310,6 @@ void session_write_metrics(Session *s, const char *path, const char *extra) {
         root, "layout",
         json_pack("{s:i,s:i,s:i,s:i}", "dp", c->dp, "pp", c->pp, "tp", c->tp, "world", c->size));
     json_object_set_new(root, "ranks", ranks);
-    if (json_dump_file(root, path, JSON_INDENT(2)) != 0) hl_fail("%s: cannot write metrics", path);
+    json_write_atomic(path, root, JSON_INDENT(2));
     json_decref(root);
 }

@@ -43,6 +43,7 @@ typedef struct {
     const int *ids; /* prompt ids as they are (HL_IMAGE_TOKEN marks the image) */
     int n_ids;
     ImageRef image;
+    char *label; /* malloc'd name for messages ("questions.jsonl: question_id 42"), or NULL */
 } SessionItem;
 
 typedef struct {

@@ -1,5 +1,6 @@
 #include "run/suite.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,11 +9,14 @@
 #include <unistd.h>
 
 #include "eval/answers.h"
+#include "eval/jsonio.h"
 #include "eval/scores.h"
 #include "run/record.h"
 #include "text/prompt.h"
 #include "util/check.h"
+#include "util/atomic.h"
 #include "util/path.h"
+#include "util/strbuf.h"
 
 /* Progress on rank 0: a bar with ETA on a terminal, a log line every 10 %
  * (and at least every 60 s) otherwise. */
@@ -42,6 +46,15 @@ static void progress(Progress *p, double now) {
     fflush(stderr);
 }
 
+static int atomic_write_json(const char *path, const json_t *j) {
+    char *txt = json_dumps(j, JSON_INDENT(2));
+    int rc = txt ? atomic_write(path, txt, strlen(txt)) : -1;
+    int saved = errno;
+    free(txt);
+    errno = saved;
+    return rc;
+}
+
 static char *errorf(const char *fmt, ...) HL_PRINTF(1, 2);
 static char *errorf(const char *fmt, ...) {
     char m[1024];
@@ -52,43 +65,95 @@ static char *errorf(const char *fmt, ...) {
     return hl_strdup(m);
 }
 
+/* Byte offset after the first `lines` complete lines of path (its size when shorter). */
+static long line_offset(const char *path, long lines) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return 0;
+    long n = 0, off = 0, pos = 0;
+    int ch;
+    while (n < lines && (ch = fgetc(f)) != EOF) {
+        pos++;
+        if (ch == '\n') n++, off = pos;
+    }
+    fclose(f);
+    return off;
+}
+
+/* How many leading lines of samples.jsonl are complete and carry the
+ * question_id of the same question of the set, at most `upto`; *bytes: their size. */
+static long samples_good(const char *path, const EvalSet *set, long upto, long *bytes) {
+    *bytes = 0;
+    FILE *f = fopen(path, "rb");
+    if (!f) return 0;
+    char *buf = NULL;
+    size_t cap = 0;
+    ssize_t len;
+    long good = 0;
+    while (good < upto && (len = getline(&buf, &cap, f)) > 0) {
+        if (buf[len - 1] != '\n') break;
+        json_t *o = json_loadb(buf, (size_t)len, 0, NULL);
+        json_t *qid = json_is_object(o) ? json_object_get(o, "question_id") : NULL;
+        int same = qid && json_equal(qid, set->items[good].question_id);
+        json_decref(o);
+        if (!same) break;
+        good++, *bytes += (long)len;
+    }
+    free(buf);
+    fclose(f);
+    return good;
+}
+
 char *suite_resume_point(const char *dir, const json_t *record, const EvalSet *set, int resume,
-                         long *start) {
+                         long *start, json_t **resumed) {
     *start = 0;
+    if (resumed) *resumed = NULL;
     char *ans = path_os_join(dir, "answers.jsonl"), *rec = path_os_join(dir, "run.json");
     char *smp = path_os_join(dir, "samples.jsonl"), *err = NULL;
     struct stat st;
-    if (!(stat(ans, &st) == 0 && st.st_size > 0)) goto done;
+    if (!(stat(ans, &st) == 0 && st.st_size > 0)) {
+        /* nothing answered: samples of an earlier start are stale */
+        if (stat(smp, &st) == 0 && st.st_size > 0 && truncate(smp, 0) != 0)
+            err = errorf("%s: cannot truncate: %s", smp, strerror(errno));
+        goto done;
+    }
     if (!resume) {
         err = errorf("%s: answers exist; pass --resume to continue them or remove the folder", ans);
         goto done;
     }
-    json_error_t jerr;
-    json_t *old = json_load_file(rec, 0, &jerr);
-    char *why = old ? record_mismatch(old, record)
-                    : hl_strdup("no run record (run.json) beside the answers");
-    json_decref(old);
+    char *why = NULL;
+    json_t *old = record_load(rec, &why);
+    if (old && !why) why = record_mismatch(old, record);
     if (why) {
+        json_decref(old);
         err = errorf("%s: cannot resume: %s", rec, why);
         free(why);
         goto done;
     }
     AnswersResume ar;
     answers_resume(ans, &ar);
-    *start = (long)answers_resume_check(&ar, set, ans);
+    long n_ans = (long)answers_resume_check(&ar, set, ans);
     answers_resume_free(&ar);
-    /* samples.jsonl follows answers.jsonl line for line */
-    FILE *f = fopen(smp, "r");
-    if (f) {
-        long lines = 0, good = 0, off = 0;
-        int ch;
-        while ((ch = fgetc(f)) != EOF) {
-            off++;
-            if (ch == '\n' && lines < *start) lines++, good = off;
+    /* samples.jsonl follows answers.jsonl line for line: line i of both is
+     * question i. Samples are written before the answers of a round, so a
+     * kill leaves at least as many samples; extra ones are cut. Fewer (a
+     * file from elsewhere, a full disk) move the start back: those
+     * questions are answered again, to the same bytes. */
+    long sbytes = 0, good = samples_good(smp, set, n_ans, &sbytes);
+    if (good < n_ans) {
+        hl_warn("%s: %ld of %ld answered questions have their sample line; answering from "
+                "question %ld again",
+                smp, good, n_ans, good + 1);
+        if (truncate(ans, line_offset(ans, good)) != 0) {
+            err = errorf("%s: cannot truncate: %s", ans, strerror(errno));
+            json_decref(old);
+            goto done;
         }
-        fclose(f);
-        if (truncate(smp, good) != 0) hl_warn("%s: cannot truncate", smp);
     }
+    *start = good;
+    if (stat(smp, &st) == 0 && st.st_size != sbytes && truncate(smp, sbytes) != 0)
+        err = errorf("%s: cannot truncate: %s", smp, strerror(errno));
+    if (resumed) *resumed = record_resumed(old, record, good);
+    json_decref(old);
 done:
     free(ans), free(rec), free(smp);
     return err;
@@ -102,6 +167,8 @@ typedef struct {
     EvalSet *set;
     AnswersWriter *aw;
     FILE *sf;
+    char *smp_path;
+    StrBuf pending; /* this round's answer lines: written once its samples are synced */
     Progress pg;
 } BenchRun;
 
@@ -114,6 +181,11 @@ static void bench_item(void *ctx, int i, SessionItem *out) {
                             .size = it->image_size,
                             .name = br->b->questions,
                             .raw = it->image_raw};
+    char *qid = json_id_str(it->question_id);
+    size_t n = strlen(br->b->questions) + strlen(qid) + 32;
+    out->label = hl_malloc(n);
+    snprintf(out->label, n, "%s: question_id %s", br->b->questions, qid);
+    free(qid);
 }
 
 static void bench_result(void *ctx, int i, const GenResult *r) {
@@ -121,7 +193,7 @@ static void bench_result(void *ctx, int i, const GenResult *r) {
     const EvalItem *it = &br->set->items[i];
     char *text = prompt_answer(br->s->tok, r->tokens, r->n_tokens);
     char *line = answers_format(br->b->kind, it, text, br->job->model_id);
-    answers_write(br->aw, line);
+    sb_puts(&br->pending, line);
     json_t *toks = json_array();
     for (int t = 0; t < r->n_tokens; t++) json_array_append_new(toks, json_integer(r->tokens[t]));
     json_t *o =
@@ -129,15 +201,25 @@ static void bench_result(void *ctx, int i, const GenResult *r) {
                   "prompt_tokens", r->prompt_rows, "image_size", r->img_w, r->img_h, "image_mode",
                   r->img_mode, "tokens", toks, "seconds", r->seconds, "rank", r->rank);
     char *js = json_dumps(o, JSON_COMPACT);
-    fprintf(br->sf, "%s\n", js);
+    if (fprintf(br->sf, "%s\n", js) < 0)
+        hl_fail("%s: write failed: %s", br->smp_path, strerror(errno));
+    hl_test_point("samples.line");
     free(js), json_decref(o), free(line), free(text);
 }
 
+/* The end of a round: samples first (synced), then the answers (synced).
+ * The answers file is the commit: a kill anywhere leaves no answer without
+ * its sample line (see suite_resume_point). */
 static void bench_round(void *ctx, int done) {
     BenchRun *br = ctx;
+    if (fflush(br->sf) != 0 || fsync(fileno(br->sf)) != 0)
+        hl_fail("%s: write failed: %s", br->smp_path, strerror(errno));
+    hl_test_point("samples.synced");
+    if (br->pending.n) answers_write(br->aw, br->pending.s);
+    sb_clear(&br->pending);
+    hl_test_point("answers.written");
     answers_sync(br->aw);
-    fflush(br->sf);
-    fsync(fileno(br->sf));
+    hl_test_point("answers.synced");
     br->pg.done = (size_t)done;
     progress(&br->pg, session_wtime());
 }
@@ -157,26 +239,31 @@ static json_t *run_bench(Session *s, const Job *job, const BenchSpec *b, const S
     char msg[1024] = "";
     if (s->is_root) {
         path_mkdirs(dir);
-        char msha[65], qsha[65];
+        char msha[65], qsha[65], isha[65];
+        long ifiles = 0;
         record_file_sha256(s->cfg.model, msha);
         record_file_sha256(b->questions, qsha);
+        record_folder_digest(b->images, isha, &ifiles);
         RecordInput ri = {.model_path = s->cfg.model,
                           .model_sha256 = msha,
                           .questions_sha256 = qsha,
+                          .images_sha256 = isha,
+                          .images_files = ifiles,
                           .model_id = job->model_id,
                           .run = &s->cfg,
                           .bench = b,
                           .gen = &s->engine.gen,
                           .max_new_tokens = max_new};
-        json_t *rec = record_build(&ri);
-        char *err = suite_resume_point(dir, rec, set, o->resume, &start);
+        json_t *rec = record_build(&ri), *resumed = NULL;
+        char *err = suite_resume_point(dir, rec, set, o->resume, &start, &resumed);
         char *rec_path = path_os_join(dir, "run.json");
+        /* a fresh start writes the record; a resumption keeps it and appends an entry */
         if (err)
             snprintf(msg, sizeof msg, "%s", err);
-        else if (json_dump_file(rec, rec_path, JSON_INDENT(2)) != 0)
-            snprintf(msg, sizeof msg, "%s: cannot write the run record", rec_path);
+        else if (atomic_write_json(rec_path, resumed ? resumed : rec) != 0)
+            snprintf(msg, sizeof msg, "%s: cannot write: %s", rec_path, strerror(errno));
         free(err), free(rec_path);
-        json_decref(rec);
+        json_decref(rec), json_decref(resumed);
     }
     session_bcast(s, msg, sizeof msg);
     if (msg[0]) session_fail_all(s, msg);
@@ -186,10 +273,9 @@ static json_t *run_bench(Session *s, const Job *job, const BenchSpec *b, const S
     BenchRun br = {.s = s, .job = job, .b = b, .set = set};
     if (s->is_root) {
         br.aw = answers_open(ans_path, 1);
-        char *smp_path = path_os_join(dir, "samples.jsonl");
-        br.sf = fopen(smp_path, "a");
-        if (!br.sf) hl_fail("%s: cannot open for writing", smp_path);
-        free(smp_path);
+        br.smp_path = path_os_join(dir, "samples.jsonl");
+        br.sf = fopen(br.smp_path, "a");
+        if (!br.sf) hl_fail("%s: cannot open for writing: %s", br.smp_path, strerror(errno));
     }
     double now = session_wtime();
     br.pg = (Progress){.name = b->name,
@@ -214,12 +300,14 @@ static json_t *run_bench(Session *s, const Job *job, const BenchSpec *b, const S
     json_t *score = NULL;
     if (s->is_root) {
         answers_close(br.aw);
-        fclose(br.sf);
+        if (fclose(br.sf) != 0) hl_fail("%s: close failed: %s", br.smp_path, strerror(errno));
+        free(br.smp_path);
+        sb_free(&br.pending);
         if (o->score) {
             ScoreReport rep = score_answers(b, ans_path, dir);
             score = json_incref(rep.scores);
             char *sp = path_os_join(dir, "scores.json");
-            json_dump_file(rep.scores, sp, JSON_INDENT(2));
+            json_write_atomic(sp, rep.scores, JSON_INDENT(2));
             free(sp);
             if (rep.summary) printf("%s\n", rep.summary);
             score_report_free(&rep);
@@ -243,13 +331,15 @@ void suite_run(Session *s, const Job *job, const SuiteOptions *o) {
     if (s->is_root) {
         if (!o->one) {
             char *sp = path_os_join(job->output, "scores.json");
-            json_dump_file(scores, sp, JSON_INDENT(2));
+            json_write_atomic(sp, scores, JSON_INDENT(2));
             free(sp);
             printf("\n");
             score_table_header(stdout);
             const char *key;
             json_t *v;
             json_object_foreach(scores, key, v) score_table_row(stdout, key, v);
+            if (fflush(stdout) != 0 || ferror(stdout))
+                hl_fail("standard output: write failed: %s", strerror(errno));
         }
         double sec = tp.wall_s;
         json_t *x = json_pack(

@@ -27,9 +27,12 @@ void suite_run(Session *s, const Job *job, const SuiteOptions *o);
  * (rank-local; rank 0 calls it): the answers file, the run record beside it
  * and samples.jsonl together. Without answers: 0. With answers: an error
  * unless resume is set and the old record matches `record`; else the count
- * of answers that match the questions' order, and samples.jsonl is cut to as
- * many lines. Returns NULL and sets *start, or a malloc'd one-line error. */
+ * of answers that match the questions' order and have their line in
+ * samples.jsonl (line i of both files is question i), and both files are cut
+ * to as many lines. Returns NULL and sets *start (and *resumed, when given
+ * and answers are kept: the old record with a resume entry appended), or a
+ * malloc'd one-line error. */
 char *suite_resume_point(const char *dir, const json_t *record, const EvalSet *set, int resume,
-                         long *start);
+                         long *start, json_t **resumed);
 
 #endif

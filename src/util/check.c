@@ -1,9 +1,11 @@
 #include "util/check.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 static int report_all; /* set once MPI is up; see hl_report_all_ranks */
 
@@ -32,9 +34,24 @@ static void vreport(const char *prefix, const char *fmt, va_list ap) {
     fflush(stderr);
 }
 
+/* One error, printed once: when several ranks hit the same error (a missing
+ * question file on every first-stage rank), the lowest failing rank prints
+ * and its exit aborts the others before they print. Rank r > 0 waits a
+ * little longer the higher it is; a rank that fails alone still prints. */
+static void stagger(void) {
+    if (!report_all) return;
+    int r = launch_rank();
+    if (r <= 0) return;
+    struct timespec ts = {0, 0};
+    long ms = 300 + 100L * (r < 20 ? r : 20);
+    ts.tv_sec = ms / 1000, ts.tv_nsec = (ms % 1000) * 1000000L;
+    nanosleep(&ts, NULL);
+}
+
 void hl_fail(const char *fmt, ...) {
     va_list ap;
     va_start(ap, fmt);
+    stagger();
     vreport("error: ", fmt, ap);
     va_end(ap);
     exit(1);
@@ -45,6 +62,7 @@ void hl_fail_at(const char *file, int line, const char *fmt, ...) {
     snprintf(prefix, sizeof prefix, "internal error at %s:%d: ", file, line);
     va_list ap;
     va_start(ap, fmt);
+    stagger();
     vreport(prefix, fmt, ap);
     va_end(ap);
     exit(1);
@@ -89,4 +107,15 @@ FILE *hl_fopen(const char *path, const char *mode) {
     FILE *f = fopen(path, mode);
     if (!f) hl_fail("%s: %s", path, strerror(errno));
     return f;
+}
+
+void hl_test_point(const char *name) {
+    static long seen;
+    const char *v = getenv("HL_TEST_KILL_AT");
+    if (!v || !*v) return;
+    size_t n = strlen(name);
+    if (strncmp(v, name, n) != 0 || (v[n] != 0 && v[n] != ':')) return;
+    long want = v[n] == ':' ? atol(v + n + 1) : 1;
+    if (++seen < want) return;
+    raise(SIGKILL); /* as a real kill: stdio buffers are lost */
 }

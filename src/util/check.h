@@ -55,6 +55,12 @@ char *hl_strdup_at(const char *s, const char *file, int line);
 #define hl_realloc(p, n) hl_realloc_at((p), (n), __FILE__, __LINE__)
 #define hl_strdup(s) hl_strdup_at((s), __FILE__, __LINE__)
 
+/* Crash-test hook: with HL_TEST_KILL_AT=NAME[:N] in the environment the
+ * process kills itself (SIGKILL) the N-th time (default 1) it reaches the
+ * write point NAME. The tests use it to stop a run between two writes; see
+ * docs/errors.md for the points. Costs one getenv per call otherwise. */
+void hl_test_point(const char *name);
+
 /* fopen that fails with "path: strerror" (hl_fail) instead of returning NULL. */
 FILE *hl_fopen(const char *path, const char *mode);
 
