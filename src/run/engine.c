@@ -172,6 +172,13 @@ static void run_stage(Run *r, int m, float *x, const SpanHeader *sh, int ns, int
         memcpy(msg + 1, sh, (size_t)ns * sizeof(SpanHeader));
         memcpy((char *)msg + head, x, (size_t)R * d * sizeof(float));
         push_send(r, e->next, TAG_FWD, msg, bytes);
+        /* Finish the hand-over before computing on: a large message moves only
+         * while its sender is inside MPI (rendezvous without single-copy or
+         * RDMA support), so a pending send would stall the next stage for the
+         * whole next micro-batch. The next stage either waits for it already
+         * or is busy with the previous one, which bounds the pipeline anyway;
+         * the last stage never waits on its sends, so the ring cannot lock. */
+        e->stats.wait_s += comm_wait(&r->sends[r->n_sends - 1]);
         return;
     }
     /* last stage: the next token of every span from its last row */
