@@ -13,8 +13,13 @@ CFLAGS  := -std=c11 $(OPT) -g -Wall -Wextra -Werror -ffp-contract=off -fopenmp \
 LDLIBS  := $(PKG_LIBS) $(HL_LDFLAGS) -lm -fopenmp $(SAN)
 BUILD   ?= build
 
+# The engine version lives in $(BUILD)/version.h, rewritten only when it
+# changes, so the objects that print or record it rebuild exactly then.
 GIT_VERSION := $(shell git describe --always --dirty 2>/dev/null || echo unknown)
-CFLAGS  += -DHL_VERSION='"$(GIT_VERSION)"'
+VERSION_H := $(BUILD)/version.h
+$(shell mkdir -p $(BUILD) && echo '#define HL_VERSION "$(GIT_VERSION)"' >$(VERSION_H).tmp && \
+  (cmp -s $(VERSION_H).tmp $(VERSION_H) || mv $(VERSION_H).tmp $(VERSION_H)); rm -f $(VERSION_H).tmp)
+CFLAGS  += -I$(BUILD)
 
 # CUDA objects build whenever nvcc is present.
 NVCC    := $(shell command -v nvcc 2>/dev/null)

@@ -266,8 +266,10 @@ static void widen_run(float *dst, const void *src, Dtype dt, size_t off, size_t 
 }
 
 /* Cache blocking: a k block of KC steps over a group of NB panels (KC * NB
- * * 16 elements, 256 KiB in f32) stays in L2 while every row tile passes. */
-enum { KC = 256, NB = 16 };
+ * * 16 elements, 256 KiB in f32) stays in L2 while the row tiles of an MC-row
+ * block of x (256 KiB) pass over it; the x block stays in L2 while the panel
+ * groups pass. */
+enum { KC = 256, NB = 16, MC = 256 };
 
 void gemm_strided(const Ctx *ctx, float *y, int ldy, const float *x, int ldx, const Weight *w,
                   const float *b, int M) {
@@ -304,32 +306,35 @@ void gemm_strided(const Ctx *ctx, float *y, int ldy, const float *x, int ldx, co
         for (int k0 = 0; k0 < K; k0 += kc_max) {
             const int kc = K - k0 < kc_max ? K - k0 : kc_max;
             const int last = k0 + kc == K;
-            for (int pb = p_lo; pb < p_hi; pb += NB) {
-                const int pe = pb + NB < p_hi ? pb + NB : p_hi;
-                const void *wd = w->data;
-                Dtype dt = w->dtype;
-                int n = N, kd = K, q0 = pb, q1 = pe, kb = k0;
-                float *yb = y;
-                const float *bb = last ? b : NULL;
-                if (widen) {
-                    /* the block as its own panel-packed [n, kc] matrix */
-                    n = (pe * WEIGHT_PANEL < N ? pe * WEIGHT_PANEL : N) - pb * WEIGHT_PANEL;
-                    for (int p = pb; p < pe; p++) { /* each panel's k range is one run */
-                        int width = N - p * WEIGHT_PANEL < WEIGHT_PANEL ? N - p * WEIGHT_PANEL
-                                                                        : WEIGHT_PANEL;
-                        widen_run(blk + (size_t)(p - pb) * WEIGHT_PANEL * kc, w->data, w->dtype,
-                                  (size_t)p * WEIGHT_PANEL * K + (size_t)k0 * width,
-                                  (size_t)kc * width);
+            for (int mb = 0; mb < M; mb += MC) {
+                const int me = mb + MC < M ? mb + MC : M;
+                for (int pb = p_lo; pb < p_hi; pb += NB) {
+                    const int pe = pb + NB < p_hi ? pb + NB : p_hi;
+                    const void *wd = w->data;
+                    Dtype dt = w->dtype;
+                    int n = N, kd = K, q0 = pb, q1 = pe, kb = k0;
+                    float *yb = y;
+                    const float *bb = last ? b : NULL;
+                    if (widen) {
+                        /* the block as its own panel-packed [n, kc] matrix */
+                        n = (pe * WEIGHT_PANEL < N ? pe * WEIGHT_PANEL : N) - pb * WEIGHT_PANEL;
+                        for (int p = pb; p < pe; p++) { /* each panel's k range is one run */
+                            int width = N - p * WEIGHT_PANEL < WEIGHT_PANEL ? N - p * WEIGHT_PANEL
+                                                                            : WEIGHT_PANEL;
+                            widen_run(blk + (size_t)(p - pb) * WEIGHT_PANEL * kc, w->data, w->dtype,
+                                      (size_t)p * WEIGHT_PANEL * K + (size_t)k0 * width,
+                                      (size_t)kc * width);
+                        }
+                        wd = blk, dt = DT_F32, kd = kc, q0 = 0, q1 = pe - pb, kb = 0;
+                        yb = y + (size_t)pb * WEIGHT_PANEL;
+                        if (bb) bb += (size_t)pb * WEIGHT_PANEL;
                     }
-                    wd = blk, dt = DT_F32, kd = kc, q0 = 0, q1 = pe - pb, kb = 0;
-                    yb = y + (size_t)pb * WEIGHT_PANEL;
-                    if (bb) bb += (size_t)pb * WEIGHT_PANEL;
-                }
-                for (int m0 = 0; m0 < M; m0 += v.mr) {
-                    const int mr = M - m0 < v.mr ? M - m0 : v.mr;
-                    const float *xa = x + (size_t)m0 * ldx + (widen ? k0 : 0);
-                    gemm_block(ctx->isa, mr, xa, ldx, wd, dt, n, kd, q0, q1, kb, kc,
-                               yb + (size_t)m0 * ldy, ldy, k0 == 0, bb);
+                    for (int m0 = mb; m0 < me; m0 += v.mr) {
+                        const int mr = me - m0 < v.mr ? me - m0 : v.mr;
+                        const float *xa = x + (size_t)m0 * ldx + (widen ? k0 : 0);
+                        gemm_block(ctx->isa, mr, xa, ldx, wd, dt, n, kd, q0, q1, kb, kc,
+                                   yb + (size_t)m0 * ldy, ldy, k0 == 0, bb);
+                    }
                 }
             }
         }
