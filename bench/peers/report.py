@@ -82,20 +82,15 @@ def engine_round(c, raw, r, errors, versions):
                     if llm > 0:
                         c.add("llm_prefill", "engine", r, st["prompt_positions"] / llm, ld,
                               note="pope batch 1: prefill_s minus the vision tower's share")
-    rep = maybe(f"{raw}/r{r}-engine-decode.json")
-    if not rep:
-        errors.append(f"round {r}: engine decode: no report (see raw/r{r}-engine-decode.log)")
-        return
-    for row in rep["results"].get("decode", []):
-        c.add(f"decode_b{row['batch_size']}", "engine", r, row["decode_tokens_per_s"]["median"],
-              rep["machine"]["loadavg_start"])
-    rep = maybe(f"{raw}/r{r}-engine-decode-bf16.json")
-    if not rep:
-        errors.append(f"round {r}: engine decode bf16: no report (see raw/r{r}-engine-decode-bf16.log)")
-        return
-    for row in rep["results"].get("decode", []):
-        c.add(f"decode_b{row['batch_size']}_bf16", "engine", r, row["decode_tokens_per_s"]["median"],
-              rep["machine"]["loadavg_start"])
+    for suffix in ("", "_bf16"):  # f32 weights, then the same held in bf16
+        name = f"decode{suffix.replace('_', '-')}"
+        rep = maybe(f"{raw}/r{r}-engine-{name}.json")
+        if not rep:
+            errors.append(f"round {r}: engine {name}: no report (see raw/r{r}-engine-{name}.log)")
+            continue
+        for row in rep["results"].get("decode", []):
+            c.add(f"decode_b{row['batch_size']}{suffix}", "engine", r, row["decode_tokens_per_s"]["median"],
+                  rep["machine"]["loadavg_start"])
 
 
 def hf_round(c, raw, r, errors, versions):

@@ -91,17 +91,23 @@ static inline Ctx golden_ctx(void) {
     return ctx_cpu(t && *t ? atoi(t) : 1, isa);
 }
 
+/* Opens a fixture's weight file with the held precision HL_HOLD names
+ * (f32 by default; bf16 or f16). */
+static inline void golden_open(WeightFile *wf, const char *path) {
+    wf_open(wf, path);
+    const char *hold = getenv("HL_HOLD");
+    if (hold && *hold && dtype_parse(hold, &wf->hold)) {
+        fprintf(stderr, "HL_HOLD=%s: expected f32, bf16 or f16\n", hold);
+        exit(2);
+    }
+}
+
 /* The model of a fixture file loaded whole on one rank (no tensor or
  * pipeline split); *tok gets the file's tokenizer when tok is not NULL. */
 static inline void golden_load_model(const char *path, ModelConfig *c, Vision *vis, Projector *proj,
                                      Llm *llm, Tokenizer **tok) {
     WeightFile wf;
-    wf_open(&wf, path);
-    const char *hold = getenv("HL_HOLD"); /* f32 (default), bf16, f16 */
-    if (hold && *hold && dtype_parse(hold, &wf.hold)) {
-        fprintf(stderr, "HL_HOLD=%s: expected f32, bf16 or f16\n", hold);
-        exit(2);
-    }
+    golden_open(&wf, path);
     model_config_read(&wf, c);
     vision_load(vis, &wf, c, 0, 1);
     projector_load(proj, &wf, c);

@@ -39,12 +39,7 @@ static void run_fixture(const char *dir, const char *fx, Comm *comm) {
     snprintf(gpath, sizeof gpath, "%s/golden.h5", dir);
     /* the whole model on one rank, loaded as the engine loads a stage */
     WeightFile wf;
-    wf_open(&wf, path);
-    const char *hold = getenv("HL_HOLD"); /* f32 (default), bf16, f16 */
-    if (hold && *hold && dtype_parse(hold, &wf.hold)) {
-        fprintf(stderr, "HL_HOLD=%s: expected f32, bf16 or f16\n", hold);
-        exit(2);
-    }
+    golden_open(&wf, path);
     ModelConfig c;
     model_config_read(&wf, &c);
     Llava m;
