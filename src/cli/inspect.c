@@ -82,7 +82,7 @@ int cmd_inspect(int argc, char **argv) {
         }
         snprintf(shape + o, sizeof shape - (size_t)o, "]");
         total += cnt;
-        printf("%-56s %-24s %s\n", names[i], shape, wf_dtype_name(ti.dtype));
+        printf("%-56s %-24s %s\n", names[i], shape, dtype_name(ti.dtype));
         free(names[i]);
     }
     free(names);

@@ -180,10 +180,6 @@ TensorInfo wf_info(const WeightFile *wf, const char *name) {
     return ti;
 }
 
-const char *wf_dtype_name(Dtype d) {
-    return dtype_name(d);
-}
-
 static void shape_str(char *buf, size_t n, int ndim, const int64_t *shape) {
     size_t o = (size_t)snprintf(buf, n, "[");
     for (int i = 0; i < ndim && o < n; i++)

@@ -36,7 +36,6 @@ char *wf_attr_str(const WeightFile *wf, const char *name); /* malloc'd */
 int wf_has(const WeightFile *wf, const char *name);
 /* Fails unless the tensor exists. */
 TensorInfo wf_info(const WeightFile *wf, const char *name);
-const char *wf_dtype_name(Dtype d);
 
 /* Reads a tensor whose shape must equal shape[0..ndim). Along dimension `dim`
  * only [start, start+count) is read (dim = -1: everything). out is a dense

@@ -37,8 +37,7 @@ static int padded(int n) {
     return (n + WEIGHT_PANEL - 1) / WEIGHT_PANEL * WEIGHT_PANEL;
 }
 
-size_t attention_workspace(const Ctx *ctx, int n_q, int n_kv) {
-    (void)n_q;
+size_t attention_workspace(const Ctx *ctx, int n_kv) {
     int threads = ctx->threads > 0 ? ctx->threads : 1;
     return (size_t)threads * gemm_tile_rows(ctx->isa) * padded(n_kv);
 }

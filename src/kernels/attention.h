@@ -36,7 +36,7 @@ void kv_copy(float *kc1, float *vc1, int cap1, const float *kc0, const float *vc
              int n_heads, int head_dim, int len);
 
 /* Floats of workspace attention() needs. */
-size_t attention_workspace(const Ctx *ctx, int n_q, int n_kv);
+size_t attention_workspace(const Ctx *ctx, int n_kv);
 void attention(const Ctx *ctx, float *out, int ldo, const float *q, int ldq, int n_q, int q_pos0,
                const float *kc, const float *vc, int cap, int n_kv, int n_heads, int head_dim,
                int causal, float *work);

@@ -26,9 +26,14 @@ typedef struct {
 
 /* Element offset of W[j][kk] in the packed data. One definition for every
  * backend's kernels. */
+/* Rows in panel p of an n-row matrix: 16, or fewer in the last. */
+static inline int weight_panel_width(int n, int p) {
+    int w = n - p * WEIGHT_PANEL;
+    return w < WEIGHT_PANEL ? w : WEIGHT_PANEL;
+}
+
 static inline size_t weight_index(int n, int k, int j, int kk) {
-    int p = j / WEIGHT_PANEL, w = n - p * WEIGHT_PANEL;
-    if (w > WEIGHT_PANEL) w = WEIGHT_PANEL;
+    int p = j / WEIGHT_PANEL, w = weight_panel_width(n, p);
     return (size_t)p * WEIGHT_PANEL * k + (size_t)kk * w + (size_t)(j - p * WEIGHT_PANEL);
 }
 

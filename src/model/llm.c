@@ -119,13 +119,12 @@ void llm_blocks(const Ctx *ctx, const Llm *m, float *x, const SeqSpan *spans, in
     float *a = hl_malloc((size_t)R * d_l * sizeof(float));
     float *g = hl_malloc((size_t)R * I_l * sizeof(float));
     float *u = hl_malloc((size_t)R * I_l * sizeof(float));
-    int max_kv = 0, max_q = 0;
+    int max_kv = 0;
     for (int s = 0; s < n_spans; s++) {
         int end = spans[s].pos0 + spans[s].n_rows;
         max_kv = end > max_kv ? end : max_kv;
-        max_q = spans[s].n_rows > max_q ? spans[s].n_rows : max_q;
     }
-    float *work = hl_malloc(attention_workspace(ctx, max_q, max_kv) * sizeof(float));
+    float *work = hl_malloc(attention_workspace(ctx, max_kv) * sizeof(float));
     for (int i = 0; i < m->n_blocks; i++) {
         const int b = m->block0 + i;
         const LlmBlock *B = &m->blocks[i];

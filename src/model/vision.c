@@ -65,7 +65,7 @@ void vision_forward(const Ctx *ctx, const Vision *v, const float *pixels, int n_
     const int cap = (T + WEIGHT_PANEL - 1) / WEIGHT_PANEL * WEIGHT_PANEL;
     float *kc = hl_calloc((size_t)cap * v->C_l, sizeof(float));
     float *vc = hl_calloc((size_t)cap * v->C_l, sizeof(float));
-    float *work = hl_malloc(attention_workspace(ctx, T, T) * sizeof(float));
+    float *work = hl_malloc(attention_workspace(ctx, T) * sizeof(float));
     /* patch conv as a matmul: row = patch, columns in the weight's (c, ky, kx) order */
     for (int i = 0; i < n_img; i++) {
         const float *px = pixels + (long)i * 3 * S * S;

@@ -2,7 +2,6 @@
 #include "run/config.h"
 
 #include <limits.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -51,9 +50,6 @@ static int count_value(const YdDoc *doc, const YdNode *n, const char *key) {
 static int valid_backend(const char *s) {
     return !strcmp(s, "cpu") || !strcmp(s, "cuda");
 }
-static int valid_dtype(const char *s) {
-    return !strcmp(s, "f32") || !strcmp(s, "bf16") || !strcmp(s, "f16");
-}
 
 void run_config_parse(const YdDoc *doc, const YdNode *map, const char *prefix, RunConfig *cfg) {
     static const char *const keys[] = {"model",   "parallel",   "stages",        "backend",
@@ -100,7 +96,7 @@ void run_config_parse(const YdDoc *doc, const YdNode *map, const char *prefix, R
     }
     if ((v = yd_get(map, "dtype"))) {
         const char *s = yd_str(doc, v, keypath(k, sizeof k, prefix, "dtype"));
-        if (!valid_dtype(s))
+        if (dtype_parse(s, &(Dtype){0}))
             yd_fail(doc, yd_line(v), k, "expected f32, bf16 or f16, got \"%s\"", s);
         snprintf(cfg->dtype, sizeof cfg->dtype, "%s", s);
     }
@@ -135,48 +131,39 @@ void run_config_load(const char *path, RunConfig *cfg) {
     yd_free(&doc);
 }
 
-static char *fmtdup(const char *fmt, ...) HL_PRINTF(1, 2);
-static char *fmtdup(const char *fmt, ...) {
-    char buf[1024];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(buf, sizeof buf, fmt, ap);
-    va_end(ap);
-    return hl_strdup(buf);
-}
-
 char *run_config_check_layout(const RunConfig *cfg, const ModelShape *m, int world_size) {
     const char *f = cfg->path ? cfg->path : "run config";
     if (cfg->dp < 1 || cfg->pp < 1 || cfg->tp < 1)
-        return fmtdup("%s: parallel: dp, pp and tp must be positive (dp %d, pp %d, tp %d)", f,
-                      cfg->dp, cfg->pp, cfg->tp);
+        return hl_strdupf("%s: parallel: dp, pp and tp must be positive (dp %d, pp %d, tp %d)", f,
+                          cfg->dp, cfg->pp, cfg->tp);
     long long world = (long long)cfg->dp * cfg->pp * cfg->tp;
     if (world_size > 0 && world != world_size)
-        return fmtdup("%s: parallel: world size %d != dp*pp*tp = %lld", f, world_size, world);
-    if (world > INT_MAX) return fmtdup("%s: parallel: dp*pp*tp = %lld is too large", f, world);
+        return hl_strdupf("%s: parallel: world size %d != dp*pp*tp = %lld", f, world_size, world);
+    if (world > INT_MAX) return hl_strdupf("%s: parallel: dp*pp*tp = %lld is too large", f, world);
     if (!valid_backend(cfg->backend))
-        return fmtdup("%s: backend: expected cpu or cuda, got \"%s\"", f, cfg->backend);
-    if (!valid_dtype(cfg->dtype))
-        return fmtdup("%s: dtype: expected f32, bf16 or f16, got \"%s\"", f, cfg->dtype);
-    if (cfg->threads < 1) return fmtdup("%s: threads: must be positive, got %d", f, cfg->threads);
+        return hl_strdupf("%s: backend: expected cpu or cuda, got \"%s\"", f, cfg->backend);
+    if (dtype_parse(cfg->dtype, &(Dtype){0}))
+        return hl_strdupf("%s: dtype: expected f32, bf16 or f16, got \"%s\"", f, cfg->dtype);
+    if (cfg->threads < 1)
+        return hl_strdupf("%s: threads: must be positive, got %d", f, cfg->threads);
     if (cfg->batch_size < 1)
-        return fmtdup("%s: batch_size: must be positive, got %d", f, cfg->batch_size);
+        return hl_strdupf("%s: batch_size: must be positive, got %d", f, cfg->batch_size);
     if (cfg->micro_batches < 1 || cfg->micro_batches > cfg->batch_size)
-        return fmtdup("%s: micro_batches: %d is not in [1, batch_size = %d]", f, cfg->micro_batches,
-                      cfg->batch_size);
-    if (cfg->nodes < 0) return fmtdup("%s: nodes: must be positive, got %d", f, cfg->nodes);
+        return hl_strdupf("%s: micro_batches: %d is not in [1, batch_size = %d]", f,
+                          cfg->micro_batches, cfg->batch_size);
+    if (cfg->nodes < 0) return hl_strdupf("%s: nodes: must be positive, got %d", f, cfg->nodes);
     if (cfg->nodes > 0 && world % cfg->nodes)
-        return fmtdup("%s: nodes: world size %lld is not a multiple of %d nodes", f, world,
-                      cfg->nodes);
+        return hl_strdupf("%s: nodes: world size %lld is not a multiple of %d nodes", f, world,
+                          cfg->nodes);
     long long stage_sum = 0;
     if (cfg->stage_blocks) {
         if (cfg->n_stage_blocks != cfg->pp)
-            return fmtdup("%s: stages: %d entries but parallel.pp is %d", f, cfg->n_stage_blocks,
-                          cfg->pp);
+            return hl_strdupf("%s: stages: %d entries but parallel.pp is %d", f,
+                              cfg->n_stage_blocks, cfg->pp);
         for (int i = 0; i < cfg->n_stage_blocks; i++) {
             if (cfg->stage_blocks[i] < 1)
-                return fmtdup("%s: stages[%d]: a stage needs at least one block, got %d", f, i,
-                              cfg->stage_blocks[i]);
+                return hl_strdupf("%s: stages[%d]: a stage needs at least one block, got %d", f, i,
+                                  cfg->stage_blocks[i]);
             stage_sum += cfg->stage_blocks[i];
         }
     }
@@ -193,14 +180,14 @@ char *run_config_check_layout(const RunConfig *cfg, const ModelShape *m, int wor
     };
     for (size_t i = 0; i < sizeof split / sizeof split[0]; i++)
         if (split[i].n % cfg->tp)
-            return fmtdup("%s: parallel.tp: %s %d is not divisible by tp = %d", f, split[i].what,
-                          split[i].n, cfg->tp);
+            return hl_strdupf("%s: parallel.tp: %s %d is not divisible by tp = %d", f,
+                              split[i].what, split[i].n, cfg->tp);
     if (cfg->pp > m->layers)
-        return fmtdup("%s: parallel.pp: %d pipeline stages but the model has %d blocks", f, cfg->pp,
-                      m->layers);
+        return hl_strdupf("%s: parallel.pp: %d pipeline stages but the model has %d blocks", f,
+                          cfg->pp, m->layers);
     if (cfg->stage_blocks && stage_sum != m->layers)
-        return fmtdup("%s: stages: blocks add up to %lld but the model has %d", f, stage_sum,
-                      m->layers);
+        return hl_strdupf("%s: stages: blocks add up to %lld but the model has %d", f, stage_sum,
+                          m->layers);
     return NULL;
 }
 

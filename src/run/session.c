@@ -50,7 +50,7 @@ void session_open(Session *s, int *argc, char ***argv, const RunConfig *cfg,
         }
     }
     Ctx ctx = ctx_cpu(s->cfg.threads, isa);
-    if (dtype_parse(s->cfg.dtype, &wf.hold)) CHECK(0); /* validated with the config */
+    CHECK(dtype_parse(s->cfg.dtype, &wf.hold) == 0); /* validated with the config */
     s->layout = run_config_layout(&s->cfg);
     comm_grid(&s->comm, s->cfg.dp, s->cfg.pp, s->cfg.tp);
     int *counts = hl_malloc((size_t)s->cfg.pp * sizeof *counts);

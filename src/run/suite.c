@@ -1,7 +1,6 @@
 #include "run/suite.h"
 
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -55,16 +54,6 @@ static int atomic_write_json(const char *path, const json_t *j) {
     return rc;
 }
 
-static char *errorf(const char *fmt, ...) HL_PRINTF(1, 2);
-static char *errorf(const char *fmt, ...) {
-    char m[1024];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(m, sizeof m, fmt, ap);
-    va_end(ap);
-    return hl_strdup(m);
-}
-
 /* Byte offset after the first `lines` complete lines of path (its size when shorter). */
 static long line_offset(const char *path, long lines) {
     FILE *f = fopen(path, "rb");
@@ -113,11 +102,12 @@ char *suite_resume_point(const char *dir, const json_t *record, const EvalSet *s
     if (!(stat(ans, &st) == 0 && st.st_size > 0)) {
         /* nothing answered: samples of an earlier start are stale */
         if (stat(smp, &st) == 0 && st.st_size > 0 && truncate(smp, 0) != 0)
-            err = errorf("%s: cannot truncate: %s", smp, strerror(errno));
+            err = hl_strdupf("%s: cannot truncate: %s", smp, strerror(errno));
         goto done;
     }
     if (!resume) {
-        err = errorf("%s: answers exist; pass --resume to continue them or remove the folder", ans);
+        err = hl_strdupf("%s: answers exist; pass --resume to continue them or remove the folder",
+                         ans);
         goto done;
     }
     char *why = NULL;
@@ -125,7 +115,7 @@ char *suite_resume_point(const char *dir, const json_t *record, const EvalSet *s
     if (old && !why) why = record_mismatch(old, record);
     if (why) {
         json_decref(old);
-        err = errorf("%s: cannot resume: %s", rec, why);
+        err = hl_strdupf("%s: cannot resume: %s", rec, why);
         free(why);
         goto done;
     }
@@ -144,14 +134,14 @@ char *suite_resume_point(const char *dir, const json_t *record, const EvalSet *s
                 "question %ld again",
                 smp, good, n_ans, good + 1);
         if (truncate(ans, line_offset(ans, good)) != 0) {
-            err = errorf("%s: cannot truncate: %s", ans, strerror(errno));
+            err = hl_strdupf("%s: cannot truncate: %s", ans, strerror(errno));
             json_decref(old);
             goto done;
         }
     }
     *start = good;
     if (stat(smp, &st) == 0 && st.st_size != sbytes && truncate(smp, sbytes) != 0)
-        err = errorf("%s: cannot truncate: %s", smp, strerror(errno));
+        err = hl_strdupf("%s: cannot truncate: %s", smp, strerror(errno));
     if (resumed) *resumed = record_resumed(old, record, good);
     json_decref(old);
 done:

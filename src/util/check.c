@@ -100,6 +100,15 @@ char *hl_strdup_at(const char *s, const char *file, int line) {
     return p;
 }
 
+char *hl_strdupf(const char *fmt, ...) {
+    char buf[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    return hl_strdup(buf);
+}
+
 FILE *hl_fopen(const char *path, const char *mode) {
     struct stat st;
     if (mode[0] == 'r' && stat(path, &st) == 0 && S_ISDIR(st.st_mode))

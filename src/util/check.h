@@ -54,6 +54,8 @@ char *hl_strdup_at(const char *s, const char *file, int line);
 #define hl_calloc(c, s) hl_calloc_at((c), (s), __FILE__, __LINE__)
 #define hl_realloc(p, n) hl_realloc_at((p), (n), __FILE__, __LINE__)
 #define hl_strdup(s) hl_strdup_at((s), __FILE__, __LINE__)
+/* A formatted message in a fresh string (at most 1023 characters). */
+char *hl_strdupf(const char *fmt, ...) HL_PRINTF(1, 2);
 
 /* Crash-test hook: with HL_TEST_KILL_AT=NAME[:N] in the environment the
  * process kills itself (SIGKILL) the N-th time (default 1) it reaches the
