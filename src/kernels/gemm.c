@@ -34,22 +34,20 @@ typedef struct {
 /* Any panel width (the narrow last panel, and the generic variant). fmaf is
  * the same correctly rounded operation as the vector FMA instructions. */
 static void ukr_generic(const Tile *t, int width) {
+    CHECK(t->np == 1); /* the generic variant's tile is one panel wide */
     float c[16];
     for (int i = 0; i < t->mr; i++) {
-        for (int p = 0; p < t->np; p++) {
-            const char *b = (const char *)t->b + p * t->bstride * dtype_size(t->dt);
-            float *cp = t->c + (size_t)i * t->ldc + p * WEIGHT_PANEL;
-            for (int j = 0; j < width; j++) c[j] = t->first ? 0.0f : cp[j];
-            const float *a = t->a + (size_t)i * t->lda;
-            for (int k = 0; k < t->kc; k++) {
-                float ak = a[k];
-                for (int j = 0; j < width; j++)
-                    c[j] = fmaf(ak, dtype_get(b, t->dt, (size_t)k * width + j), c[j]);
-            }
-            if (t->bias)
-                for (int j = 0; j < width; j++) c[j] += t->bias[p * WEIGHT_PANEL + j];
-            memcpy(cp, c, (size_t)width * sizeof(float));
+        float *cp = t->c + (size_t)i * t->ldc;
+        for (int j = 0; j < width; j++) c[j] = t->first ? 0.0f : cp[j];
+        const float *a = t->a + (size_t)i * t->lda;
+        for (int k = 0; k < t->kc; k++) {
+            float ak = a[k];
+            for (int j = 0; j < width; j++)
+                c[j] = fmaf(ak, dtype_get(t->b, t->dt, (size_t)k * width + j), c[j]);
         }
+        if (t->bias)
+            for (int j = 0; j < width; j++) c[j] += t->bias[j];
+        memcpy(cp, c, (size_t)width * sizeof(float));
     }
 }
 
@@ -239,7 +237,7 @@ void gemm_block(Isa isa, int mr, const float *a, int lda, const void *wdata, Dty
         t.c = c + (size_t)p * WEIGHT_PANEL;
         t.bias = bias ? bias + (size_t)p * WEIGHT_PANEL : NULL;
         if (np == 0) { /* the narrow last panel */
-            int width = n - p * WEIGHT_PANEL;
+            int width = weight_panel_width(n, p);
             t.np = 1;
             t.b = (const char *)wdata + ((size_t)p * pstride + (size_t)k0 * width) * es;
             ukr_generic(&t, width);
@@ -287,53 +285,51 @@ void gemm_strided(const Ctx *ctx, float *y, int ldy, const float *x, int ldx, co
     const int kc_max = M <= v.mr ? K : KC;
     int threads = ctx->threads > 0 ? ctx->threads : 1;
     if (threads > panels) threads = panels;
-    /* Half-precision weights with several row tiles: each thread widens a
-     * block once into f32 panels (exact) and reuses it for every row tile. */
+    /* Contiguous panel ranges per thread, whole tiles of v.np panels each. */
+    const int units = (panels + v.np - 1) / v.np, per = (units + threads - 1) / threads * v.np;
+    /* Half-precision weights with several row tiles: each thread widens its
+     * panels once per k block into f32 (exact) and reuses them for every row
+     * tile. */
     const int widen = w->dtype != DT_F32 && M > v.mr;
     float *wbuf =
-        widen ? hl_malloc((size_t)threads * KC * NB * WEIGHT_PANEL * sizeof(float)) : NULL;
+        widen ? hl_malloc((size_t)threads * KC * per * WEIGHT_PANEL * sizeof(float)) : NULL;
 #pragma omp parallel num_threads(threads)
     {
         int tid = 0, nt = 1;
 #ifdef _OPENMP
         tid = omp_get_thread_num(), nt = omp_get_num_threads();
 #endif
-        /* Contiguous panel ranges, whole tiles of v.np panels each. */
-        const int units = (panels + v.np - 1) / v.np;
         const int u0 = (int)((long)units * tid / nt), u1 = (int)((long)units * (tid + 1) / nt);
         const int p_lo = u0 * v.np, p_hi = u1 * v.np < panels ? u1 * v.np : panels;
-        float *blk = widen ? wbuf + (size_t)tid * KC * NB * WEIGHT_PANEL : NULL;
-        for (int k0 = 0; k0 < K; k0 += kc_max) {
+        CHECK(p_hi - p_lo <= per); /* OpenMP gave the threads asked for */
+        /* widened, the thread's panels are their own [n, kc] panel-packed matrix */
+        const int base = widen ? p_lo : 0;
+        const int n =
+            widen ? (p_hi * WEIGHT_PANEL < N ? p_hi * WEIGHT_PANEL : N) - base * WEIGHT_PANEL : N;
+        float *blk = widen ? wbuf + (size_t)tid * KC * per * WEIGHT_PANEL : NULL;
+        float *yb = y + (size_t)base * WEIGHT_PANEL;
+        for (int k0 = 0; k0 < K && p_lo < p_hi; k0 += kc_max) {
             const int kc = K - k0 < kc_max ? K - k0 : kc_max;
-            const int last = k0 + kc == K;
+            const float *bb = k0 + kc == K && b ? b + (size_t)base * WEIGHT_PANEL : NULL;
+            if (widen)
+                for (int p = p_lo; p < p_hi; p++) { /* each panel's k range is one run */
+                    int width = weight_panel_width(N, p);
+                    widen_run(blk + (size_t)(p - p_lo) * WEIGHT_PANEL * kc, w->data, w->dtype,
+                              (size_t)p * WEIGHT_PANEL * K + (size_t)k0 * width,
+                              (size_t)kc * width);
+                }
+            const void *wd = widen ? (const void *)blk : w->data;
+            const Dtype dt = widen ? DT_F32 : w->dtype;
+            const int kd = widen ? kc : K, kb = widen ? 0 : k0;
             for (int mb = 0; mb < M; mb += MC) {
                 const int me = mb + MC < M ? mb + MC : M;
                 for (int pb = p_lo; pb < p_hi; pb += NB) {
                     const int pe = pb + NB < p_hi ? pb + NB : p_hi;
-                    const void *wd = w->data;
-                    Dtype dt = w->dtype;
-                    int n = N, kd = K, q0 = pb, q1 = pe, kb = k0;
-                    float *yb = y;
-                    const float *bb = last ? b : NULL;
-                    if (widen) {
-                        /* the block as its own panel-packed [n, kc] matrix */
-                        n = (pe * WEIGHT_PANEL < N ? pe * WEIGHT_PANEL : N) - pb * WEIGHT_PANEL;
-                        for (int p = pb; p < pe; p++) { /* each panel's k range is one run */
-                            int width = N - p * WEIGHT_PANEL < WEIGHT_PANEL ? N - p * WEIGHT_PANEL
-                                                                            : WEIGHT_PANEL;
-                            widen_run(blk + (size_t)(p - pb) * WEIGHT_PANEL * kc, w->data, w->dtype,
-                                      (size_t)p * WEIGHT_PANEL * K + (size_t)k0 * width,
-                                      (size_t)kc * width);
-                        }
-                        wd = blk, dt = DT_F32, kd = kc, q0 = 0, q1 = pe - pb, kb = 0;
-                        yb = y + (size_t)pb * WEIGHT_PANEL;
-                        if (bb) bb += (size_t)pb * WEIGHT_PANEL;
-                    }
                     for (int m0 = mb; m0 < me; m0 += v.mr) {
                         const int mr = me - m0 < v.mr ? me - m0 : v.mr;
                         const float *xa = x + (size_t)m0 * ldx + (widen ? k0 : 0);
-                        gemm_block(ctx->isa, mr, xa, ldx, wd, dt, n, kd, q0, q1, kb, kc,
-                                   yb + (size_t)m0 * ldy, ldy, k0 == 0, bb);
+                        gemm_block(ctx->isa, mr, xa, ldx, wd, dt, n, kd, pb - base, pe - base, kb,
+                                   kc, yb + (size_t)m0 * ldy, ldy, k0 == 0, bb);
                     }
                 }
             }
