@@ -29,6 +29,7 @@ OBJ     := $(SRC:%.c=$(BUILD)/%.o)
 CU_SRC  := $(shell find src -name '*.cu' 2>/dev/null | sort)
 ifneq ($(NVCC),)
 CU_OBJ  := $(CU_SRC:%.cu=$(BUILD)/%.cu.o)
+CFLAGS  += -DHL_CUDA
 endif
 TEST_SRC := $(sort $(wildcard tests/unit/test_*.c))
 TEST_BIN := $(TEST_SRC:tests/unit/%.c=$(BUILD)/tests/%)

@@ -40,7 +40,7 @@ int cmd_inspect(int argc, char **argv) {
     ModelConfig c;
     model_config_read(&wf, &c);
     printf("model: %s\nfile: %s\n", c.model_name[0] ? c.model_name : "(unnamed)", path);
-    printf("backends built: cpu (kernels: %s on this CPU; also generic%s)\n",
+    printf("backends built: %s (cpu kernels: %s on this CPU; also generic%s)\n", backends_built(),
            isa_name(isa_detect()), isa_detect() == ISA_AVX512 ? ", avx2" : "");
     printf("vision: hidden %d, heads %d, intermediate %d, layers %d (run %d, select %d), image %d, "
            "patch %d -> %d tokens\n",

@@ -51,3 +51,15 @@ Ctx ctx_cpu(int threads, Isa isa) {
 #endif
     return (Ctx){.backend = BACKEND_CPU, .threads = threads, .isa = isa, .dev = NULL};
 }
+
+int backend_cuda_built(void) {
+#ifdef HL_CUDA
+    return 1;
+#else
+    return 0;
+#endif
+}
+
+const char *backends_built(void) {
+    return backend_cuda_built() ? "cpu cuda" : "cpu";
+}

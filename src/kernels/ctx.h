@@ -20,6 +20,11 @@ typedef struct {
     void *dev;   /* device state (stream, handles) of a device backend */
 } Ctx;
 
+/* 1 when this binary was built with the CUDA backend, else 0. */
+int backend_cuda_built(void);
+/* "cpu" or "cpu cuda": the backends this binary holds. */
+const char *backends_built(void);
+
 /* The best variant this CPU supports. */
 Isa isa_detect(void);
 /* "generic", "avx2", "avx512", "auto" -> 0 and *isa set (auto: detected);
