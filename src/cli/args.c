@@ -114,4 +114,9 @@ void run_overrides_apply(const char *cmd, const RunOverrides *o, RunConfig *cfg)
             hl_fail("%s: --dtype expects f32, bf16 or f16, got '%s'", cmd, o->dtype);
         snprintf(cfg->dtype, sizeof cfg->dtype, "%s", o->dtype);
     }
+    if (o->backend) {
+        if (strcmp(o->backend, "cpu") && strcmp(o->backend, "cuda"))
+            hl_fail("%s: --backend expects cpu or cuda, got '%s'", cmd, o->backend);
+        snprintf(cfg->backend, sizeof cfg->backend, "%s", o->backend);
+    }
 }

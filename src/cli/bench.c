@@ -47,6 +47,7 @@ static const char *help =
     "  --micro-batches M     pipeline micro-batches per batch\n"
     "  --threads N           compute threads per rank\n"
     "  --dtype D             weights held as f32, bf16 or f16 (compute is f32)\n"
+    "  --backend B           cpu or cuda (one GPU per rank: local rank % GPUs)\n"
     "  --warmup N            untimed runs per batch size before the timed ones (default 1)\n"
     "  --repeat N            timed runs per batch size (default 3)\n"
     "  --json FILE           write the report as JSON\n"
@@ -65,7 +66,7 @@ static const char *const question = "Is there a dog in the image?";
 static const char *const pope_suffix = "\nAnswer the question using a single word or phrase.";
 
 typedef struct {
-    const char *model, *config, *job, *layout, *json, *metrics, *image, *dtype;
+    const char *model, *config, *job, *layout, *json, *metrics, *image, *dtype, *backend;
     int pope, decode;
     int *bs, n_bs;
     int samples, text_tokens, new_tokens, micro, threads, warmup, repeat, stop_eos;
@@ -138,6 +139,7 @@ static void parse_opts(int argc, char **argv, Opts *o) {
                         {"--micro-batches", OPT_INT, &o->micro, 1, NULL},
                         {"--threads", OPT_INT, &o->threads, 1, NULL},
                         {"--dtype", OPT_STR, &o->dtype, 0, NULL},
+                        {"--backend", OPT_STR, &o->backend, 0, NULL},
                         {"--warmup", OPT_INT, &o->warmup, 0, NULL},
                         {"--repeat", OPT_INT, &o->repeat, 1, NULL},
                         {"--json", OPT_STR, &o->json, 0, NULL},
@@ -414,8 +416,11 @@ int cmd_bench(int argc, char **argv) {
         free(cfg.model);
         cfg.model = hl_strdup(o.model);
     }
-    RunOverrides ov = {
-        .layout = o.layout, .micro_batches = o.micro, .threads = o.threads, .dtype = o.dtype};
+    RunOverrides ov = {.layout = o.layout,
+                       .micro_batches = o.micro,
+                       .threads = o.threads,
+                       .dtype = o.dtype,
+                       .backend = o.backend};
     run_overrides_apply("bench", &ov, &cfg);
     int max_bs = 0;
     for (int i = 0; i < o.n_bs; i++)
@@ -480,8 +485,14 @@ int cmd_bench(int argc, char **argv) {
             "  host %s, cpu %s (%ld online), layout %dx%dx%d (%d rank%s), %d thread%s per rank\n",
             host, cpu, cpus, L.dp, L.pp, L.tp, world, world == 1 ? "" : "s", threads,
             threads == 1 ? "" : "s");
-        printf("  cpu kernels %s, weights held as %s, compute f32\n", isa_name(e->ctx.isa),
-               s.cfg.dtype);
+        if (e->ctx.backend == BACKEND_CUDA)
+            printf("  backend cuda: GPU %d of each node (%s), weights held as %s, %s\n",
+                   e->ctx.device, ctx_device_name(&e->ctx), s.cfg.dtype,
+                   strcmp(s.cfg.dtype, "f32") ? "tensor-core products with f32 accumulation"
+                                              : "compute f32");
+        else
+            printf("  cpu kernels %s, weights held as %s, compute f32\n", isa_name(e->ctx.isa),
+                   s.cfg.dtype);
         printf("  load average %.2f (1 min) when starting\n", load0[0]);
         printf("  prompt: %d image + %d text tokens = %d positions; image: %s\n", mc->n_patches,
                w.text_tokens, w.rows, w.image_desc);
@@ -539,6 +550,8 @@ int cmd_bench(int argc, char **argv) {
             json_object_set_new(root, "model", model_json(&s));
             json_object_set_new(root, "cpu_kernel", json_string(isa_name(e->ctx.isa)));
             json_object_set_new(root, "dtype", json_string(s.cfg.dtype));
+            json_object_set_new(root, "backend", json_string(s.cfg.backend));
+            json_object_set_new(root, "device", json_string(ctx_device_name(&e->ctx)));
             /* settings outside the command line that change CPU timings */
             json_t *env = json_object();
             const char *vars[] = {"OMP_WAIT_POLICY", "OMP_PROC_BIND", "OMP_PLACES",

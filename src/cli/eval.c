@@ -22,7 +22,7 @@ static const char *help =
     "  --micro-batches M   override the micro-batch count\n"
     "  --threads N         override threads per rank\n"
     "  --dtype D           override the held weight precision (f32, bf16, f16)\n"
-    "  --dtype D           override the held weight precision (f32, bf16, f16)\n"
+    "  --backend B         cpu or cuda (one GPU per rank: local rank % GPUs)\n"
     "  --limit N           only the first N questions of each benchmark (smoke runs)\n"
     "  --no-score          write answers only\n"
     "  --output DIR        override the job's output folder\n"

@@ -33,7 +33,7 @@ static const char *help =
     "  --micro-batches M      pipeline micro-batches per batch\n"
     "  --threads N            compute threads per rank\n"
     "  --dtype D              weights held as f32, bf16 or f16 (compute is f32)\n"
-    "  --dtype D              weights held as f32, bf16 or f16 (compute is f32)\n"
+    "  --backend B            cpu or cuda (one GPU per rank: local rank % GPUs)\n"
     "  --trace FILE.jsonl     per step: chosen id, piece, top-k ids and logits\n"
     "  --trace-top-k K        top-k kept in the trace (default 5)\n"
     "  --metrics FILE.json    per-rank timing, communication and memory\n"

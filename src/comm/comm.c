@@ -1,6 +1,11 @@
 #include "comm/comm.h"
 
 #include <mpi.h>
+#if defined(__has_include)
+#if __has_include(<mpi-ext.h>)
+#include <mpi-ext.h> /* MPIX_Query_cuda_support, where the library has it */
+#endif
+#endif
 #include <stdio.h>
 #include <string.h>
 #include <sys/resource.h>
@@ -57,6 +62,14 @@ void comm_init(int *argc, char ***argv, Comm *c) {
     MPI_Comm w;
     MPI_Comm_dup(MPI_COMM_WORLD, &w);
     group_from(&c->world, w);
+    /* ranks sharing a node pick their GPU by this */
+    MPI_Comm node;
+    MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, 0, MPI_INFO_NULL, &node);
+    MPI_Comm_rank(node, &c->local_rank);
+    MPI_Comm_free(&node);
+#if defined(MPIX_CUDA_AWARE_SUPPORT) && MPIX_CUDA_AWARE_SUPPORT
+    c->device_memory = MPIX_Query_cuda_support() == 1;
+#endif
 }
 
 int comm_rank_of(const Comm *c, int dp_rank, int pp_rank, int tp_rank) {
@@ -72,6 +85,7 @@ void comm_grid(Comm *c, int dp, int pp, int tp) {
     MPI_Comm m;
     MPI_Comm_split(MPI_COMM_WORLD, c->dp_rank * pp + c->pp_rank, c->tp_rank, &m);
     group_from(&c->tp_group, m);
+    c->tp_group.device_memory = c->device_memory;
 }
 
 void comm_subgroup(Comm *c, int color, int key, Group *out) {

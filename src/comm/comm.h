@@ -10,9 +10,10 @@
 
 typedef struct {
     int rank, size;
-    void *mpi;      /* MPI_Comm*, or NULL for a group of one */
-    double time_s;  /* wall time spent inside this group's collectives */
-    uint64_t bytes; /* bytes this rank contributed */
+    void *mpi;         /* MPI_Comm*, or NULL for a group of one */
+    int device_memory; /* MPI may be handed device pointers (CUDA-aware) */
+    double time_s;     /* wall time spent inside this group's collectives */
+    uint64_t bytes;    /* bytes this rank contributed */
 } Group;
 
 typedef struct {
@@ -20,7 +21,9 @@ typedef struct {
     int dp, pp, tp;
     int dp_rank, pp_rank, tp_rank;
     Group world;
-    Group tp_group; /* ranks of one stage of one replica */
+    Group tp_group;    /* ranks of one stage of one replica */
+    int local_rank;    /* rank among the ranks of this node */
+    int device_memory; /* the MPI library takes device pointers (CUDA-aware) */
     double p2p_time_s;
     uint64_t p2p_bytes;
 } Comm;

@@ -8,6 +8,7 @@
 
 #include <stdint.h>
 
+#include "kernels/ctx.h"
 #include "util/dtype.h"
 
 typedef struct {
@@ -16,6 +17,7 @@ typedef struct {
     uint64_t bytes_read; /* tensor bytes read from disk so far */
     uint64_t bytes_held; /* parameter bytes handed out to the model (see model/param.h) */
     Dtype hold;          /* precision the model holds its matrices at (model/param.h) */
+    const Ctx *place;    /* context whose memory parameters go to (model/param.h); NULL: host */
 } WeightFile;
 
 typedef struct {

@@ -3,6 +3,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "kernels/cuda.h"
 #include "kernels/gemm.h"
 #include "kernels/ops.h"
 #include "util/check.h"
@@ -11,17 +12,23 @@
 #include <omp.h>
 #endif
 
-void kv_store(float *kc, float *vc, int cap, int n_heads, int head_dim, int t, const float *k_row,
-              const float *v_row) {
-    for (int h = 0; h < n_heads; h++)
-        for (int d = 0; d < head_dim; d++) {
-            kc[kv_key_index(cap, head_dim, h, t, d)] = k_row[h * head_dim + d];
-            vc[kv_value_index(cap, head_dim, h, t, d)] = v_row[h * head_dim + d];
-        }
+void kv_store(const Ctx *ctx, float *kc, float *vc, int cap, int n_heads, int head_dim, int t0,
+              int n, const float *k_rows, const float *v_rows, int ld) {
+    CUDA_TWIN(ctx,
+              cuda_kv_store(ctx->dev, kc, vc, cap, n_heads, head_dim, t0, n, k_rows, v_rows, ld));
+    for (int r = 0; r < n; r++) {
+        const float *k_row = k_rows + (size_t)r * ld, *v_row = v_rows + (size_t)r * ld;
+        for (int h = 0; h < n_heads; h++)
+            for (int d = 0; d < head_dim; d++) {
+                kc[kv_key_index(cap, head_dim, h, t0 + r, d)] = k_row[h * head_dim + d];
+                vc[kv_value_index(cap, head_dim, h, t0 + r, d)] = v_row[h * head_dim + d];
+            }
+    }
 }
 
-void kv_copy(float *kc1, float *vc1, int cap1, const float *kc0, const float *vc0, int cap0,
-             int n_heads, int head_dim, int len) {
+void kv_copy(const Ctx *ctx, float *kc1, float *vc1, int cap1, const float *kc0, const float *vc0,
+             int cap0, int n_heads, int head_dim, int len) {
+    CUDA_TWIN(ctx, cuda_kv_copy(ctx->dev, kc1, vc1, cap1, kc0, vc0, cap0, n_heads, head_dim, len));
     for (int h = 0; h < n_heads; h++)
         for (int t = 0; t < len; t++)
             for (int d = 0; d < head_dim; d++) {
@@ -38,6 +45,7 @@ static int padded(int n) {
 }
 
 size_t attention_workspace(const Ctx *ctx, int n_kv) {
+    if (ctx->backend != BACKEND_CPU) return 0;
     int threads = ctx->threads > 0 ? ctx->threads : 1;
     return (size_t)threads * gemm_tile_rows(ctx->isa) * padded(n_kv);
 }
@@ -47,6 +55,8 @@ void attention(const Ctx *ctx, float *out, int ldo, const float *q, int ldq, int
                int causal, float *work) {
     if (n_q <= 0) return;
     CHECK(n_kv <= cap && (!causal || q_pos0 + n_q <= n_kv));
+    CUDA_TWIN(ctx, cuda_attention(ctx->dev, out, ldo, q, ldq, n_q, q_pos0, kc, vc, cap, n_kv,
+                                  n_heads, head_dim, causal));
     const float scale = 1.0f / sqrtf((float)head_dim);
     const int MR = gemm_tile_rows(ctx->isa), lds = padded(n_kv);
     const int tiles = (n_q + MR - 1) / MR, tasks = tiles * n_heads;

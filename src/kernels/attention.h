@@ -21,21 +21,22 @@
 #include "kernels/ctx.h"
 #include "kernels/weight.h"
 
-static inline size_t kv_key_index(int cap, int head_dim, int h, int t, int d) {
+HL_HD static inline size_t kv_key_index(int cap, int head_dim, int h, int t, int d) {
     return (size_t)h * cap * head_dim + weight_index(cap, head_dim, t, d);
 }
-static inline size_t kv_value_index(int cap, int head_dim, int h, int t, int d) {
+HL_HD static inline size_t kv_value_index(int cap, int head_dim, int h, int t, int d) {
     return (size_t)h * cap * head_dim + weight_index(head_dim, cap, d, t);
 }
 
-/* Writes position t's key and value rows (n_heads * head_dim each). */
-void kv_store(float *kc, float *vc, int cap, int n_heads, int head_dim, int t, const float *k_row,
-              const float *v_row);
+/* Writes the key and value rows of positions [t0, t0 + n) (n_heads *
+ * head_dim each; row r of k_rows and v_rows at r * ld). */
+void kv_store(const Ctx *ctx, float *kc, float *vc, int cap, int n_heads, int head_dim, int t0,
+              int n, const float *k_rows, const float *v_rows, int ld);
 /* Copies positions [0, len) from caches of capacity cap0 to ones of cap1. */
-void kv_copy(float *kc1, float *vc1, int cap1, const float *kc0, const float *vc0, int cap0,
-             int n_heads, int head_dim, int len);
+void kv_copy(const Ctx *ctx, float *kc1, float *vc1, int cap1, const float *kc0, const float *vc0,
+             int cap0, int n_heads, int head_dim, int len);
 
-/* Floats of workspace attention() needs. */
+/* Floats of workspace attention() needs (a device backend needs none). */
 size_t attention_workspace(const Ctx *ctx, int n_kv);
 void attention(const Ctx *ctx, float *out, int ldo, const float *q, int ldq, int n_q, int q_pos0,
                const float *kc, const float *vc, int cap, int n_kv, int n_heads, int head_dim,

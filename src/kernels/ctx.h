@@ -6,6 +6,8 @@
 #ifndef HL_CTX_H
 #define HL_CTX_H
 
+#include <stddef.h>
+
 /* CPU kernel variants. Every variant performs the same floating-point
  * operations in the same order (fused multiply-adds included), so they give
  * bit-identical results; they differ only in speed. */
@@ -17,8 +19,38 @@ typedef struct {
     Backend backend;
     int threads; /* compute threads of this rank (CPU) */
     Isa isa;     /* the CPU kernels used */
-    void *dev;   /* device state (stream, handles) of a device backend */
+    int device;  /* the GPU of a device backend */
+    void *dev;   /* device state (stream, staging buffer) of a device backend */
 } Ctx;
+
+/* Memory a context's kernels read and write ("context memory"): host memory
+ * for the CPU, device memory for CUDA. Parameters, KV caches, adapters and
+ * activations live there; data crosses to the host only through upload and
+ * download, which are plain copies on the CPU. */
+void *ctx_alloc(const Ctx *ctx, size_t bytes); /* zero-filled; never NULL */
+void ctx_free(const Ctx *ctx, void *p);
+void ctx_upload(const Ctx *ctx, void *dst, const void *src, size_t bytes);   /* host -> ctx */
+void ctx_download(const Ctx *ctx, void *dst, const void *src, size_t bytes); /* ctx -> host */
+void ctx_copy(const Ctx *ctx, void *dst, const void *src, size_t bytes);     /* ctx -> ctx */
+/* Waits for the context's queued kernels (no-op on the CPU). */
+void ctx_sync(const Ctx *ctx);
+/* Host rows seen from a context: on the CPU the rows themselves, on a device
+ * a copy (bytes of them uploaded, the rest zero). ctx_view_end writes the
+ * first `back` bytes back to host (0: none) and releases the copy. */
+void *ctx_view(const Ctx *ctx, const void *host, size_t bytes, size_t size);
+void ctx_view_end(const Ctx *ctx, void *host, void *view, size_t back);
+/* A host buffer of at least `bytes` for staging transfers (page-locked on a
+ * device, reused by the next call). NULL on the CPU, which needs none. */
+void *ctx_staging(const Ctx *ctx, size_t bytes);
+/* The CUDA context of this rank: GPU local_rank % device count, one stream.
+ * 0 on success; -1 with the reason in err when there is no usable GPU or the
+ * binary holds no CUDA backend. */
+int ctx_cuda(Ctx *ctx, int local_rank, char *err, size_t n);
+/* Device memory (free, total) of a CUDA context; 0 when unknown. */
+void ctx_device_memory(const Ctx *ctx, size_t *free_b, size_t *total_b);
+/* Name of the device ("NVIDIA H100 80GB HBM3"), or "cpu". */
+const char *ctx_device_name(const Ctx *ctx);
+void ctx_release(Ctx *ctx);
 
 /* 1 when this binary was built with the CUDA backend, else 0. */
 int backend_cuda_built(void);

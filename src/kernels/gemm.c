@@ -1,5 +1,7 @@
 #include "kernels/gemm.h"
 
+#include "kernels/cuda.h"
+
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -274,6 +276,7 @@ void gemm_strided(const Ctx *ctx, float *y, int ldy, const float *x, int ldx, co
     const int N = w->n, K = w->k;
     CHECK(ldx >= K && ldy >= N);
     if (M <= 0 || N <= 0) return;
+    CUDA_TWIN(ctx, cuda_gemm(ctx->dev, y, ldy, x, ldx, w, b, M));
     if (K == 0) {
         for (int m = 0; m < M; m++)
             for (int j = 0; j < N; j++) y[(size_t)m * ldy + j] = b ? b[j] : 0.0f;

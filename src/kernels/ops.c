@@ -3,6 +3,9 @@
 #include <math.h>
 #include <string.h>
 
+#include "kernels/cuda.h"
+#include "util/check.h"
+
 /* 16-lane vectors as plain values inside this file; the compiler maps them
  * to whatever registers the target has. Only IEEE add, mul, div and compares
  * (never contracted: -ffp-contract=off), so the lanes compute exactly what
@@ -111,6 +114,7 @@ static int chunks(const Ctx *ctx, long n) {
 
 void layernorm(const Ctx *ctx, float *out, const float *x, const float *w, const float *b, int M,
                int N, float eps) {
+    CUDA_TWIN(ctx, cuda_layernorm(ctx->dev, out, x, w, b, M, N, eps));
 #pragma omp parallel for schedule(static) num_threads(chunks(ctx, (long)M *N))
     for (int m = 0; m < M; m++) {
         const float *r = x + (long)m * N;
@@ -130,6 +134,7 @@ void layernorm(const Ctx *ctx, float *out, const float *x, const float *w, const
 }
 
 void rmsnorm(const Ctx *ctx, float *out, const float *x, const float *w, int M, int N, float eps) {
+    CUDA_TWIN(ctx, cuda_rmsnorm(ctx->dev, out, x, w, M, N, eps));
 #pragma omp parallel for schedule(static) num_threads(chunks(ctx, (long)M *N))
     for (int m = 0; m < M; m++) {
         const float *r = x + (long)m * N;
@@ -139,7 +144,8 @@ void rmsnorm(const Ctx *ctx, float *out, const float *x, const float *w, int M, 
     }
 }
 
-void gelu_erf(float *x, long n) {
+void gelu_erf(const Ctx *ctx, float *x, long n) {
+    CUDA_TWIN(ctx, cuda_activation(ctx->dev, CUDA_GELU_ERF, x, n));
     for (long i = 0; i < n; i++) x[i] = 0.5f * x[i] * (1.0f + erff(x[i] * 0.70710678118654752f));
 }
 
@@ -152,6 +158,7 @@ CLONES static void silu_rows(float *x, long n) {
 }
 
 void quick_gelu(const Ctx *ctx, float *x, long n) {
+    CUDA_TWIN(ctx, cuda_activation(ctx->dev, CUDA_QUICK_GELU, x, n));
     int t = chunks(ctx, n);
     long step = (n / t + 15) / 16 * 16;
 #pragma omp parallel for schedule(static) num_threads(t)
@@ -161,11 +168,13 @@ void quick_gelu(const Ctx *ctx, float *x, long n) {
     }
 }
 
-void silu(float *x, long n) {
+void silu(const Ctx *ctx, float *x, long n) {
+    CUDA_TWIN(ctx, cuda_activation(ctx->dev, CUDA_SILU, x, n));
     silu_rows(x, n);
 }
 
 void swiglu(const Ctx *ctx, float *gate, const float *up, long n) {
+    CUDA_TWIN(ctx, cuda_swiglu(ctx->dev, gate, up, n));
     int t = chunks(ctx, n);
     long step = (n / t + 15) / 16 * 16;
 #pragma omp parallel for schedule(static) num_threads(t)
@@ -177,12 +186,47 @@ void swiglu(const Ctx *ctx, float *gate, const float *up, long n) {
     }
 }
 
-void add_inplace(float *y, const float *x, long n) {
+void add_inplace(const Ctx *ctx, float *y, const float *x, long n) {
+    CUDA_TWIN(ctx, cuda_add(ctx->dev, y, x, n));
     for (long i = 0; i < n; i++) y[i] += x[i];
 }
 
-void add_rows(float *y, const float *b, int M, int N) {
-    for (int m = 0; m < M; m++) add_inplace(y + (long)m * N, b, N);
+void add_rows(const Ctx *ctx, float *y, const float *b, int M, int N) {
+    CUDA_TWIN(ctx, cuda_add_rows(ctx->dev, y, b, M, N));
+    for (int m = 0; m < M; m++)
+        for (int j = 0; j < N; j++) y[(long)m * N + j] += b[j];
+}
+
+void add_block(const Ctx *ctx, float *y, int ldy, const float *x, int ldx, int M, int N) {
+    CUDA_TWIN(ctx, cuda_add_block(ctx->dev, y, ldy, x, ldx, M, N));
+    for (int m = 0; m < M; m++)
+        for (int j = 0; j < N; j++) y[(long)m * ldy + j] += x[(long)m * ldx + j];
+}
+
+void mean_rms(const Ctx *ctx, const float *rows, int n_rows, int dim, float eps, float *g) {
+    CUDA_TWIN(ctx, cuda_mean_rms(ctx->dev, rows, n_rows, dim, eps, g));
+    for (int j = 0; j < dim; j++) {
+        float s = 0;
+        for (int i = 0; i < n_rows; i++) s += rows[(long)i * dim + j];
+        g[j] = s / (float)n_rows;
+    }
+    float ms = 0;
+    for (int j = 0; j < dim; j++) ms += g[j] * g[j];
+    float inv = 1.0f / sqrtf(ms / (float)dim + eps);
+    for (int j = 0; j < dim; j++) g[j] *= inv;
+}
+
+void patch_rows(const Ctx *ctx, float *cols, const float *px, int S, int P, int G) {
+    CUDA_TWIN(ctx, cuda_patch_rows(ctx->dev, cols, px, S, P, G));
+    const int K = 3 * P * P;
+    for (int gy = 0; gy < G; gy++)
+        for (int gx = 0; gx < G; gx++) {
+            float *row = cols + (long)(gy * G + gx) * K;
+            for (int ch = 0; ch < 3; ch++)
+                for (int ky = 0; ky < P; ky++)
+                    memcpy(row + (ch * P + ky) * P, px + ((long)ch * S + gy * P + ky) * S + gx * P,
+                           (size_t)P * sizeof(float));
+        }
 }
 
 void softmax(float *x, int n) {
@@ -197,10 +241,12 @@ void softmax(float *x, int n) {
 void rope(const Ctx *ctx, float *x, int n_rows, int ld, int pos0, int n_heads, int head_dim,
           float theta) {
     const int half = head_dim / 2;
-    float inv_freq[512];
+    float inv_freq[ROPE_MAX_HALF];
+    CHECK(half <= ROPE_MAX_HALF);
     /* float32 as transformers computes inv_freq and the angle */
-    for (int i = 0; i < half && i < 512; i++)
+    for (int i = 0; i < half; i++)
         inv_freq[i] = 1.0f / powf(theta, (float)(2 * i) / (float)head_dim);
+    CUDA_TWIN(ctx, cuda_rope(ctx->dev, x, n_rows, ld, pos0, n_heads, head_dim, inv_freq));
 #pragma omp parallel for schedule(static) num_threads(chunks(ctx, (long)n_rows *ld))
     for (int r = 0; r < n_rows; r++) {
         float *row = x + (long)r * ld;

@@ -13,26 +13,33 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "kernels/ctx.h"
 #include "util/dtype.h"
 
 #define WEIGHT_PANEL 16
 
+/* Index math below is compiled for the CPU and, in the CUDA files, for the
+ * device: one definition for both backends. */
+#ifdef __CUDACC__
+#define HL_HD __host__ __device__
+#else
+#define HL_HD
+#endif
+
 typedef struct {
     Dtype dtype;
     int n, k;
-    void *data; /* panels (host memory for the CPU backend) */
-    void *dev;  /* a device copy, when a device backend holds one */
+    void *data; /* panels, in the memory of the context that placed them */
 } Weight;
 
-/* Element offset of W[j][kk] in the packed data. One definition for every
- * backend's kernels. */
 /* Rows in panel p of an n-row matrix: 16, or fewer in the last. */
-static inline int weight_panel_width(int n, int p) {
+HL_HD static inline int weight_panel_width(int n, int p) {
     int w = n - p * WEIGHT_PANEL;
     return w < WEIGHT_PANEL ? w : WEIGHT_PANEL;
 }
 
-static inline size_t weight_index(int n, int k, int j, int kk) {
+/* Element offset of W[j][kk] in the packed data. */
+HL_HD static inline size_t weight_index(int n, int k, int j, int kk) {
     int p = j / WEIGHT_PANEL, w = weight_panel_width(n, p);
     return (size_t)p * WEIGHT_PANEL * k + (size_t)kk * w + (size_t)(j - p * WEIGHT_PANEL);
 }
@@ -41,10 +48,17 @@ static inline size_t weight_bytes(const Weight *w) {
     return (size_t)w->n * w->k * dtype_size(w->dtype);
 }
 
-/* Packs src (n rows of k floats, row stride ld) into w at precision dt. */
+/* Packs src (n rows of k floats in host memory, row stride ld) into w at
+ * precision dt, in host memory. */
 void weight_pack(Weight *w, Dtype dt, const float *src, int n, int k, size_t ld);
-void weight_free(Weight *w);
-/* Row j of W widened to f32 (an embedding lookup). */
-void weight_row(const Weight *w, int j, float *out);
+/* Moves a host-packed w into the context's memory (no-op on the CPU). */
+void weight_place(const Ctx *ctx, Weight *w);
+/* weight_pack at f32 for src in context memory, packed in context memory
+ * (the adapters a hypernetwork generates). */
+void weight_pack_f32(const Ctx *ctx, Weight *w, const float *src, int n, int k, size_t ld);
+void weight_free(const Ctx *ctx, Weight *w);
+/* Rows ids[0..n) of W widened to f32 into out [n, k] (context memory); ids
+ * in host memory (an embedding lookup). */
+void weight_rows(const Ctx *ctx, const Weight *w, const int *ids, int n, float *out);
 
 #endif

@@ -1,6 +1,5 @@
 #include "model/expert.h"
 
-#include <math.h>
 #include <stdlib.h>
 
 #include "kernels/gemm.h"
@@ -34,59 +33,50 @@ void prior_load(PriorEncoder *pe, WeightFile *wf, const char *prefix, int g_dim,
                            "%s.static", prefix);
 }
 
-void guidance_pool(const float *rows, int n_rows, int dim, float *g) {
+void guidance_pool(const Ctx *ctx, const float *rows, int n_rows, int dim, float *g) {
     CHECK(n_rows > 0);
-    for (int j = 0; j < dim; j++) {
-        float s = 0;
-        for (int i = 0; i < n_rows; i++) s += rows[(long)i * dim + j];
-        g[j] = s / (float)n_rows;
-    }
-    float ms = 0;
-    for (int j = 0; j < dim; j++) ms += g[j] * g[j];
-    float inv = 1.0f / sqrtf(ms / (float)dim + 1e-6f);
-    for (int j = 0; j < dim; j++) g[j] *= inv;
+    mean_rms(ctx, rows, n_rows, dim, 1e-6f, g);
 }
 
 void adapter_generate(const Ctx *ctx, const Hypernet *hn, const PriorEncoder *pe, const float *g,
                       Adapter *a) {
-    float *e = hl_malloc((size_t)hn->d_e * sizeof(float));
-    float *z = hl_malloc((size_t)hn->h * sizeof(float));
+    float *e = ctx_alloc(ctx, (size_t)hn->d_e * sizeof(float));
+    float *z = ctx_alloc(ctx, (size_t)hn->h * sizeof(float));
     gemm(ctx, e, g, &pe->enc_w, pe->enc_b, 1);
     gemm(ctx, z, e, &hn->w0, hn->b0, 1);
     int nd = hn->r * hn->n_in, nu = hn->out_n * hn->r;
     a->r = hn->r, a->n_in = hn->n_in, a->out_n = hn->out_n;
-    a->w_d = hl_malloc((size_t)nd * sizeof(float));
-    a->w_u = hl_malloc((size_t)(nu ? nu : 1) * sizeof(float));
+    a->w_d = ctx_alloc(ctx, (size_t)nd * sizeof(float));
+    a->w_u = ctx_alloc(ctx, (size_t)(nu ? nu : 1) * sizeof(float));
     gemm(ctx, a->w_d, z, &hn->w1d, hn->b1d, 1);
-    add_inplace(a->w_d, pe->st_d, nd);
-    weight_pack(&a->pd, DT_F32, a->w_d, a->r, a->n_in, (size_t)a->n_in);
+    add_inplace(ctx, a->w_d, pe->st_d, nd);
+    weight_pack_f32(ctx, &a->pd, a->w_d, a->r, a->n_in, (size_t)a->n_in);
     if (nu) {
         gemm(ctx, a->w_u, z, &hn->w1u, hn->b1u, 1);
-        add_inplace(a->w_u, pe->st_u, nu);
-        weight_pack(&a->pu, DT_F32, a->w_u, a->out_n, a->r, (size_t)a->r);
+        add_inplace(ctx, a->w_u, pe->st_u, nu);
+        weight_pack_f32(ctx, &a->pu, a->w_u, a->out_n, a->r, (size_t)a->r);
     }
-    free(e);
-    free(z);
+    ctx_free(ctx, e);
+    ctx_free(ctx, z);
 }
 
-void adapter_free(Adapter *a) {
-    free(a->w_d);
-    free(a->w_u);
+void adapter_free(const Ctx *ctx, Adapter *a) {
+    ctx_free(ctx, a->w_d);
+    ctx_free(ctx, a->w_u);
     a->w_d = a->w_u = NULL;
-    weight_free(&a->pd);
-    weight_free(&a->pu);
+    weight_free(ctx, &a->pd);
+    weight_free(ctx, &a->pu);
 }
 
 void adapter_apply(const Ctx *ctx, const Adapter *a, int out0, const float *x, int M, float *y,
                    int ldy) {
     if (a->out_n == 0 || M == 0) return;
-    float *t = hl_malloc((size_t)M * a->r * sizeof(float));
-    float *o = hl_malloc((size_t)M * a->out_n * sizeof(float));
+    float *t = ctx_alloc(ctx, (size_t)M * a->r * sizeof(float));
+    float *o = ctx_alloc(ctx, (size_t)M * a->out_n * sizeof(float));
     gemm(ctx, t, x, &a->pd, NULL, M);
-    silu(t, (long)M * a->r);
+    silu(ctx, t, (long)M * a->r);
     gemm(ctx, o, t, &a->pu, NULL, M);
-    for (int m = 0; m < M; m++)
-        for (int j = 0; j < a->out_n; j++) y[(long)m * ldy + out0 + j] += o[(long)m * a->out_n + j];
-    free(t);
-    free(o);
+    add_block(ctx, y + out0, ldy, o, a->out_n, M, a->out_n);
+    ctx_free(ctx, t);
+    ctx_free(ctx, o);
 }

@@ -37,8 +37,8 @@ typedef struct {
 
 typedef struct {
     int r, n_in, out_n;
-    float *w_d;    /* [r, n_in] */
-    float *w_u;    /* [out_n, r] */
+    float *w_d;    /* [r, n_in] (context memory) */
+    float *w_u;    /* [out_n, r] (context memory) */
     Weight pd, pu; /* the same, packed for the GEMM */
 } Adapter;
 
@@ -48,11 +48,12 @@ void hypernet_load(Hypernet *hn, WeightFile *wf, const char *prefix, int d_e, in
 /* prefix: "expert.v1" or "expert.lang.layers.{n}" (holds .enc.* and .static). */
 void prior_load(PriorEncoder *pe, WeightFile *wf, const char *prefix, int g_dim,
                 const Hypernet *hn);
-/* g = normalise(mean of n_rows rows of width dim). */
-void guidance_pool(const float *rows, int n_rows, int dim, float *g);
+/* g = normalise(mean of n_rows rows of width dim). Pointers here and below
+ * are context memory (kernels/ctx.h). */
+void guidance_pool(const Ctx *ctx, const float *rows, int n_rows, int dim, float *g);
 void adapter_generate(const Ctx *ctx, const Hypernet *hn, const PriorEncoder *pe, const float *g,
                       Adapter *a);
-void adapter_free(Adapter *a);
+void adapter_free(const Ctx *ctx, Adapter *a);
 /* y[m][out0 + j] += E(x_m)_j for the rank's W_u rows; y has row stride ldy. */
 void adapter_apply(const Ctx *ctx, const Adapter *a, int out0, const float *x, int M, float *y,
                    int ldy);

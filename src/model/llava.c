@@ -33,18 +33,28 @@ void llava_pixels(const ModelConfig *c, const ImageRef *ref, float *pix, ImageIn
     image_free(&img);
 }
 
-void llava_encode_images(const Ctx *ctx, const Llava *m, const float *pix, int n, float *vis, Group *tp,
-                         float *feats, ProjectorTrace *trace) {
+void llava_encode_images(const Ctx *ctx, const Llava *m, const float *pix, int n, float *vis,
+                         Group *tp, float *feats, ProjectorTrace *trace) {
     const ModelConfig *c = &m->cfg;
-    const int NP = c->n_patches, C = c->v_hidden, d = c->hidden;
+    const int NP = c->n_patches, C = c->v_hidden, d = c->hidden, S = c->image_size;
     if (n <= 0) return;
     CHECK(m->has_vision);
-    float *f = feats ? feats : hl_malloc((size_t)n * NP * C * sizeof(float));
-    vision_forward(ctx, &m->vision, pix, n, f, tp);
+    CHECK(!trace || ctx->backend == BACKEND_CPU); /* the trace is read on the host */
+    const size_t f = sizeof(float), pb = (size_t)n * 3 * S * S * f;
+    const size_t fb = (size_t)n * NP * C * f, vb = (size_t)n * NP * d * f;
+    float *px = ctx_view(ctx, pix, pb, pb);
+    float *fv = feats ? ctx_view(ctx, feats, 0, fb) : ctx_alloc(ctx, fb);
+    float *vv = ctx_view(ctx, vis, 0, vb);
+    vision_forward(ctx, &m->vision, px, n, fv, tp);
     for (int j = 0; j < n; j++)
-        projector_forward(ctx, &m->proj, f + (long)j * NP * C, NP, vis + (long)j * NP * d,
+        projector_forward(ctx, &m->proj, fv + (long)j * NP * C, NP, vv + (long)j * NP * d,
                           j == 0 ? trace : NULL);
-    if (!feats) free(f);
+    ctx_view_end(ctx, vis, vv, vb);
+    if (feats)
+        ctx_view_end(ctx, feats, fv, fb);
+    else
+        ctx_free(ctx, fv);
+    ctx_view_end(ctx, (void *)pix, px, 0);
 }
 
 int llava_image_markers(const int *ids, int n_ids, int64_t id) {
@@ -62,21 +72,24 @@ int llava_prompt_rows(const ModelConfig *c, const int *ids, int n_ids) {
     return rows;
 }
 
-void llava_embed_prompt(const Llava *m, const int *ids, int n_ids, const float *vis, float *x,
-                        int64_t id) {
+void llava_embed_prompt(const Ctx *ctx, const Llava *m, const int *ids, int n_ids, const float *vis,
+                        float *x, int64_t id) {
     const ModelConfig *c = &m->cfg;
     const int d = c->hidden, NP = c->n_patches;
-    for (int j = 0, row = 0; j < n_ids; j++) {
+    for (int j = 0, row = 0; j < n_ids;) {
         if (ids[j] == HL_IMAGE_TOKEN) {
             CHECK(vis);
             memcpy(x + (long)row * d, vis, (size_t)NP * d * sizeof(float));
-            row += NP;
-        } else {
-            if (ids[j] < 0 || ids[j] >= c->vocab)
-                hl_fail("request %lld: token id %d outside the vocabulary of %d", (long long)id,
-                        ids[j], c->vocab);
-            llm_embed(&m->llm, &ids[j], 1, x + (long)row * d);
-            row++;
+            row += NP, j++;
+            continue;
         }
+        /* a run of text tokens: one embedding lookup */
+        int e = j;
+        for (; e < n_ids && ids[e] != HL_IMAGE_TOKEN; e++)
+            if (ids[e] < 0 || ids[e] >= c->vocab)
+                hl_fail("request %lld: token id %d outside the vocabulary of %d", (long long)id,
+                        ids[e], c->vocab);
+        llm_embed(ctx, &m->llm, ids + j, e - j, x + (long)row * d);
+        row += e - j, j = e;
     }
 }

@@ -44,19 +44,21 @@ typedef struct {
  * resize, crop, normalise) into pix [3, S, S]. info may be NULL. */
 void llava_pixels(const ModelConfig *c, const ImageRef *ref, float *pix, ImageInfo *info);
 
-/* pixels [n, 3, S, S] → visual tokens vis [n, n_patches, d]. For tests:
- * feats [n, n_patches, v_hidden] receives the vision features and trace the
- * projector's experts of the first image (either may be NULL). */
-void llava_encode_images(const Ctx *ctx, const Llava *m, const float *pix, int n, float *vis, Group *tp,
-                         float *feats, ProjectorTrace *trace);
+/* pixels [n, 3, S, S] → visual tokens vis [n, n_patches, d], both host
+ * memory. For tests: feats [n, n_patches, v_hidden] (host) receives the
+ * vision features and trace the projector's experts of the first image (CPU
+ * only); either may be NULL. */
+void llava_encode_images(const Ctx *ctx, const Llava *m, const float *pix, int n, float *vis,
+                         Group *tp, float *feats, ProjectorTrace *trace);
 
 /* Image markers in a prompt; more than one fails (one image per prompt). */
 int llava_image_markers(const int *ids, int n_ids, int64_t id);
 /* Prompt positions: the text ids, with a marker standing for n_patches rows. */
 int llava_prompt_rows(const ModelConfig *c, const int *ids, int n_ids);
 /* x [rows, d] = the prompt's embeddings with vis [n_patches, d] (the image's
- * visual tokens; NULL for a prompt without a marker) at the marker. */
-void llava_embed_prompt(const Llava *m, const int *ids, int n_ids, const float *vis, float *x,
-                        int64_t id);
+ * visual tokens; NULL for a prompt without a marker) at the marker; host
+ * memory. */
+void llava_embed_prompt(const Ctx *ctx, const Llava *m, const int *ids, int n_ids, const float *vis,
+                        float *x, int64_t id);
 
 #endif

@@ -7,6 +7,7 @@
 #include "kernels/gemm.h"
 #include "kernels/ops.h"
 #include "model/param.h"
+#include "model/shard.h"
 #include "util/check.h"
 
 void llm_load(Llm *m, WeightFile *wf, const ModelConfig *c, const LlmPart *part) {
@@ -59,72 +60,88 @@ void llm_load(Llm *m, WeightFile *wf, const ModelConfig *c, const LlmPart *part)
     }
 }
 
-void seq_state_init(SeqState *s, const Llm *m, int cap) {
+void seq_state_init(const Ctx *ctx, SeqState *s, const Llm *m, int cap) {
     memset(s, 0, sizeof *s);
     s->cap = cap;
     size_t n = (size_t)(m->n_blocks ? m->n_blocks : 1) * cap * m->d_l;
-    s->k = hl_calloc(n, sizeof(float));
-    s->v = hl_calloc(n, sizeof(float));
+    s->k = ctx_alloc(ctx, n * sizeof(float));
+    s->v = ctx_alloc(ctx, n * sizeof(float));
     s->guidance = hl_calloc((size_t)m->d, sizeof(float));
     s->adapters = hl_calloc((size_t)(m->n_blocks ? m->n_blocks : 1), sizeof(Adapter));
 }
 
-void seq_state_reserve(SeqState *s, const Llm *m, int cap) {
+void seq_state_reserve(const Ctx *ctx, SeqState *s, const Llm *m, int cap) {
     if (cap <= s->cap) return;
     int nb = m->n_blocks ? m->n_blocks : 1;
-    float *k = hl_calloc((size_t)nb * cap * m->d_l, sizeof(float));
-    float *v = hl_calloc((size_t)nb * cap * m->d_l, sizeof(float));
+    float *k = ctx_alloc(ctx, (size_t)nb * cap * m->d_l * sizeof(float));
+    float *v = ctx_alloc(ctx, (size_t)nb * cap * m->d_l * sizeof(float));
     for (int b = 0; b < nb && s->len > 0; b++)
-        kv_copy(k + (size_t)b * cap * m->d_l, v + (size_t)b * cap * m->d_l, cap,
+        kv_copy(ctx, k + (size_t)b * cap * m->d_l, v + (size_t)b * cap * m->d_l, cap,
                 s->k + (size_t)b * s->cap * m->d_l, s->v + (size_t)b * s->cap * m->d_l, s->cap,
                 m->heads_l, m->head_dim, s->len);
-    free(s->k), free(s->v);
+    ctx_free(ctx, s->k), ctx_free(ctx, s->v);
     s->k = k, s->v = v, s->cap = cap;
 }
 
-void seq_state_free(SeqState *s, const Llm *m) {
-    for (int i = 0; i < m->n_blocks; i++) adapter_free(&s->adapters[i]);
-    free(s->k), free(s->v), free(s->guidance), free(s->adapters);
+void seq_state_free(const Ctx *ctx, SeqState *s, const Llm *m) {
+    for (int i = 0; i < m->n_blocks; i++) adapter_free(ctx, &s->adapters[i]);
+    ctx_free(ctx, s->k), ctx_free(ctx, s->v);
+    free(s->guidance), free(s->adapters);
     memset(s, 0, sizeof *s);
 }
 
-void llm_embed(const Llm *m, const int *ids, int n, float *x) {
+void llm_embed(const Ctx *ctx, const Llm *m, const int *ids, int n, float *x) {
     CHECK(m->has_embed);
-    for (int i = 0; i < n; i++) {
-        if (ids[i] < 0) continue;
-        CHECK(ids[i] < m->vocab);
-        weight_row(&m->embed, ids[i], x + (long)i * m->d);
+    for (int i = 0; i < n;) {
+        if (ids[i] < 0) {
+            i++;
+            continue;
+        }
+        int j = i;
+        while (j < n && ids[j] >= 0) CHECK(ids[j++] < m->vocab);
+        size_t bytes = (size_t)(j - i) * m->d * sizeof(float);
+        float *rows = ctx_view(ctx, x + (long)i * m->d, 0, bytes);
+        weight_rows(ctx, &m->embed, ids + i, j - i, rows);
+        ctx_view_end(ctx, x + (long)i * m->d, rows, bytes);
+        i = j;
     }
 }
 
 void llm_make_adapters(const Ctx *ctx, const Llm *m, SeqState *st) {
     CHECK(st->has_guidance);
+    float *g = NULL;
     for (int i = 0; i < m->n_blocks; i++) {
         const LlmBlock *B = &m->blocks[i];
         if (!B->prior || st->adapters[i].w_d) continue;
-        adapter_generate(ctx, &m->hyper, B->prior, st->guidance, &st->adapters[i]);
+        if (!g)
+            g = ctx_view(ctx, st->guidance, (size_t)m->d * sizeof(float),
+                         (size_t)m->d * sizeof(float));
+        adapter_generate(ctx, &m->hyper, B->prior, g, &st->adapters[i]);
     }
+    if (g) ctx_view_end(ctx, st->guidance, g, 0);
 }
 
-void llm_blocks(const Ctx *ctx, const Llm *m, float *x, const SeqSpan *spans, int n_spans,
+void llm_blocks(const Ctx *ctx, const Llm *m, float *x_host, const SeqSpan *spans, int n_spans,
                 Group *tp) {
     int R = 0;
     for (int s = 0; s < n_spans; s++) R += spans[s].n_rows;
     if (R == 0) return;
     const int d = m->d, d_l = m->d_l, I_l = m->I_l;
-    float *h = hl_malloc((size_t)R * d * sizeof(float));
-    float *q = hl_malloc((size_t)R * d_l * sizeof(float));
-    float *kk = hl_malloc((size_t)R * d_l * sizeof(float));
-    float *vv = hl_malloc((size_t)R * d_l * sizeof(float));
-    float *a = hl_malloc((size_t)R * d_l * sizeof(float));
-    float *g = hl_malloc((size_t)R * I_l * sizeof(float));
-    float *u = hl_malloc((size_t)R * I_l * sizeof(float));
+    const size_t f = sizeof(float), xb = (size_t)R * d * f;
+    float *x = ctx_view(ctx, x_host, xb, xb);
+    float *h = ctx_alloc(ctx, (size_t)R * d * f);
+    float *q = ctx_alloc(ctx, (size_t)R * d_l * f);
+    float *kk = ctx_alloc(ctx, (size_t)R * d_l * f);
+    float *vv = ctx_alloc(ctx, (size_t)R * d_l * f);
+    float *a = ctx_alloc(ctx, (size_t)R * d_l * f);
+    float *g = ctx_alloc(ctx, (size_t)R * I_l * f);
+    float *u = ctx_alloc(ctx, (size_t)R * I_l * f);
     int max_kv = 0;
     for (int s = 0; s < n_spans; s++) {
         int end = spans[s].pos0 + spans[s].n_rows;
         max_kv = end > max_kv ? end : max_kv;
     }
-    float *work = hl_malloc(attention_workspace(ctx, max_kv) * sizeof(float));
+    float *work = ctx_alloc(ctx, attention_workspace(ctx, max_kv) * f);
     for (int i = 0; i < m->n_blocks; i++) {
         const int b = m->block0 + i;
         const LlmBlock *B = &m->blocks[i];
@@ -139,21 +156,18 @@ void llm_blocks(const Ctx *ctx, const Llm *m, float *x, const SeqSpan *spans, in
             CHECKF(sp->pos0 + sp->n_rows <= st->cap, "KV cache overflow (%d + %d > %d)", sp->pos0,
                    sp->n_rows, st->cap);
             float *kc = st->k + (long)i * st->cap * d_l, *vc = st->v + (long)i * st->cap * d_l;
-            rope(ctx, q + (long)row * d_l, sp->n_rows, d_l, sp->pos0, m->heads_l, m->head_dim,
-                 m->theta);
-            rope(ctx, kk + (long)row * d_l, sp->n_rows, d_l, sp->pos0, m->heads_l, m->head_dim,
-                 m->theta);
-            for (int r = 0; r < sp->n_rows; r++) {
-                long o = (long)(row + r) * d_l;
-                kv_store(kc, vc, st->cap, m->heads_l, m->head_dim, sp->pos0 + r, kk + o, vv + o);
-            }
-            attention(ctx, a + (long)row * d_l, d_l, q + (long)row * d_l, d_l, sp->n_rows, sp->pos0,
-                      kc, vc, st->cap, sp->pos0 + sp->n_rows, m->heads_l, m->head_dim, 1, work);
+            long o = (long)row * d_l;
+            rope(ctx, q + o, sp->n_rows, d_l, sp->pos0, m->heads_l, m->head_dim, m->theta);
+            rope(ctx, kk + o, sp->n_rows, d_l, sp->pos0, m->heads_l, m->head_dim, m->theta);
+            kv_store(ctx, kc, vc, st->cap, m->heads_l, m->head_dim, sp->pos0, sp->n_rows, kk + o,
+                     vv + o, d_l);
+            attention(ctx, a + o, d_l, q + o, d_l, sp->n_rows, sp->pos0, kc, vc, st->cap,
+                      sp->pos0 + sp->n_rows, m->heads_l, m->head_dim, 1, work);
             row += sp->n_rows;
         }
         gemm(ctx, h, a, &B->o, NULL, R);
-        group_allreduce_sum(tp, h, (long)R * d);
-        add_inplace(x, h, (long)R * d);
+        shard_sum(ctx, tp, h, (long)R * d);
+        add_inplace(ctx, x, h, (long)R * d);
         /* x is now h of DESIGN §2.4: the expert reads it */
         rmsnorm(ctx, h, x, B->ln2, R, d, m->eps);
         gemm(ctx, g, h, &B->gate, NULL, R);
@@ -170,14 +184,18 @@ void llm_blocks(const Ctx *ctx, const Llm *m, float *x, const SeqSpan *spans, in
                 row += spans[s].n_rows;
             }
         }
-        group_allreduce_sum(tp, h, (long)R * d);
-        add_inplace(x, h, (long)R * d);
+        shard_sum(ctx, tp, h, (long)R * d);
+        add_inplace(ctx, x, h, (long)R * d);
         if (m->lang_expert && b == m->guide_layer - 1) {
             row = 0;
             for (int s = 0; s < n_spans; s++) {
                 if (spans[s].prefill) {
-                    guidance_pool(x + (long)row * d, spans[s].n_rows, d, spans[s].st->guidance);
-                    spans[s].st->has_guidance = 1;
+                    SeqState *st = spans[s].st;
+                    size_t gb = (size_t)d * f;
+                    float *gv = ctx_view(ctx, st->guidance, 0, gb);
+                    guidance_pool(ctx, x + (long)row * d, spans[s].n_rows, d, gv);
+                    ctx_view_end(ctx, st->guidance, gv, gb);
+                    st->has_guidance = 1;
                 }
                 row += spans[s].n_rows;
             }
@@ -187,13 +205,20 @@ void llm_blocks(const Ctx *ctx, const Llm *m, float *x, const SeqSpan *spans, in
         int end = spans[s].pos0 + spans[s].n_rows;
         if (end > spans[s].st->len) spans[s].st->len = end;
     }
-    free(h), free(q), free(kk), free(vv), free(a), free(g), free(u), free(work);
+    ctx_view_end(ctx, x_host, x, xb);
+    void *bufs[] = {h, q, kk, vv, a, g, u, work};
+    for (size_t i = 0; i < sizeof bufs / sizeof *bufs; i++) ctx_free(ctx, bufs[i]);
 }
 
-void llm_logits(const Ctx *ctx, const Llm *m, const float *x, int R, float *logits) {
+void llm_logits(const Ctx *ctx, const Llm *m, const float *x_host, int R, float *logits_host) {
     CHECK(m->has_head);
-    float *h = hl_malloc((size_t)R * m->d * sizeof(float));
+    const size_t xb = (size_t)R * m->d * sizeof(float), lb = (size_t)R * m->vocab_l * sizeof(float);
+    float *x = ctx_view(ctx, x_host, xb, xb);
+    float *logits = ctx_view(ctx, logits_host, 0, lb);
+    float *h = ctx_alloc(ctx, xb);
     rmsnorm(ctx, h, x, m->norm, R, m->d, m->eps);
     gemm(ctx, logits, h, &m->lm_head, NULL, R);
-    free(h);
+    ctx_free(ctx, h);
+    ctx_view_end(ctx, logits_host, logits, lb);
+    ctx_view_end(ctx, (void *)x_host, x, 0);
 }

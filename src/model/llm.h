@@ -44,7 +44,7 @@ typedef struct {
  * language guidance and the adapters of its posterior blocks. */
 typedef struct {
     int cap, len;    /* positions allocated / filled */
-    float *k, *v;    /* [n_blocks][cap * d_l], kernels/attention.h layout */
+    float *k, *v;    /* [n_blocks][cap * d_l], kernels/attention.h layout (context memory) */
     float *guidance; /* [d], valid when has_guidance */
     int has_guidance;
     Adapter *adapters; /* [n_blocks]; w_d == NULL until generated */
@@ -65,13 +65,18 @@ typedef struct {
 } LlmPart;
 
 void llm_load(Llm *m, WeightFile *wf, const ModelConfig *c, const LlmPart *part);
-void seq_state_init(SeqState *s, const Llm *m, int cap);
+/* The caches and adapters live in the context's memory; the guidance on the
+ * host (it is what the guidance broadcast carries). */
+void seq_state_init(const Ctx *ctx, SeqState *s, const Llm *m, int cap);
 /* Grows the KV cache to cap positions (keeps what is there). */
-void seq_state_reserve(SeqState *s, const Llm *m, int cap);
-void seq_state_free(SeqState *s, const Llm *m);
+void seq_state_reserve(const Ctx *ctx, SeqState *s, const Llm *m, int cap);
+void seq_state_free(const Ctx *ctx, SeqState *s, const Llm *m);
+
+/* Rows cross into the context's memory at the functions below: x and logits
+ * are host memory, whatever the backend. */
 
 /* x[row] = embedding of ids[row] for rows with ids >= 0 (others untouched). */
-void llm_embed(const Llm *m, const int *ids, int n, float *x);
+void llm_embed(const Ctx *ctx, const Llm *m, const int *ids, int n, float *x);
 /* Runs the rank's blocks over rows x [R, d] in place. When the rank owns
  * block guide_layer-1, prefill spans get their guidance pooled; posterior
  * blocks generate a span's adapters from its guidance when missing. */

@@ -22,6 +22,16 @@ static float *alloc_f(WeightFile *wf, int64_t n) {
     return hl_malloc((size_t)(n ? n : 1) * sizeof(float));
 }
 
+/* A vector read into host memory, moved to the context's memory. */
+static float *place(WeightFile *wf, float *p, int64_t n) {
+    if (!wf->place || wf->place->backend == BACKEND_CPU) return p;
+    size_t bytes = (size_t)n * sizeof(float);
+    float *d = ctx_alloc(wf->place, bytes);
+    ctx_upload(wf->place, d, p, bytes);
+    free(p);
+    return d;
+}
+
 /* Packs a float32 block read from the file at the hold precision. */
 static Weight pack(WeightFile *wf, float *tmp, int64_t n, int64_t k) {
     CHECK(n <= INT32_MAX && k <= INT32_MAX);
@@ -29,6 +39,7 @@ static Weight pack(WeightFile *wf, float *tmp, int64_t n, int64_t k) {
     weight_pack(&w, wf->hold, tmp, (int)n, (int)k, (size_t)k);
     wf->bytes_held += weight_bytes(&w);
     free(tmp);
+    if (wf->place) weight_place(wf->place, &w);
     return w;
 }
 
@@ -36,14 +47,14 @@ float *param_vec(WeightFile *wf, int64_t n, const char *fmt, ...) {
     NAME(name, fmt);
     float *p = alloc_f(wf, n);
     wf_read(wf, name, 1, (int64_t[]){n}, -1, 0, 0, p);
-    return p;
+    return place(wf, p, n);
 }
 
 float *param_slice(WeightFile *wf, int64_t total, int64_t s, int64_t n, const char *fmt, ...) {
     NAME(name, fmt);
     float *p = alloc_f(wf, n);
     wf_read(wf, name, 1, (int64_t[]){total}, 0, s, n, p);
-    return p;
+    return place(wf, p, n);
 }
 
 float *param_rows(WeightFile *wf, int64_t rows, int64_t cols, int64_t r0, int64_t nr,
@@ -51,7 +62,7 @@ float *param_rows(WeightFile *wf, int64_t rows, int64_t cols, int64_t r0, int64_
     NAME(name, fmt);
     float *p = alloc_f(wf, nr * cols);
     wf_read(wf, name, 2, (int64_t[]){rows, cols}, 0, r0, nr, p);
-    return p;
+    return place(wf, p, nr * cols);
 }
 
 Weight param_mat_rows(WeightFile *wf, int64_t rows, int64_t cols, int64_t r0, int64_t nr,

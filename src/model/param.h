@@ -1,7 +1,8 @@
 /* Reading a model parameter (or this rank's shard of it). Vectors (norms,
  * biases, embeddings of positions) come back as float32 arrays; matrices
  * come back as packed Weights held at the file's hold precision (wf->hold:
- * the run config's dtype), ready for the GEMM. Column-parallel layers keep
+ * the run config's dtype), ready for the GEMM. Both are placed in the memory
+ * of wf->place (device memory for a CUDA context; host when NULL). Column-parallel layers keep
  * a block of output rows of the [out, in] matrix, row-parallel layers a
  * block of input columns. */
 #ifndef HL_PARAM_H

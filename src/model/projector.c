@@ -31,43 +31,43 @@ void projector_load(Projector *p, WeightFile *wf, const ModelConfig *c) {
 void projector_forward(const Ctx *ctx, const Projector *p, const float *feats, int n_tok,
                        float *out, ProjectorTrace *trace) {
     const int d = p->d;
-    float *h1 = hl_malloc((size_t)n_tok * d * sizeof(float));
+    float *h1 = ctx_alloc(ctx, (size_t)n_tok * d * sizeof(float));
     float *g = NULL;
     Adapter a1 = {0}, a2 = {0};
     if (p->has_v1 || p->has_v2) {
-        g = hl_malloc((size_t)p->C * sizeof(float));
-        guidance_pool(feats, n_tok, p->C, g);
+        g = ctx_alloc(ctx, (size_t)p->C * sizeof(float));
+        guidance_pool(ctx, feats, n_tok, p->C, g);
         if (p->has_v1) adapter_generate(ctx, &p->hn1, &p->pe1, g, &a1);
         if (p->has_v2) adapter_generate(ctx, &p->hn2, &p->pe2, g, &a2);
     }
     gemm(ctx, h1, feats, &p->w1, p->b1, n_tok);
-    gelu_erf(h1, (long)n_tok * d);
+    gelu_erf(ctx, h1, (long)n_tok * d);
     if (p->has_v2) {
         /* E_V2 reads L1(f) before E_V1 is added to it */
-        float *e2 = hl_calloc((size_t)n_tok * d, sizeof(float));
+        float *e2 = ctx_alloc(ctx, (size_t)n_tok * d * sizeof(float));
         adapter_apply(ctx, &a2, 0, h1, n_tok, e2, d);
         if (p->has_v1) adapter_apply(ctx, &a1, 0, feats, n_tok, h1, d);
         gemm(ctx, out, h1, &p->w2, p->b2, n_tok);
-        add_inplace(out, e2, (long)n_tok * d);
-        free(e2);
+        add_inplace(ctx, out, e2, (long)n_tok * d);
+        ctx_free(ctx, e2);
     } else {
         if (p->has_v1) adapter_apply(ctx, &a1, 0, feats, n_tok, h1, d);
         gemm(ctx, out, h1, &p->w2, p->b2, n_tok);
     }
-    free(h1);
+    ctx_free(ctx, h1);
     if (trace) {
         trace->guidance = g;
         trace->a1 = a1, trace->a2 = a2;
     } else {
-        free(g);
-        adapter_free(&a1);
-        adapter_free(&a2);
+        ctx_free(ctx, g);
+        adapter_free(ctx, &a1);
+        adapter_free(ctx, &a2);
     }
 }
 
-void projector_trace_free(ProjectorTrace *t) {
-    free(t->guidance);
-    adapter_free(&t->a1);
-    adapter_free(&t->a2);
+void projector_trace_free(const Ctx *ctx, ProjectorTrace *t) {
+    ctx_free(ctx, t->guidance);
+    adapter_free(ctx, &t->a1);
+    adapter_free(ctx, &t->a2);
     memset(t, 0, sizeof *t);
 }

@@ -29,9 +29,10 @@ typedef struct {
 } ProjectorTrace;
 
 void projector_load(Projector *p, WeightFile *wf, const ModelConfig *c);
-/* feats [n_tok, C] of one image → out [n_tok, d]. trace may be NULL. */
+/* feats [n_tok, C] of one image → out [n_tok, d], both in context memory
+ * (kernels/ctx.h), as the trace is. trace may be NULL. */
 void projector_forward(const Ctx *ctx, const Projector *p, const float *feats, int n_tok,
                        float *out, ProjectorTrace *trace);
-void projector_trace_free(ProjectorTrace *t);
+void projector_trace_free(const Ctx *ctx, ProjectorTrace *t);
 
 #endif

@@ -7,6 +7,7 @@
 #include "kernels/gemm.h"
 #include "kernels/ops.h"
 #include "model/param.h"
+#include "model/shard.h"
 #include "util/check.h"
 
 void vision_load(Vision *v, WeightFile *wf, const ModelConfig *c, int tp_rank, int tp_size) {
@@ -52,39 +53,27 @@ void vision_forward(const Ctx *ctx, const Vision *v, const float *pixels, int n_
                     Group *tp) {
     const int C = v->C, P = v->P, S = v->S, G = v->grid, NP = v->n_patches, T = NP + 1;
     const int R = n_img * T, K = 3 * P * P;
-    float *x = hl_malloc((size_t)R * C * sizeof(float));
-    float *h = hl_malloc((size_t)R * C * sizeof(float));
-    float *q = hl_malloc((size_t)R * v->C_l * sizeof(float));
-    float *k = hl_malloc((size_t)R * v->C_l * sizeof(float));
-    float *vv = hl_malloc((size_t)R * v->C_l * sizeof(float));
-    float *a = hl_malloc((size_t)R * v->C_l * sizeof(float));
-    float *f = hl_malloc((size_t)R * (v->I_l ? v->I_l : 1) * sizeof(float));
-    float *cols = hl_malloc((size_t)NP * K * sizeof(float));
-    float *emb = hl_malloc((size_t)NP * C * sizeof(float));
+    const size_t f = sizeof(float);
+    float *x = ctx_alloc(ctx, (size_t)R * C * f);
+    float *h = ctx_alloc(ctx, (size_t)R * C * f);
+    float *q = ctx_alloc(ctx, (size_t)R * v->C_l * f);
+    float *k = ctx_alloc(ctx, (size_t)R * v->C_l * f);
+    float *vv = ctx_alloc(ctx, (size_t)R * v->C_l * f);
+    float *a = ctx_alloc(ctx, (size_t)R * v->C_l * f);
+    float *ff = ctx_alloc(ctx, (size_t)R * (v->I_l ? v->I_l : 1) * f);
+    float *cols = ctx_alloc(ctx, (size_t)NP * K * f);
     /* keys and values of one image in the attention kernel's panel layout */
     const int cap = (T + WEIGHT_PANEL - 1) / WEIGHT_PANEL * WEIGHT_PANEL;
-    float *kc = hl_calloc((size_t)cap * v->C_l, sizeof(float));
-    float *vc = hl_calloc((size_t)cap * v->C_l, sizeof(float));
-    float *work = hl_malloc(attention_workspace(ctx, T) * sizeof(float));
-    /* patch conv as a matmul: row = patch, columns in the weight's (c, ky, kx) order */
+    float *kc = ctx_alloc(ctx, (size_t)cap * v->C_l * f);
+    float *vc = ctx_alloc(ctx, (size_t)cap * v->C_l * f);
+    float *work = ctx_alloc(ctx, attention_workspace(ctx, T) * f);
     for (int i = 0; i < n_img; i++) {
-        const float *px = pixels + (long)i * 3 * S * S;
-        for (int gy = 0; gy < G; gy++)
-            for (int gx = 0; gx < G; gx++) {
-                float *row = cols + (long)(gy * G + gx) * K;
-                for (int ch = 0; ch < 3; ch++)
-                    for (int ky = 0; ky < P; ky++)
-                        memcpy(row + (ch * P + ky) * P,
-                               px + ((long)ch * S + gy * P + ky) * S + gx * P,
-                               (size_t)P * sizeof(float));
-            }
-        gemm(ctx, emb, cols, &v->patch_w, NULL, NP);
+        /* patch conv as a matmul: row = patch, columns in the weight's (c, ky, kx) order */
+        patch_rows(ctx, cols, pixels + (long)i * 3 * S * S, S, P, G);
         float *xi = x + (long)i * T * C;
-        for (int c = 0; c < C; c++) xi[c] = v->class_emb[c] + v->pos_emb[c];
-        for (int p = 0; p < NP; p++)
-            for (int c = 0; c < C; c++)
-                xi[(long)(p + 1) * C + c] =
-                    emb[(long)p * C + c] + v->pos_emb[(long)(p + 1) * C + c];
+        gemm(ctx, xi + C, cols, &v->patch_w, NULL, NP);
+        ctx_copy(ctx, xi, v->class_emb, (size_t)C * f);
+        add_inplace(ctx, xi, v->pos_emb, (long)T * C);
     }
     layernorm(ctx, x, x, v->pre_w, v->pre_b, R, C, v->eps);
     for (int l = 0; l < v->n_layers; l++) {
@@ -95,26 +84,24 @@ void vision_forward(const Ctx *ctx, const Vision *v, const float *pixels, int n_
         gemm(ctx, vv, h, &L->v_w, L->v_b, R);
         for (int i = 0; i < n_img; i++) {
             long o = (long)i * T * v->C_l;
-            for (int t = 0; t < T; t++)
-                kv_store(kc, vc, cap, v->heads_l, v->head_dim, t, k + o + (long)t * v->C_l,
-                         vv + o + (long)t * v->C_l);
+            kv_store(ctx, kc, vc, cap, v->heads_l, v->head_dim, 0, T, k + o, vv + o, v->C_l);
             attention(ctx, a + o, v->C_l, q + o, v->C_l, T, 0, kc, vc, cap, T, v->heads_l,
                       v->head_dim, 0, work);
         }
         gemm(ctx, h, a, &L->o_w, NULL, R);
-        group_allreduce_sum(tp, h, (long)R * C);
-        add_rows(h, L->o_b, R, C);
-        add_inplace(x, h, (long)R * C);
+        shard_sum(ctx, tp, h, (long)R * C);
+        add_rows(ctx, h, L->o_b, R, C);
+        add_inplace(ctx, x, h, (long)R * C);
         layernorm(ctx, h, x, L->ln2_w, L->ln2_b, R, C, v->eps);
-        gemm(ctx, f, h, &L->fc1_w, L->fc1_b, R);
-        quick_gelu(ctx, f, (long)R * v->I_l);
-        gemm(ctx, h, f, &L->fc2_w, NULL, R);
-        group_allreduce_sum(tp, h, (long)R * C);
-        add_rows(h, L->fc2_b, R, C);
-        add_inplace(x, h, (long)R * C);
+        gemm(ctx, ff, h, &L->fc1_w, L->fc1_b, R);
+        quick_gelu(ctx, ff, (long)R * v->I_l);
+        gemm(ctx, h, ff, &L->fc2_w, NULL, R);
+        shard_sum(ctx, tp, h, (long)R * C);
+        add_rows(ctx, h, L->fc2_b, R, C);
+        add_inplace(ctx, x, h, (long)R * C);
     }
     for (int i = 0; i < n_img; i++)
-        memcpy(feats + (long)i * NP * C, x + ((long)i * T + 1) * C, (size_t)NP * C * sizeof(float));
-    free(x), free(h), free(q), free(k), free(vv), free(a), free(f), free(cols), free(emb);
-    free(kc), free(vc), free(work);
+        ctx_copy(ctx, feats + (long)i * NP * C, x + ((long)i * T + 1) * C, (size_t)NP * C * f);
+    void *bufs[] = {x, h, q, k, vv, a, ff, cols, kc, vc, work};
+    for (size_t i = 0; i < sizeof bufs / sizeof *bufs; i++) ctx_free(ctx, bufs[i]);
 }

@@ -32,7 +32,7 @@ typedef struct {
 
 void vision_load(Vision *v, WeightFile *wf, const ModelConfig *c, int tp_rank, int tp_size);
 /* pixels [n_img, 3, S, S] → feats [n_img, n_patches, C]: the selected hidden
- * state, class token dropped. */
+ * state, class token dropped. Both in context memory (kernels/ctx.h). */
 void vision_forward(const Ctx *ctx, const Vision *v, const float *pixels, int n_img, float *feats,
                     Group *tp);
 

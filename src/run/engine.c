@@ -263,7 +263,7 @@ static void prefill_first(Run *r, int m) {
         if (max_new > c->max_pos - rows + 1) max_new = c->max_pos - rows + 1;
         r->smp[i] = (Sample){.active = max_new > 0, .pos = rows, .max_new = max_new};
         int cap = rows + (max_new > 1 ? max_new - 1 : 0);
-        seq_state_reserve(&r->st[i], &md->llm, cap);
+        seq_state_reserve(&e->ctx, &r->st[i], &md->llm, cap);
         sh[i - lo] = (SpanHeader){.key = sampler_key((uint64_t)q->id, 0),
                                   .slot = i,
                                   .rows = rows,
@@ -277,7 +277,7 @@ static void prefill_first(Run *r, int m) {
     for (int i = lo, row = 0; i < hi; i++) {
         const GenRequest *q = &r->reqs[i];
         const float *v = img_of[i - lo] >= 0 ? vis + (long)img_of[i - lo] * NP * d : NULL;
-        llava_embed_prompt(md, q->ids, q->n_ids, v, x + (long)row * d, q->id);
+        llava_embed_prompt(&e->ctx, md, q->ids, q->n_ids, v, x + (long)row * d, q->id);
         row += sh[i - lo].rows;
     }
     e->stats.compute_s += comm_wtime() - t0;
@@ -332,7 +332,7 @@ static void deliver(Run *r, const MsgHeader *msg) {
         Sample *sm = &r->smp[i];
         if (!sm->active) continue;
         int tok = r->res[i].tokens[r->res[i].n_tokens - 1];
-        llm_embed(&e->model.llm, &tok, 1, x + (long)j * d);
+        llm_embed(&e->ctx, &e->model.llm, &tok, 1, x + (long)j * d);
         sh[j] = (SpanHeader){.key = sampler_key((uint64_t)r->reqs[i].id, sm->n_new),
                              .slot = i,
                              .rows = 1,
@@ -367,7 +367,7 @@ static void run_later_stage(Run *r) {
         for (int s = 0; s < msg->n; s++)
             if (sh[s].prefill) {
                 prefill = 1;
-                seq_state_reserve(&r->st[sh[s].slot], &e->model.llm, sh[s].cap);
+                seq_state_reserve(&e->ctx, &r->st[sh[s].slot], &e->model.llm, sh[s].cap);
             }
         float *x = (float *)(sh + msg->n);
         run_stage(r, msg->micro, x, sh, msg->n, prefill);
@@ -387,7 +387,7 @@ void engine_generate(Engine *e, const GenRequest *reqs, int n, GenResult *result
         r.mb_hi[m] = r.mb_lo[m] + size;
     }
     r.st = hl_calloc((size_t)n, sizeof(SeqState));
-    for (int i = 0; i < n; i++) seq_state_init(&r.st[i], &e->model.llm, 0);
+    for (int i = 0; i < n; i++) seq_state_init(&e->ctx, &r.st[i], &e->model.llm, 0);
     r.guid = hl_calloc((size_t)r.M, sizeof(CommRequest));
     r.guid_buf = hl_calloc((size_t)r.M, sizeof(float *));
     r.guid_done = hl_calloc((size_t)r.M, sizeof(int));
@@ -431,7 +431,7 @@ void engine_generate(Engine *e, const GenRequest *reqs, int n, GenResult *result
         comm_wait(&r.guid[m]);
         free(r.guid_buf[m]);
     }
-    for (int i = 0; i < n; i++) seq_state_free(&r.st[i], &e->model.llm);
+    for (int i = 0; i < n; i++) seq_state_free(&e->ctx, &r.st[i], &e->model.llm);
     free(r.st), free(r.smp), free(r.queue), free(r.sends), free(r.guid), free(r.guid_buf);
     free(r.guid_done), free(r.mb_lo), free(r.mb_hi);
 }

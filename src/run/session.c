@@ -12,6 +12,23 @@
 #include "util/check.h"
 #include "util/dtype.h"
 
+/* Every rank takes its GPU (local rank % GPUs on the node). When one cannot,
+ * the lowest such rank's reason is the job's one error line. */
+static void open_cuda(Session *s, Ctx *ctx) {
+    char err[256] = "";
+    int bad = ctx_cuda(ctx, s->comm.local_rank, err, sizeof err) != 0;
+    if (!comm_any(&s->comm, bad)) return;
+    double first = bad ? -(double)s->comm.rank : -1e18;
+    group_allreduce_max_double(&s->comm.world, &first, 1);
+    group_bcast(&s->comm.world, err, sizeof err, (int)-first);
+    char m[400];
+    if (s->cfg.path)
+        snprintf(m, sizeof m, "%s: backend cuda: %s", s->cfg.path, err);
+    else
+        snprintf(m, sizeof m, "backend cuda: %s", err);
+    comm_fail_all(&s->comm, m);
+}
+
 void session_open(Session *s, int *argc, char ***argv, const RunConfig *cfg,
                   const GenSettings *gen) {
     memset(s, 0, sizeof *s);
@@ -28,12 +45,6 @@ void session_open(Session *s, int *argc, char ***argv, const RunConfig *cfg,
     s->t_open = comm_wtime();
     char *msg = run_config_check_layout(&s->cfg, &shape, s->comm.size);
     if (msg) comm_fail_all(&s->comm, msg);
-    if (strcmp(s->cfg.backend, "cpu") != 0) {
-        char m[256];
-        snprintf(m, sizeof m, "%s: backend '%s' is not built into this binary (cpu only)",
-                 s->cfg.path ? s->cfg.path : "run config", s->cfg.backend);
-        comm_fail_all(&s->comm, m);
-    }
     omp_set_num_threads(s->cfg.threads > 0 ? s->cfg.threads : 1);
     /* HL_KERNEL picks the CPU kernel variant (default: the best this CPU has);
      * every variant gives the same bits, so it only changes speed */
@@ -50,12 +61,15 @@ void session_open(Session *s, int *argc, char ***argv, const RunConfig *cfg,
         }
     }
     Ctx ctx = ctx_cpu(s->cfg.threads, isa);
+    if (!strcmp(s->cfg.backend, "cuda")) open_cuda(s, &ctx);
     CHECK(dtype_parse(s->cfg.dtype, &wf.hold) == 0); /* validated with the config */
     s->layout = run_config_layout(&s->cfg);
     comm_grid(&s->comm, s->cfg.dp, s->cfg.pp, s->cfg.tp);
     int *counts = hl_malloc((size_t)s->cfg.pp * sizeof *counts);
     run_config_stages(&s->cfg, &shape, counts);
+    wf.place = &ctx; /* parameters go straight to the backend's memory */
     engine_init(&s->engine, &s->comm, &wf, &mc, counts, &ctx);
+    wf.place = NULL;
     free(counts);
     s->engine.micro_batches = s->cfg.micro_batches;
     if (gen) s->engine.gen = *gen;
@@ -70,6 +84,7 @@ void session_open(Session *s, int *argc, char ***argv, const RunConfig *cfg,
 
 void session_close(Session *s) {
     if (s->tok) tokenizer_free(s->tok);
+    ctx_release(&s->engine.ctx);
     run_config_free(&s->cfg);
     comm_finalize(&s->comm);
 }

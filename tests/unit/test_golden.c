@@ -96,13 +96,13 @@ static void run_fixture(const char *dir, const char *fx, Comm *comm) {
             cmp(g, "v2.w_d", tr.a2.w_d, (long)c.e_rank * d, fx, k);
             cmp(g, "v2.w_u", tr.a2.w_u, (long)d * c.e_rank, fx, k);
         }
-        projector_trace_free(&tr);
+        projector_trace_free(&ctx, &tr);
         /* the language model over the spliced prompt */
         int T = llava_prompt_rows(&c, cs->ids, cs->n_ids);
         float *x = hl_malloc((size_t)T * d * sizeof(float));
-        llava_embed_prompt(&m, cs->ids, cs->n_ids, v, x, k);
+        llava_embed_prompt(&ctx, &m, cs->ids, cs->n_ids, v, x, k);
         SeqState st;
-        seq_state_init(&st, llm, T + cs->max_new);
+        seq_state_init(&ctx, &st, llm, T + cs->max_new);
         SeqSpan span = {.st = &st, .n_rows = T, .pos0 = 0, .prefill = 1};
         llm_blocks(&ctx, llm, x, &span, 1, &solo);
         if (c.expert_lang) {
@@ -135,7 +135,7 @@ static void run_fixture(const char *dir, const char *fx, Comm *comm) {
         for (long t = 0; t < gn; t++) {
             ok &= tokn == gt[t];
             if (!ok || tokn == c.eos || t + 1 == gn) break;
-            llm_embed(llm, &tokn, 1, xr);
+            llm_embed(&ctx, llm, &tokn, 1, xr);
             SeqSpan one = {.st = &st, .n_rows = 1, .pos0 = pos++, .prefill = 0};
             llm_blocks(&ctx, llm, xr, &one, 1, &solo);
             llm_logits(&ctx, llm, xr, 1, lr);
@@ -146,7 +146,7 @@ static void run_fixture(const char *dir, const char *fx, Comm *comm) {
         char *dec = prompt_answer(tok, gt, (int)gn), *a = dec;
         EXPECT(!strcmp(a, ans), "%s case %d: decoded answer '%s' vs '%s'", fx, k, a, ans);
         free(ans), free(dec), free(xr), free(lr);
-        seq_state_free(&st, llm);
+        seq_state_free(&ctx, &st, llm);
         free(logits), free(x), free(v), free(feats), free(pix), free(prompt), free(question),
             free(prompt_g), free(gids);
         H5Gclose(g);

@@ -34,11 +34,11 @@ static int argmax(const float *v, int n) {
  * then decodes n_want tokens greedily with the KV cache and counts those
  * equal to want (stopping at the first difference). */
 static int run_llm_gen(const Llm *m, float *x, int T, float *logits, const int *want, int n_want) {
+    Ctx ctx = golden_ctx();
     SeqState st;
-    seq_state_init(&st, m, T + n_want);
+    seq_state_init(&ctx, &st, m, T + n_want);
     SeqSpan sp = {.st = &st, .n_rows = T, .pos0 = 0, .prefill = 1};
     Group solo = {.rank = 0, .size = 1};
-    Ctx ctx = golden_ctx();
     llm_blocks(&ctx, m, x, &sp, 1, &solo);
     llm_logits(&ctx, m, x, T, logits);
     int same = 0, tok = n_want ? argmax(logits + (long)(T - 1) * m->vocab, m->vocab) : 0;
@@ -47,14 +47,14 @@ static int run_llm_gen(const Llm *m, float *x, int T, float *logits, const int *
     for (int t = 0; t < n_want && tok == want[t]; t++) {
         same++;
         if (t + 1 == n_want) break;
-        llm_embed(m, &tok, 1, xr);
+        llm_embed(&ctx, m, &tok, 1, xr);
         SeqSpan one = {.st = &st, .n_rows = 1, .pos0 = T + t, .prefill = 0};
         llm_blocks(&ctx, m, xr, &one, 1, &solo);
         llm_logits(&ctx, m, xr, 1, lr);
         tok = argmax(lr, m->vocab);
     }
     free(xr), free(lr);
-    seq_state_free(&st, m);
+    seq_state_free(&ctx, &st, m);
     return same;
 }
 
@@ -91,7 +91,7 @@ static void run(const char *model_path, const char *label, hid_t ex, int check_m
     int T = (int)n;
     float *x = hl_malloc((size_t)(T + NP) * d * sizeof(float));
     float *lg = hl_malloc((size_t)(T + NP) * V * sizeof(float));
-    llm_embed(&llm, ids, T, x);
+    llm_embed(&ctx, &llm, ids, T, x);
     run_llm(&llm, x, T, lg);
     long gn;
     g = golden_f32(ex, "text/logits", &gn);
@@ -111,7 +111,7 @@ static void run(const char *model_path, const char *label, hid_t ex, int check_m
                 memcpy(x + (long)rows * d, vt, (size_t)NP * d * sizeof(float));
                 rows += NP;
             } else {
-                llm_embed(&llm, &ids[i], 1, x + (long)rows * d);
+                llm_embed(&ctx, &llm, &ids[i], 1, x + (long)rows * d);
                 rows++;
             }
         }

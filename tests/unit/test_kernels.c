@@ -68,11 +68,11 @@ static void check_gemm(Isa isa, Dtype dt, int M, int K, int N, int threads, int 
     /* every row of W comes back from the panels */
     int rows_ok = 1;
     for (int j = 0; j < N && rows_ok; j++) {
-        weight_row(&W, j, y1);
+        weight_rows(&ctx, &W, &j, 1, y1);
         rows_ok = bits_equal(y1, wr + (size_t)j * K, (size_t)K);
     }
-    EXPECT(rows_ok, "%s M=%d K=%d N=%d: weight_row differs", dtype_name(dt), M, K, N);
-    weight_free(&W);
+    EXPECT(rows_ok, "%s M=%d K=%d N=%d: weight_rows differs", dtype_name(dt), M, K, N);
+    weight_free(&ctx, &W);
     free(x), free(w), free(wr), free(b), free(y), free(y1);
 }
 
@@ -97,7 +97,7 @@ static void check_strided(Isa isa) {
         for (int j = N; j < ldy; j++) ok &= y[m * ldy + j] == 12345.0f;
     }
     EXPECT(ok, "%s: strided product differs or writes outside its columns", isa_name(isa));
-    weight_free(&W);
+    weight_free(&ctx, &W);
     free(x), free(w), free(y), free(yd), free(xd);
 }
 

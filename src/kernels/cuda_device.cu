@@ -1,0 +1,112 @@
+// The CUDA backend's device state and memory (kernels/cuda.h): one GPU and
+// one stream per rank; every kernel and copy of the rank goes to that
+// stream, so they run in the order the model code issues them.
+#include <cuda_runtime.h>
+#include <string.h>
+
+#include "kernels/cuda_common.cuh"
+
+extern "C" int cuda_device_count(char *err, size_t n) {
+    int count = 0;
+    cudaError_t e = cudaGetDeviceCount(&count);
+    if (e != cudaSuccess) {
+        snprintf(err, n, "no usable GPU (%s)", cudaGetErrorString(e));
+        return 0;
+    }
+    if (count == 0) snprintf(err, n, "no usable GPU (the CUDA runtime sees no device)");
+    return count;
+}
+
+extern "C" void *cuda_open(int device, char *err, size_t n) {
+    cudaError_t e = cudaSetDevice(device);
+    CudaDev *d = NULL;
+    if (e == cudaSuccess) {
+        d = (CudaDev *)hl_calloc(1, sizeof *d);
+        d->device = device;
+        e = cudaGetDeviceProperties(&d->prop, device);
+    }
+    if (e == cudaSuccess && d->prop.major < 8) {
+        snprintf(err, n,
+                 "GPU %d (%s) has compute capability %d.%d; the CUDA backend needs 8.0 or newer",
+                 device, d->prop.name, d->prop.major, d->prop.minor);
+        free(d);
+        return NULL;
+    }
+    if (e == cudaSuccess) e = cudaStreamCreateWithFlags(&d->stream, cudaStreamNonBlocking);
+    if (e != cudaSuccess) {
+        snprintf(err, n, "GPU %d: %s", device, cudaGetErrorString(e));
+        free(d);
+        return NULL;
+    }
+    return d;
+}
+
+extern "C" void cuda_close(void *dev) {
+    CudaDev *d = (CudaDev *)dev;
+    if (!d) return;
+    cuda_sync(d);
+    if (d->stage) cudaFreeHost(d->stage);
+    cudaStreamDestroy(d->stream);
+    free(d);
+}
+
+extern "C" const char *cuda_device_name(void *dev) {
+    return ((CudaDev *)dev)->prop.name;
+}
+
+extern "C" void cuda_memory(void *dev, size_t *free_b, size_t *total_b) {
+    (void)dev;
+    CUDA_CALL(cudaMemGetInfo(free_b, total_b));
+}
+
+extern "C" void *cuda_alloc(void *dev, size_t bytes) {
+    CudaDev *d = (CudaDev *)dev;
+    void *p = NULL;
+    if (!bytes) bytes = 1;
+    // stream-ordered: the pool reuses blocks, so per-pass scratch is cheap
+    cudaError_t e = cudaMallocAsync(&p, bytes, d->stream);
+    if (e != cudaSuccess) {
+        size_t fr = 0, tot = 0;
+        cudaMemGetInfo(&fr, &tot);
+        hl_fail("GPU %d: cannot allocate %.1f MiB of device memory (%.1f of %.1f MiB free): %s",
+                d->device, bytes / 1048576.0, fr / 1048576.0, tot / 1048576.0,
+                cudaGetErrorString(e));
+    }
+    CUDA_CALL(cudaMemsetAsync(p, 0, bytes, d->stream));
+    return p;
+}
+
+extern "C" void cuda_free(void *dev, void *p) {
+    CUDA_CALL(cudaFreeAsync(p, ((CudaDev *)dev)->stream));
+}
+
+extern "C" void cuda_upload(void *dev, void *dst, const void *src, size_t bytes) {
+    // from pageable memory the call returns once src has been read, so the
+    // caller may reuse it at once
+    CUDA_CALL(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyHostToDevice, ((CudaDev *)dev)->stream));
+}
+
+extern "C" void cuda_download(void *dev, void *dst, const void *src, size_t bytes) {
+    CudaDev *d = (CudaDev *)dev;
+    CUDA_CALL(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToHost, d->stream));
+    CUDA_CALL(cudaStreamSynchronize(d->stream));
+}
+
+extern "C" void cuda_copy(void *dev, void *dst, const void *src, size_t bytes) {
+    CUDA_CALL(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToDevice, ((CudaDev *)dev)->stream));
+}
+
+extern "C" void cuda_sync(void *dev) {
+    CUDA_CALL(cudaStreamSynchronize(((CudaDev *)dev)->stream));
+}
+
+extern "C" void *cuda_staging(void *dev, size_t bytes) {
+    CudaDev *d = (CudaDev *)dev;
+    if (bytes > d->stage_bytes) {
+        cuda_sync(d);
+        if (d->stage) CUDA_CALL(cudaFreeHost(d->stage));
+        d->stage_bytes = bytes + bytes / 4;
+        CUDA_CALL(cudaMallocHost(&d->stage, d->stage_bytes));
+    }
+    return d->stage;
+}

@@ -1,0 +1,15 @@
+/* Completing a tensor-parallel layer: the sum over the TP group of each
+ * rank's partial result, for rows held in a context's memory. On the CPU,
+ * or when the MPI library takes device pointers (CUDA-aware), the rows go to
+ * MPI as they are; otherwise they are staged through a page-locked host
+ * buffer (download, all-reduce, upload). The sum's order is the MPI
+ * library's, fixed for a given group, so staging never changes a bit. */
+#ifndef HL_SHARD_H
+#define HL_SHARD_H
+
+#include "comm/comm.h"
+#include "kernels/ctx.h"
+
+void shard_sum(const Ctx *ctx, Group *tp, float *buf, long n);
+
+#endif
