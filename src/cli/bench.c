@@ -486,10 +486,13 @@ int cmd_bench(int argc, char **argv) {
             host, cpu, cpus, L.dp, L.pp, L.tp, world, world == 1 ? "" : "s", threads,
             threads == 1 ? "" : "s");
         if (e->ctx.backend == BACKEND_CUDA)
-            printf("  backend cuda: GPU %d of each node (%s), weights held as %s, %s\n",
+            printf("  backend cuda: GPU %d of rank 0's node (%s), weights held as %s, %s; "
+                   "tensor-parallel sums %s\n",
                    e->ctx.device, ctx_device_name(&e->ctx), s.cfg.dtype,
                    strcmp(s.cfg.dtype, "f32") ? "tensor-core products with f32 accumulation"
-                                              : "compute f32");
+                                              : "compute f32",
+                   s.comm.device_memory ? "from device memory (CUDA-aware MPI)"
+                                        : "staged through host memory");
         else
             printf("  cpu kernels %s, weights held as %s, compute f32\n", isa_name(e->ctx.isa),
                    s.cfg.dtype);

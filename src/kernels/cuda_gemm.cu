@@ -13,9 +13,17 @@
 //   f32 weights: one FMA chain per element over k = 0 .. k-1 from zero, then
 //     the bias: the CPU kernel's exact operations, so the bits match it.
 //   bf16/f16 weights: tensor cores (WMMA 16x16x16, f32 accumulation); the
-//     activations are rounded to the weight's type as they are staged, the
-//     way a bf16 PyTorch model computes. Tiles of 64x64 outputs, k steps of
-//     32, four warps of 32x32.
+//     activations are rounded (to nearest) to the weight's type, the way a
+//     bf16 PyTorch model computes. Every output element is the same sequence
+//     of 16x16x16 MMAs over k chunks [0,16), [16,32), ... from a zero
+//     accumulator, then the bias. Two kernels run that same sequence: tiles
+//     of 64x64 outputs (k staged 32 at a time through shared memory) for
+//     many rows, and for at most 16 rows (decoding) one warp per 16-column
+//     panel reading the panels straight from memory, eight chunks in flight.
+//     Which kernel runs depends on M, but both issue the same MMAs on the
+//     same operands for an element, so its bits do not; the skinny kernel
+//     needs k and n to be multiples of 16 and is used only then, a choice
+//     made by (n, k) alone.
 #include <mma.h>
 
 #include "kernels/cuda_common.cuh"
@@ -91,7 +99,7 @@ __global__ void __launch_bounds__(128) k_gemm_tc(float *y, int ldy, const float 
             }
         }
         __syncthreads();
-        for (int kk = 0; kk < BK; kk += 16) {
+        for (int kk = 0; kk < BK && k0 + kk < K; kk += 16) { // the chunks of k, no more
             wmma::fragment<wmma::matrix_a, 16, 16, 16, T, wmma::row_major> a[2];
             wmma::fragment<wmma::matrix_b, 16, 16, 16, T, wmma::row_major> bf[2];
             for (int i = 0; i < 2; i++)
@@ -114,6 +122,63 @@ __global__ void __launch_bounds__(128) k_gemm_tc(float *y, int ldy, const float 
     }
 }
 
+// ---- at most 16 rows: one warp per panel --------------------------------------
+
+#define SK_WARPS 4
+#define SK_DEPTH 8 // k chunks in flight per warp
+
+__global__ void k_round_rows(void *dst, Dtype dt, const float *x, int ldx, int M, int K) {
+    long n = 16L * K;
+    for (long e = blockIdx.x * (long)blockDim.x + threadIdx.x; e < n;
+         e += (long)gridDim.x * blockDim.x) {
+        int m = (int)(e / K), kk = (int)(e % K);
+        float v = m < M ? x[(size_t)m * ldx + kk] : 0.0f;
+        if (dt == DT_BF16)
+            ((__nv_bfloat16 *)dst)[e] = __float2bfloat16_rn(v);
+        else
+            ((__half *)dst)[e] = __float2half_rn(v);
+    }
+}
+
+// xt: the rows rounded to T, [16][K]; K and N multiples of 16.
+template <typename T>
+__global__ void __launch_bounds__(SK_WARPS * 32)
+    k_gemm_skinny(float *y, int ldy, const T *xt, const T *w, int N, int K, const float *b, int M) {
+    __shared__ __align__(32) float cs[SK_WARPS][16 * 16];
+    const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+    const int p = blockIdx.x * SK_WARPS + warp; // the warp's panel
+    if (p * 16 >= N) return;
+    // a full panel is a [K][16] row-major block: chunk k0 at w + p*16*K + k0*16
+    const T *wp = w + weight_index(N, K, p * 16, 0);
+    wmma::fragment<wmma::accumulator, 16, 16, 16, float> acc;
+    wmma::fill_fragment(acc, 0.0f);
+    int k0 = 0;
+    for (; k0 + 16 * SK_DEPTH <= K; k0 += 16 * SK_DEPTH) {
+        wmma::fragment<wmma::matrix_b, 16, 16, 16, T, wmma::row_major> bf[SK_DEPTH];
+        wmma::fragment<wmma::matrix_a, 16, 16, 16, T, wmma::row_major> a[SK_DEPTH];
+#pragma unroll
+        for (int i = 0; i < SK_DEPTH; i++)
+            wmma::load_matrix_sync(bf[i], wp + (size_t)(k0 + 16 * i) * 16, 16);
+#pragma unroll
+        for (int i = 0; i < SK_DEPTH; i++) wmma::load_matrix_sync(a[i], xt + k0 + 16 * i, K);
+#pragma unroll
+        for (int i = 0; i < SK_DEPTH; i++) wmma::mma_sync(acc, a[i], bf[i], acc);
+    }
+    for (; k0 < K; k0 += 16) {
+        wmma::fragment<wmma::matrix_b, 16, 16, 16, T, wmma::row_major> bf;
+        wmma::fragment<wmma::matrix_a, 16, 16, 16, T, wmma::row_major> a;
+        wmma::load_matrix_sync(bf, wp + (size_t)k0 * 16, 16);
+        wmma::load_matrix_sync(a, xt + k0, K);
+        wmma::mma_sync(acc, a, bf, acc);
+    }
+    wmma::store_matrix_sync(cs[warp], acc, 16, wmma::mem_row_major);
+    __syncwarp();
+    for (int e = lane; e < 16 * 16; e += 32) {
+        int r = e / 16, c = e % 16, j = p * 16 + c;
+        if (r < M) y[(size_t)r * ldy + j] = b ? cs[warp][e] + b[j] : cs[warp][e];
+    }
+}
+
 __global__ void k_fill_bias(float *y, int ldy, const float *b, int N, int M) {
     int j = blockIdx.x * blockDim.x + threadIdx.x, m = blockIdx.y;
     if (j < N && m < M) y[(size_t)m * ldy + j] = b ? b[j] : 0.0f;
@@ -129,6 +194,17 @@ extern "C" void cuda_gemm(void *dev, float *y, int ldy, const float *x, int ldx,
     } else if (w->dtype == DT_F32) {
         dim3 block(32, 8), grid(blocks_for(N, 32), blocks_for(M, 8));
         k_gemm_f32<<<grid, block, 0, s>>>(y, ldy, x, ldx, (const float *)w->data, N, K, b, M);
+    } else if (M <= 16 && K % 16 == 0 && N % 16 == 0) {
+        void *xt = cuda_alloc(dev, 16 * (size_t)K * 2);
+        k_round_rows<<<blocks_for(16L * K, 256), 256, 0, s>>>(xt, w->dtype, x, ldx, M, K);
+        dim3 grid(blocks_for(N / 16, SK_WARPS));
+        if (w->dtype == DT_BF16)
+            k_gemm_skinny<__nv_bfloat16><<<grid, SK_WARPS * 32, 0, s>>>(
+                y, ldy, (const __nv_bfloat16 *)xt, (const __nv_bfloat16 *)w->data, N, K, b, M);
+        else
+            k_gemm_skinny<__half><<<grid, SK_WARPS * 32, 0, s>>>(
+                y, ldy, (const __half *)xt, (const __half *)w->data, N, K, b, M);
+        cuda_free(dev, xt);
     } else {
         dim3 grid(blocks_for(N, BN), blocks_for(M, BM));
         if (w->dtype == DT_BF16)
