@@ -48,6 +48,15 @@ int isa_parse(const char *s, Isa *isa) {
     return 0;
 }
 
+const char *isa_choose(const char *name, Isa *isa) {
+    *isa = isa_detect();
+    if (!name || !*name) return NULL;
+    int rc = isa_parse(name, isa);
+    return rc == -1   ? "unknown kernel (expected auto, avx512, avx2 or generic)"
+           : rc == -2 ? "this CPU cannot run it"
+                      : NULL;
+}
+
 Ctx ctx_cpu(int threads, Isa isa) {
 #ifdef _OPENMP
     if (threads <= 0) threads = omp_get_num_procs();

@@ -15,6 +15,14 @@ typedef enum { ISA_GENERIC, ISA_AVX2, ISA_AVX512 } Isa;
 
 typedef enum { BACKEND_CPU, BACKEND_CUDA } Backend;
 
+/* Index math in the kernels' headers is marked HL_HD: compiled for the CPU
+ * and, in the CUDA files, for the device, one definition for both. */
+#ifdef __CUDACC__
+#define HL_HD __host__ __device__
+#else
+#define HL_HD
+#endif
+
 typedef struct {
     Backend backend;
     int threads; /* compute threads of this rank (CPU) */
@@ -63,6 +71,9 @@ Isa isa_detect(void);
  * -1 for a name it does not know, -2 for a variant this CPU cannot run. */
 int isa_parse(const char *s, Isa *isa);
 const char *isa_name(Isa isa);
+/* The variant a user named (NULL or "": the best this CPU has): NULL and
+ * *isa set, or why it cannot be used. */
+const char *isa_choose(const char *name, Isa *isa);
 /* A CPU context with the given thread count (<= 0: all cores) and variant. */
 Ctx ctx_cpu(int threads, Isa isa);
 

@@ -235,9 +235,7 @@ __global__ void k_patch_rows(float *cols, const float *px, int S, int P, int G) 
     long n = (long)G * G * K;
     for (long e = blockIdx.x * (long)blockDim.x + threadIdx.x; e < n;
          e += (long)gridDim.x * blockDim.x) {
-        int p = (int)(e / K), c = (int)(e % K);
-        int gy = p / G, gx = p % G, ch = c / (P * P), ky = (c / P) % P, kx = c % P;
-        cols[e] = px[((size_t)ch * S + gy * P + ky) * S + gx * P + kx];
+        cols[e] = px[patch_src_index(S, P, G, (int)(e / K), (int)(e % K))];
     }
 }
 

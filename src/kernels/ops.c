@@ -219,14 +219,10 @@ void mean_rms(const Ctx *ctx, const float *rows, int n_rows, int dim, float eps,
 void patch_rows(const Ctx *ctx, float *cols, const float *px, int S, int P, int G) {
     CUDA_TWIN(ctx, cuda_patch_rows(ctx->dev, cols, px, S, P, G));
     const int K = 3 * P * P;
-    for (int gy = 0; gy < G; gy++)
-        for (int gx = 0; gx < G; gx++) {
-            float *row = cols + (long)(gy * G + gx) * K;
-            for (int ch = 0; ch < 3; ch++)
-                for (int ky = 0; ky < P; ky++)
-                    memcpy(row + (ch * P + ky) * P, px + ((long)ch * S + gy * P + ky) * S + gx * P,
-                           (size_t)P * sizeof(float));
-        }
+    for (int p = 0; p < G * G; p++)
+        for (int c = 0; c < K; c += P) /* one run of P pixels per (channel, y) */
+            memcpy(cols + (size_t)p * K + c, px + patch_src_index(S, P, G, p, c),
+                   (size_t)P * sizeof(float));
 }
 
 void softmax(float *x, int n) {

@@ -29,6 +29,12 @@ void add_block(const Ctx *ctx, float *y, int ldy, const float *x, int ldx, int M
  * square (+ eps): each mean is one sum over the rows in order, the square
  * sum one chain over j in order. */
 void mean_rms(const Ctx *ctx, const float *rows, int n_rows, int dim, float eps, float *g);
+/* Offset in an image [3, S, S] of column c = (channel, y, x) of patch p in a
+ * G x G grid of P x P patches. */
+HL_HD static inline size_t patch_src_index(int S, int P, int G, int p, int c) {
+    int ch = c / (P * P), ky = (c / P) % P, kx = c % P;
+    return ((size_t)ch * S + (size_t)(p / G) * P + ky) * S + (size_t)(p % G) * P + kx;
+}
 /* The G*G patches of one image px [3, S, S] as rows of cols [G*G, 3*P*P],
  * columns in (channel, y, x) order: the patch convolution as a matmul. */
 void patch_rows(const Ctx *ctx, float *cols, const float *px, int S, int P, int G);

@@ -18,14 +18,6 @@
 
 #define WEIGHT_PANEL 16
 
-/* Index math below is compiled for the CPU and, in the CUDA files, for the
- * device: one definition for both backends. */
-#ifdef __CUDACC__
-#define HL_HD __host__ __device__
-#else
-#define HL_HD
-#endif
-
 typedef struct {
     Dtype dtype;
     int n, k;

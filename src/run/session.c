@@ -48,17 +48,12 @@ void session_open(Session *s, int *argc, char ***argv, const RunConfig *cfg,
     omp_set_num_threads(s->cfg.threads > 0 ? s->cfg.threads : 1);
     /* HL_KERNEL picks the CPU kernel variant (default: the best this CPU has);
      * every variant gives the same bits, so it only changes speed */
-    const char *kname = getenv("HL_KERNEL");
-    Isa isa = isa_detect();
-    if (kname && *kname) {
-        int rc = isa_parse(kname, &isa);
-        if (rc) {
-            char m[256];
-            snprintf(m, sizeof m, "HL_KERNEL=%s: %s", kname,
-                     rc == -1 ? "unknown kernel (expected auto, avx512, avx2 or generic)"
-                              : "this CPU cannot run it");
-            comm_fail_all(&s->comm, m);
-        }
+    const char *kname = getenv("HL_KERNEL"), *why;
+    Isa isa;
+    if ((why = isa_choose(kname, &isa))) {
+        char m[256];
+        snprintf(m, sizeof m, "HL_KERNEL=%s: %s", kname, why);
+        comm_fail_all(&s->comm, m);
     }
     Ctx ctx = ctx_cpu(s->cfg.threads, isa);
     if (!strcmp(s->cfg.backend, "cuda")) open_cuda(s, &ctx);

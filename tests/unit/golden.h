@@ -82,10 +82,10 @@ static inline char *golden_attr_str(hid_t obj, const char *name) {
 /* The kernels the tests run on: the variant HL_KERNEL names (default: the
  * best this CPU has), one thread unless HL_THREADS says otherwise. */
 static inline Ctx golden_ctx(void) {
-    Isa isa = isa_detect();
-    const char *k = getenv("HL_KERNEL"), *t = getenv("HL_THREADS");
-    if (k && *k && isa_parse(k, &isa)) {
-        fprintf(stderr, "HL_KERNEL=%s: unknown or unsupported here\n", k);
+    Isa isa;
+    const char *k = getenv("HL_KERNEL"), *t = getenv("HL_THREADS"), *why = isa_choose(k, &isa);
+    if (why) {
+        fprintf(stderr, "HL_KERNEL=%s: %s\n", k, why);
         exit(2);
     }
     return ctx_cpu(t && *t ? atoi(t) : 1, isa);

@@ -10,6 +10,7 @@
 
 #include "kernels/ctx.h"
 #include "kernels/gemm.h"
+#include "kernels/ops.h"
 #include "kernels/weight.h"
 #include "test.h"
 #include "util/check.h"
@@ -121,8 +122,45 @@ static void check_dtype_round_trip(void) {
            "f16 smallest subnormal and the tie below it");
 }
 
+/* What the CUDA GEMM assumes of the panel layout: in a full panel, k chunk
+ * [k0, k0 + 16) is a row-major [16 k][16 columns] block at
+ * weight_index(n, k, 16p, 0) + 16 k0 (tensor-core tiles load it as is). */
+static void check_panel_chunks(void) {
+    const int shapes[][2] = {{16, 16}, {48, 64}, {40, 48}, {33, 32}, {64, 4096}};
+    for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
+        int n = shapes[s][0], k = shapes[s][1], ok = 1;
+        for (int p = 0; p < n / WEIGHT_PANEL; p++)
+            for (int k0 = 0; k0 + 16 <= k; k0 += 16)
+                for (int r = 0; r < 16; r++)
+                    for (int c = 0; c < 16; c++)
+                        ok &= weight_index(n, k, 16 * p + c, k0 + r) ==
+                              weight_index(n, k, 16 * p, 0) + (size_t)16 * k0 + (size_t)16 * r + c;
+        EXPECT(ok, "n=%d k=%d: a full panel's k chunks are not row-major 16x16 blocks", n, k);
+    }
+}
+
+/* patch_rows against the convolution's own reading of the image. */
+static void check_patch_rows(void) {
+    const int S = 12, P = 4, G = 3, K = 3 * P * P;
+    float px[3 * 12 * 12], cols[9 * 48];
+    for (int i = 0; i < 3 * S * S; i++) px[i] = (float)i;
+    Ctx ctx = ctx_cpu(1, ISA_GENERIC);
+    patch_rows(&ctx, cols, px, S, P, G);
+    int ok = 1;
+    for (int gy = 0; gy < G; gy++)
+        for (int gx = 0; gx < G; gx++)
+            for (int ch = 0; ch < 3; ch++)
+                for (int y = 0; y < P; y++)
+                    for (int x = 0; x < P; x++)
+                        ok &= cols[(gy * G + gx) * K + (ch * P + y) * P + x] ==
+                              px[(ch * S + gy * P + y) * S + gx * P + x];
+    EXPECT(ok, "patch_rows does not gather the patches in (channel, y, x) order");
+}
+
 int main(void) {
     check_dtype_round_trip();
+    check_panel_chunks();
+    check_patch_rows();
     Isa isas[3] = {ISA_GENERIC, ISA_AVX2, ISA_AVX512}, tmp;
     const int shapes[][3] = {{1, 1, 1},     {1, 8, 16},   {3, 24, 24},   {8, 36, 36}, {9, 40, 50},
                              {13, 300, 33}, {1, 520, 80}, {17, 257, 64}, {6, 64, 17}, {25, 600, 48},
