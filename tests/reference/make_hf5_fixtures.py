@@ -30,7 +30,6 @@ Run with a python that has transformers>=5 and CPU torch, e.g.
 (CLIPImageProcessor needs Pillow and torchvision in 5.x; LlamaTokenizer needs
 sentencepiece and protobuf to read tokenizer.model.)
 """
-import hashlib
 import json
 import os
 import shutil
@@ -43,6 +42,7 @@ import transformers
 from safetensors.torch import load_file
 from transformers import (CLIPImageProcessor, LlamaTokenizer, LlavaConfig, LlavaForConditionalGeneration,
                           LlavaProcessor)
+from tensor_digest import digests
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
@@ -65,18 +65,6 @@ IMAGE_TOKEN = 400
 MEAN = [0.5, 0.4, 0.3]
 STD = [0.2, 0.25, 0.3]
 NEW_TOKENS = 6
-
-
-def sha(a):
-    return hashlib.sha256(np.ascontiguousarray(a).tobytes()).hexdigest()
-
-
-def digests(t):
-    """shape and SHA-256 of the f32, f16 and bf16 (as int16) bytes of a tensor, as torch rounds them."""
-    t = t.detach().float().contiguous()
-    return {"shape": list(t.shape), "f32": sha(t.numpy().astype("<f4")), "f16": sha(t.half().numpy().astype("<f2")),
-            "bf16": sha(t.bfloat16().view(torch.int16).numpy().astype("<i2")),
-            "head": [float(x) for x in t.flatten()[:4]]}
 
 
 def from_4x(key):

@@ -38,7 +38,6 @@ numbers, and the reference outputs are exactly those of the converted f32 file.
     tests/reference/.venv/bin/python tests/reference/make_hf_fixtures.py
 """
 import copy
-import hashlib
 import json
 import os
 import shutil
@@ -50,6 +49,7 @@ import torch
 from safetensors.torch import save_file
 from transformers import (CLIPConfig, CLIPImageProcessor, CLIPModel, LlamaConfig, LlamaForCausalLM, LlavaConfig,
                           LlavaForConditionalGeneration)
+from tensor_digest import digests, sha
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
@@ -88,18 +88,6 @@ def randomize(module, gen, scale=0.08):
             if name.endswith("norm.weight") or "layer_norm" in name or "layrnorm" in name and name.endswith("weight"):
                 r = 1.0 + r
             p.copy_(exact(r))
-
-
-def sha(a):
-    return hashlib.sha256(np.ascontiguousarray(a).tobytes()).hexdigest()
-
-
-def digests(t):
-    """shape and SHA-256 of the f32, f16 and bf16 (as uint16) bytes of a tensor, as torch rounds them."""
-    t = t.detach().float().contiguous()
-    return {"shape": list(t.shape), "f32": sha(t.numpy().astype("<f4")), "f16": sha(t.half().numpy().astype("<f2")),
-            "bf16": sha(t.bfloat16().view(torch.int16).numpy().astype("<i2")),
-            "head": [float(x) for x in t.flatten()[:4]]}
 
 
 def clip_to_format(sd, prefix, layers):
