@@ -631,7 +631,9 @@ def build_plan(args):
         tjson = os.path.join(os.path.dirname(tok_path), "tokenizer.json")
         if os.path.isfile(tjson):
             raise ConvertError(f"{tok_path}: no such file (only tokenizer.json, as transformers 5.x saves a "
-                               "tokenizer; copy tokenizer.model from the release the checkpoint came from)")
+                               "tokenizer: it lacks SentencePiece's piece scores and gives other ids than "
+                               "LLaVA's tokenizer; copy tokenizer.model from the release the checkpoint "
+                               "came from, e.g. llava-hf/llava-1.5-7b-hf)")
         raise ConvertError(f"{tok_path}: no such file")
     tok = load_bpe(tok_path)
     attrs["bos_id"], attrs["eos_id"] = tok["trainer"]["bos_id"], tok["trainer"]["eos_id"]

@@ -7,7 +7,8 @@
  * types.structural ("query" = open); accuracy per structural and semantic type; the
  * distribution score (chi-square of predicted vs gold answers per global group / 100).
  * eval.py refuses to run when a balanced question has no prediction; here those are
- * left out and the score is marked incomplete. */
+ * left out and the score is marked incomplete. It never reads the predictions of
+ * questions that are not balanced. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -120,12 +121,9 @@ void score_gqa(ScoreCtx *c) {
     const char *qid;
     json_t *q;
     Groups steps = {0}, words = {0};
-    size_t unbalanced_missing = 0;
     json_object_foreach(qs, qid, q) {
-        if (!json_is_true(json_object_get(q, "isBalanced"))) {
-            unbalanced_missing += !smap_has(&pred, qid);
-            continue;
-        }
+        /* eval.py (LLaVA's) reads the predictions of balanced questions only */
+        if (!json_is_true(json_object_get(q, "isBalanced"))) continue;
         const char *gold = json_req_str(q, "answer", c->spec->annotations, 0);
         const char *p = smap_get(&pred, qid);
         if (!p) {
@@ -206,13 +204,14 @@ void score_gqa(ScoreCtx *c) {
         sum_overall += overall;
     }
     if (missing)
-        score_incomplete(c, "%zu balanced questions have no prediction (eval.py would refuse)",
-                         missing);
-    if (unbalanced_missing)
         score_incomplete(c,
-                         "%zu questions that are not balanced have no prediction (eval.py reads "
-                         "a prediction for every question and would stop with a KeyError)",
-                         unbalanced_missing);
+                         "%zu balanced questions have no prediction: eval.py stops with "
+                         "Exception('missing predictions'); they are left out here",
+                         missing);
+    if (sum_overall == 0)
+        score_incomplete(c, "no balanced question has a global group: eval.py's distribution "
+                            "score divides 0 by 0 and it stops (ZeroDivisionError); the "
+                            "distribution is given as 0 here");
     /* convert_gqa_for_eval.py keeps the answers' question_id as it is; eval.py looks the
      * questions' string ids up among them, so a numeric id never matches */
     size_t numeric_ids = 0;
@@ -220,8 +219,8 @@ void score_gqa(ScoreCtx *c) {
     if (numeric_ids)
         score_incomplete(c,
                          "%zu answers have a non-string question_id; GQA's questions are keyed "
-                         "by strings, so eval.py finds no prediction for them and raises "
-                         "'missing predictions' (matched here by value)",
+                         "by strings, so eval.py finds no prediction for them and stops with "
+                         "Exception('missing predictions') (matched here by value)",
                          numeric_ids);
     /* avg(l) * 100, as eval.py computes it (not 100 * sum / n: the last digit can differ) */
     double acc = n ? acc_sum / (double)n * 100 : 0;

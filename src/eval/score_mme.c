@@ -152,7 +152,10 @@ static double score_task(ScoreCtx *c, const Task *t, json_t *o) {
     size_t right = 0, other = 0, images = 0, both = 0;
     for (size_t k = 0; k < t->n; k += 2) {
         if (k + 1 >= t->n)
-            score_incomplete(c, "%s: odd number of answers (%zu): the last image has one question",
+            score_incomplete(c,
+                             "%s: odd number of answers (%zu): the last image has one question; "
+                             "calculation.py asserts two answers an image and stops "
+                             "(AssertionError)",
                              t->category, t->n);
         int img_right = 0;
         for (size_t j = k; j < k + 2 && j < t->n; j++) {
@@ -198,8 +201,10 @@ void score_mme(ScoreCtx *c) {
         broken += strpbrk(c->answers->a[i].text, "\t\n\r") != NULL;
     if (broken)
         score_incomplete(c,
-                         "%zu answers hold a tab or a line break: their line of the eval_tool "
-                         "txt file breaks apart and calculation.py stops (ValueError)",
+                         "%zu answers hold a tab or a line break: convert_answer_to_mme.py "
+                         "writes them as they are, their line of the eval_tool txt file breaks "
+                         "apart and calculation.py stops (ValueError unpacking the line, or "
+                         "AssertionError when the lines no longer pair); scored here as read",
                          broken);
     for (size_t i = 0; i < c->answers->n; i++) {
         const Answer *a = &c->answers->a[i];
@@ -270,8 +275,10 @@ void score_mme(ScoreCtx *c) {
             sb_printf(&c->summary, "    %-22s %7.2f\n", t->category, s);
         }
         if (present < types[ty].n)
-            score_incomplete(c, "%s: answers for %zu of %zu subtasks", types[ty].name, present,
-                             types[ty].n);
+            score_incomplete(c,
+                             "%s: answers for %zu of %zu subtasks; calculation.py opens every "
+                             "subtask's file and stops (FileNotFoundError)",
+                             types[ty].name, present, types[ty].n);
         sb_printf(&c->summary, "    %-22s %7.2f\n", "total", totals[ty]);
     }
     json_object_set_new(c->scores, "subtasks", subtasks);

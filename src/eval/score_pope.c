@@ -71,14 +71,24 @@ void score_pope(ScoreCtx *c) {
     char **files = NULL;
     size_t nf = 0;
     struct dirent *e;
+    size_t others = 0;
     while ((e = readdir(d))) {
-        if (!str_startswith(e->d_name, "coco_pope_") || !str_endswith(e->d_name, ".json")) continue;
+        if (e->d_name[0] == '.' && (!e->d_name[1] || !strcmp(e->d_name, ".."))) continue;
+        if (!str_startswith(e->d_name, "coco_pope_") || !str_endswith(e->d_name, ".json")) {
+            others++;
+            continue;
+        }
         files = hl_realloc(files, (nf + 1) * sizeof *files);
         files[nf++] = hl_strdup(e->d_name);
     }
     closedir(d);
     if (!nf) hl_fail("%s: no coco_pope_<category>.json label files", s->annotations);
     qsort(files, nf, sizeof *files, cmp_str);
+    if (others)
+        score_incomplete(c,
+                         "%s: %zu files not named coco_pope_<category>.json; eval_pope.py "
+                         "asserts that every file there is one and stops (AssertionError)",
+                         s->annotations, others);
     json_t *cats = json_object();
     double f1_sum = 0;
     size_t scored = 0, matched = 0;
@@ -122,8 +132,9 @@ void score_pope(ScoreCtx *c) {
         if ((size_t)n != nl) score_incomplete(c, "%s: %ld answers for %zu labels", category, n, nl);
         if (tp + fp == 0 || tp + fn == 0 || tp == 0)
             score_incomplete(c,
-                             "%s: eval_pope.py divides by zero here (no yes answers, no yes "
-                             "labels or no true positive: ZeroDivisionError); 0 is given instead",
+                             "%s: no yes answer, no yes label or no true positive: eval_pope.py "
+                             "stops with ZeroDivisionError (precision, recall or F1 is 0 / 0); "
+                             "0 is given here instead",
                              category);
         double precision = safe_div((double)tp, (double)(tp + fp));
         double recall = safe_div((double)tp, (double)(tp + fn));
@@ -148,7 +159,12 @@ void score_pope(ScoreCtx *c) {
         free(category);
         free(path);
     }
-    if (scored < nf) score_incomplete(c, "no answers for %zu of %zu categories", nf - scored, nf);
+    if (scored < nf)
+        score_incomplete(c,
+                         "no answers for %zu of %zu categories with a label file: eval_pope.py "
+                         "stops with ZeroDivisionError (the yes ratio of no answers); those "
+                         "categories are left out here",
+                         nf - scored, nf);
     strv_free(files, nf);
     json_object_set_new(c->scores, "categories", cats);
     if (matched < c->answers->n)

@@ -34,16 +34,18 @@ static int py_int(const char *s, long long *v) {
     return 1;
 }
 
+/* per question type: all questions, then image and video questions ([1], [2]) */
 typedef struct {
     long long id;
     size_t count, correct, missing;
+    size_t n[3], counted[3]; /* counted: right or unanswered (the script's correct_counts key) */
 } TypeAcc;
 
 static TypeAcc *type_get(TypeAcc **t, size_t *n, long long id) {
     for (size_t i = 0; i < *n; i++)
         if ((*t)[i].id == id) return &(*t)[i];
     *t = hl_realloc(*t, (*n + 1) * sizeof **t);
-    (*t)[*n] = (TypeAcc){id, 0, 0, 0};
+    (*t)[*n] = (TypeAcc){.id = id};
     return &(*t)[(*n)++];
 }
 
@@ -106,6 +108,9 @@ void score_seed(ScoreCtx *c) {
         }
         TypeAcc *t = type_get(&types, &ntypes, json_integer_value(tid));
         t->count++, t->correct += ok, t->missing += !found;
+        int pass = !strcmp(dtype, "image") ? 1 : !strcmp(dtype, "video") ? 2 : 0;
+        t->n[0]++, t->counted[0] += ok || !found;
+        if (pass) t->n[pass]++, t->counted[pass] += ok || !found;
         if (!strcmp(dtype, "image"))
             img_n++, img_ok += ok;
         else if (!strcmp(dtype, "video"))
@@ -132,15 +137,28 @@ void score_seed(ScoreCtx *c) {
         json_t *v;
         json_object_foreach(qtypes, k, v) if (json_integer_value(v) == types[t].id) name = k;
         char fallback[32];
-        if (!name) snprintf(fallback, sizeof fallback, "%lld", types[t].id), name = fallback;
-        /* convert_seed_for_submission.py sets a type's correct count on its first right
-         * or unanswered question; a type answered throughout and never right has none
-         * and the script stops with a KeyError */
-        if (!types[t].correct && !types[t].missing)
+        if (!name) {
+            snprintf(fallback, sizeof fallback, "%lld", types[t].id), name = fallback;
             score_incomplete(c,
-                             "question type %s: no question right and none unanswered; "
-                             "convert_seed_for_submission.py stops with a KeyError there",
-                             name);
+                             "question type id %lld is not in question_type: "
+                             "convert_seed_for_submission.py stops looking its name up "
+                             "(KeyError); named by its id here",
+                             types[t].id);
+        }
+        /* convert_seed_for_submission.py sets a type's correct count on its first right
+         * or unanswered question, in each of its three passes (all questions, image,
+         * video); a type answered throughout and never right in a pass has none and
+         * the script stops with a KeyError */
+        static const char *const pass_name[] = {"", " among the image questions",
+                                                " among the video questions"};
+        for (int ps = 0; ps < 3; ps++)
+            if (types[t].n[ps] && !types[t].counted[ps]) {
+                score_incomplete(c,
+                                 "question type %s: no question right and none unanswered%s; "
+                                 "convert_seed_for_submission.py stops there (KeyError)",
+                                 name, pass_name[ps]);
+                break;
+            }
         double a = (double)types[t].correct / (double)types[t].count * 100;
         set_num(per, name, a);
         sb_printf(&c->summary, "  %-30s %6.2f\n", name, a);
@@ -151,13 +169,26 @@ void score_seed(ScoreCtx *c) {
     double image = safe_div((double)img_ok, (double)img_n) * 100;
     double video = safe_div((double)vid_ok, (double)vid_n) * 100;
     set_num(c->scores, "accuracy", total);
-    set_num(c->scores, "image_accuracy", image);
-    set_num(c->scores, "video_accuracy", video);
+    /* the script's image and video passes divide by their question counts */
+    if (img_n)
+        set_num(c->scores, "image_accuracy", image);
+    else
+        score_incomplete(c, "no image question: convert_seed_for_submission.py's image pass "
+                            "divides 0 by 0 and it stops (ZeroDivisionError); image_accuracy "
+                            "is left out");
+    if (vid_n)
+        set_num(c->scores, "video_accuracy", video);
+    else
+        score_incomplete(c, "no video question: convert_seed_for_submission.py's video pass "
+                            "divides 0 by 0 and it stops (ZeroDivisionError); video_accuracy "
+                            "is left out");
     set_int(c->scores, "questions", (long long)tot_n);
     set_int(c->scores, "unanswered", (long long)missing);
-    sb_printf(&c->summary,
-              "  total %.2f  image %.2f  video %.2f  (%zu questions, %zu unanswered)\n", total,
-              image, video, tot_n, missing);
+    char img_s[32] = "-", vid_s[32] = "-";
+    if (img_n) snprintf(img_s, sizeof img_s, "%.2f", image);
+    if (vid_n) snprintf(vid_s, sizeof vid_s, "%.2f", video);
+    sb_printf(&c->summary, "  total %.2f  image %s  video %s  (%zu questions, %zu unanswered)\n",
+              total, img_s, vid_s, tot_n, missing);
     if (missing) score_incomplete(c, "%zu questions have no answer (counted wrong)", missing);
     char *path = score_out_path(c, "_submission.jsonl");
     if (path && upload_ok) {

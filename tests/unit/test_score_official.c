@@ -42,6 +42,111 @@ static json_t *check(const char *kind, const char *dir, const char *questions,
     return r.scores;
 }
 
+/* The exception the official script ended with on a fixture, as run_official_scorers.py
+ * --raises recorded it ("...: raises ZeroDivisionError: ..."): its name, or "" when
+ * the script ran through. */
+static void official_outcome(const char *dir, const char *file, char *name, size_t cap) {
+    char p[512], line[2048] = "";
+    snprintf(p, sizeof p, FIX "/%s/%s", dir, file);
+    FILE *f = fopen(p, "r");
+    EXPECT(f != NULL, "%s exists", p);
+    if (!f) return;
+    if (!fgets(line, sizeof line, f)) line[0] = 0;
+    fclose(f);
+    name[0] = 0;
+    const char *r = strstr(line, ": raises ");
+    if (!r) {
+        EXPECT(strstr(line, ": runs") != NULL, "%s: raises or runs", p);
+        return;
+    }
+    r += strlen(": raises ");
+    size_t n = strcspn(r, ": \n");
+    if (n >= cap) n = cap - 1;
+    memcpy(name, r, n);
+    name[n] = 0;
+}
+
+/* Scores a fixture where the official script stops: the score must be incomplete and
+ * one warning must name the exception the script ended with (expected_<case>.txt). */
+static json_t *check_raises(const char *kind, const char *dir, const char *questions,
+                            const char *annotations, const char *answers, const char *expected) {
+    char exc[64];
+    official_outcome(dir, expected, exc, sizeof exc);
+    EXPECT(exc[0] != 0, "%s/%s: the official script raises", dir, expected);
+    json_t *s = check(kind, dir, questions, annotations, answers, NULL);
+    EXPECT(json_is_false(json_object_get(s, "complete")), "%s/%s: complete is false", dir, answers);
+    json_t *w = json_object_get(s, "warnings"), *v;
+    size_t i;
+    int named = 0;
+    json_array_foreach(w, i, v) named |= exc[0] && strstr(json_string_value(v), exc) != NULL;
+    EXPECT(named, "%s/%s: a warning names %s, as the official script raises", dir, answers, exc);
+    return s;
+}
+
+static void test_official_raises(void) {
+    json_t *s;
+    /* POPE: eval_pope.py on a category without a yes answer (precision 0 / 0) */
+    s = check_raises("pope", "pope/official", "llava_pope_test.jsonl", "coco_no_yes",
+                     "answers_no_yes.jsonl", "expected_no_yes.txt");
+    EXPECT(json_integer_value(json_object_get(
+               json_object_get(json_object_get(s, "categories"), "adversarial"), "TP")) == 0,
+           "pope: no true positive");
+    json_decref(s);
+    /* ... a label file whose category has no answer (yes ratio 0 / 0) */
+    s = check_raises("pope", "pope/official", "llava_pope_test.jsonl", "coco_two",
+                     "answers_one_category.jsonl", "expected_one_category.txt");
+    EXPECT(json_object_get(json_object_get(s, "categories"), "random") == NULL,
+           "pope: the category without answers is left out");
+    json_decref(s);
+    /* ... a file in the labels folder that is not coco_pope_*.json (assert) */
+    json_decref(check_raises("pope", "pope/official", "llava_pope_test.jsonl", "coco_extra",
+                             "answers_one_category.jsonl", "expected_extra_file.txt"));
+    /* MME: an answer with a line break splits its eval_tool line (ValueError) */
+    json_decref(check_raises("mme", "mme/official", "../llava_mme.jsonl",
+                             "../MME_Benchmark_release_version", "answers_newline.jsonl",
+                             "expected_newline.txt"));
+    /* ... an image with one answer (calculation.py asserts pairs) */
+    json_decref(check_raises("mme", "mme/official", "../llava_mme.jsonl",
+                             "../MME_Benchmark_release_version", "answers_odd.jsonl",
+                             "expected_odd.txt"));
+    /* GQA: integer ids never match the questions' string ids ("missing predictions") */
+    json_decref(check_raises("gqa", "gqa/official", "int_ids_questions.json",
+                             "int_ids_questions.json", "answers_int_ids.jsonl",
+                             "expected_int_ids.txt"));
+    /* ... no balanced question with a global group: the distribution divides 0 by 0 */
+    json_decref(check_raises("gqa", "gqa/official", "no_global_questions.json",
+                             "no_global_questions.json", "answers_no_global.jsonl",
+                             "expected_no_global.txt"));
+    /* ... an unbalanced question without a prediction: eval.py runs (Accuracy: 50.00%) */
+    {
+        char exc[64];
+        official_outcome("gqa/official", "expected_unbalanced.txt", exc, sizeof exc);
+        EXPECT(exc[0] == 0, "gqa: eval.py runs with an unbalanced question unanswered");
+        s = check("gqa", "gqa/official", "unbalanced_questions.json", "unbalanced_questions.json",
+                  "answers_unbalanced.jsonl", NULL);
+        EXPECT(json_is_true(json_object_get(s, "complete")),
+               "gqa: unbalanced unanswered is complete");
+        EXPECT(json_number_value(json_object_get(s, "accuracy")) == 50.0, "gqa: accuracy 50");
+        json_decref(s);
+    }
+    /* SEED: a type answered and never right (KeyError), no video question (ZeroDivisionError),
+     * a type id question_type does not name (KeyError), a type never right among the video
+     * questions only (KeyError in the video pass) */
+    s = check_raises("seed", "seed/official", "answers_never_right.jsonl", "never_right.json",
+                     "answers_never_right.jsonl", "expected_never_right.txt");
+    json_decref(s);
+    s = check_raises("seed", "seed/official", "answers_image_only.jsonl", "image_only.json",
+                     "answers_image_only.jsonl", "expected_image_only.txt");
+    EXPECT(json_object_get(s, "video_accuracy") == NULL, "seed: no video accuracy without video");
+    EXPECT(json_number_value(json_object_get(s, "image_accuracy")) == 100.0, "seed: image 100");
+    json_decref(s);
+    json_decref(check_raises("seed", "seed/official", "answers_unknown_type.jsonl",
+                             "unknown_type.json", "answers_unknown_type.jsonl",
+                             "expected_unknown_type.txt"));
+    json_decref(check_raises("seed", "seed/official", "answers_mixed_type.jsonl", "mixed_type.json",
+                             "answers_mixed_type.jsonl", "expected_mixed_type.txt"));
+}
+
 static void test_mmbench_rules(void) {
     const char *o4[] = {"cat", "dog", "bird", "fish"};
     const char *o2[] = {NULL, "first", "second", NULL};
@@ -99,11 +204,7 @@ int main(void) {
     EXPECT(json_number_value(json_object_get(s, "accuracy")) == 66.66666666666666,
            "gqa: 6/9 * 100, not 100 * 6 / 9");
     json_decref(s);
-    /* integer ids: eval.py raises "missing predictions" (expected_int_ids.txt) */
-    s = check("gqa", "gqa/official", "int_ids_questions.json", "int_ids_questions.json",
-              "answers_int_ids.jsonl", NULL);
-    EXPECT(json_is_false(json_object_get(s, "complete")), "gqa: integer ids are incomplete");
-    json_decref(s);
+    test_official_raises();
     /* VQAv2: lines json.loads refuses are skipped and counted, as
      * convert_vqav2_for_submission.py does ("error_line: 3"); \u0000 is read */
     {
