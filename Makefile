@@ -25,13 +25,15 @@ CFLAGS  += -I$(BUILD)
 
 comma   := ,
 # The CUDA backend builds whenever nvcc is present (NVCC= builds a CPU-only
-# binary). CUDA_ARCH lists the compute capabilities to build for.
+# binary). CUDA_ARCH lists the compute capabilities to build for; the last
+# one also goes in as PTX, which newer GPUs compile when the program starts.
 NVCC    := $(shell command -v nvcc 2>/dev/null)
 CUDA_ARCH ?= 80 90
 CUDA_HOME ?= $(patsubst %/bin/,%,$(dir $(NVCC)))
 NVFLAGS := -O2 -std=c++17 -fmad=false -Isrc -I$(BUILD) $(HL_CPPFLAGS) \
            -Xcompiler -Wall,-Wextra$(if $(WERROR),$(comma)-Werror -Werror all-warnings) \
-           $(foreach a,$(CUDA_ARCH),-gencode arch=compute_$(a),code=sm_$(a))
+           $(foreach a,$(CUDA_ARCH),-gencode arch=compute_$(a),code=sm_$(a)) \
+           -gencode arch=compute_$(lastword $(CUDA_ARCH)),code=compute_$(lastword $(CUDA_ARCH))
 
 SRC     := $(filter-out src/cli/main.c,$(shell find src -name '*.c' | sort))
 OBJ     := $(SRC:%.c=$(BUILD)/%.o)

@@ -39,6 +39,34 @@ void kv_copy(const Ctx *ctx, float *kc1, float *vc1, int cap1, const float *kc0,
             }
 }
 
+void rope_spans(const Ctx *ctx, float *x, int ld, const KvSpan *sp, int n_spans, int n_heads,
+                int head_dim, float theta) {
+    float inv_freq[ROPE_MAX_HALF];
+    rope_freqs(head_dim, theta, inv_freq);
+    CUDA_TWIN(ctx, cuda_rope_spans(ctx->dev, x, ld, sp, n_spans, n_heads, head_dim, inv_freq));
+    for (int s = 0; s < n_spans; s++)
+        rope(ctx, x + (size_t)sp[s].row0 * ld, sp[s].n, ld, sp[s].pos0, n_heads, head_dim, theta);
+}
+
+void kv_store_spans(const Ctx *ctx, const KvSpan *sp, int n_spans, int n_heads, int head_dim,
+                    const float *k_rows, const float *v_rows, int ld) {
+    CUDA_TWIN(ctx,
+              cuda_kv_store_spans(ctx->dev, sp, n_spans, n_heads, head_dim, k_rows, v_rows, ld));
+    for (int s = 0; s < n_spans; s++)
+        kv_store(ctx, sp[s].kc, sp[s].vc, sp[s].cap, n_heads, head_dim, sp[s].pos0, sp[s].n,
+                 k_rows + (size_t)sp[s].row0 * ld, v_rows + (size_t)sp[s].row0 * ld, ld);
+}
+
+void attention_spans(const Ctx *ctx, float *out, int ldo, const float *q, int ldq, const KvSpan *sp,
+                     int n_spans, int n_heads, int head_dim, int causal, float *work) {
+    CUDA_TWIN(ctx, cuda_attention_spans(ctx->dev, out, ldo, q, ldq, sp, n_spans, n_heads, head_dim,
+                                        causal));
+    for (int s = 0; s < n_spans; s++)
+        attention(ctx, out + (size_t)sp[s].row0 * ldo, ldo, q + (size_t)sp[s].row0 * ldq, ldq,
+                  sp[s].n, sp[s].pos0, sp[s].kc, sp[s].vc, sp[s].cap, sp[s].pos0 + sp[s].n, n_heads,
+                  head_dim, causal, work);
+}
+
 /* Scores of a row tile are computed for whole key panels. */
 static int padded(int n) {
     return (n + WEIGHT_PANEL - 1) / WEIGHT_PANEL * WEIGHT_PANEL;

@@ -36,6 +36,27 @@ void kv_store(const Ctx *ctx, float *kc, float *vc, int cap, int n_heads, int he
 void kv_copy(const Ctx *ctx, float *kc1, float *vc1, int cap1, const float *kc0, const float *vc0,
              int cap0, int n_heads, int head_dim, int len);
 
+/* The rows of one sequence in a batch of rows: rows [row0, row0 + n) sit at
+ * positions [pos0, pos0 + n) and their keys and values go to caches kc, vc
+ * of capacity cap (context memory). The _spans functions below do for every
+ * span what their single-sequence forms do, in one call (one launch per
+ * call on a device, however many sequences a batch holds). */
+typedef struct {
+    float *kc, *vc;
+    int cap, pos0, n, row0;
+} KvSpan;
+
+/* Rotary embedding of each span's rows at its positions (ops.h: rope). */
+void rope_spans(const Ctx *ctx, float *x, int ld, const KvSpan *sp, int n_spans, int n_heads,
+                int head_dim, float theta);
+/* kv_store of each span's rows. */
+void kv_store_spans(const Ctx *ctx, const KvSpan *sp, int n_spans, int n_heads, int head_dim,
+                    const float *k_rows, const float *v_rows, int ld);
+/* attention of each span's rows over its cache: query row i of a span at
+ * position pos0 + i; causal: keys [0, pos0 + i], else all pos0 + n. */
+void attention_spans(const Ctx *ctx, float *out, int ldo, const float *q, int ldq, const KvSpan *sp,
+                     int n_spans, int n_heads, int head_dim, int causal, float *work);
+
 /* Floats of workspace attention() needs (a device backend needs none). */
 size_t attention_workspace(const Ctx *ctx, int n_kv);
 void attention(const Ctx *ctx, float *out, int ldo, const float *q, int ldq, int n_q, int q_pos0,

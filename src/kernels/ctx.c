@@ -80,7 +80,7 @@ const char *backends_built(void) {
 
 void *ctx_alloc(const Ctx *ctx, size_t bytes) {
 #ifdef HL_CUDA
-    if (ctx->backend == BACKEND_CUDA) return cuda_alloc(ctx->dev, bytes);
+    if (ctx->backend == BACKEND_CUDA) return cuda_alloc(ctx->dev, bytes, 0);
 #endif
     (void)ctx;
     return hl_calloc(bytes ? bytes : 1, 1);
@@ -116,15 +116,28 @@ void ctx_sync(const Ctx *ctx) {
 
 void *ctx_view(const Ctx *ctx, const void *host, size_t bytes, size_t size) {
     if (ctx->backend == BACKEND_CPU) return (void *)host;
-    void *v = ctx_alloc(ctx, size);
+#ifdef HL_CUDA
+    void *v = cuda_alloc(ctx->dev, size, bytes); /* only what is not uploaded is zeroed */
     ctx_upload(ctx, v, host, bytes);
     return v;
+#else
+    CHECK(0);
+    return NULL;
+#endif
 }
 
 void ctx_view_end(const Ctx *ctx, void *host, void *view, size_t back) {
     if (ctx->backend == BACKEND_CPU) return;
     ctx_download(ctx, host, view, back);
     ctx_free(ctx, view);
+}
+
+void *ctx_exchange(const Ctx *ctx, size_t bytes) {
+#ifdef HL_CUDA
+    if (ctx->backend == BACKEND_CUDA) return cuda_exchange(ctx->dev, bytes);
+#endif
+    (void)ctx, (void)bytes;
+    return NULL;
 }
 
 void *ctx_staging(const Ctx *ctx, size_t bytes) {

@@ -50,6 +50,10 @@ void ctx_view_end(const Ctx *ctx, void *host, void *view, size_t back);
 /* A host buffer of at least `bytes` for staging transfers (page-locked on a
  * device, reused by the next call). NULL on the CPU, which needs none. */
 void *ctx_staging(const Ctx *ctx, size_t bytes);
+/* Context memory MPI may be handed directly (a CUDA-aware MPI shares it
+ * between processes), at least `bytes`, reused by the next call. NULL on
+ * the CPU. */
+void *ctx_exchange(const Ctx *ctx, size_t bytes);
 /* The CUDA context of this rank: GPU local_rank % device count, one stream.
  * 0 on success; -1 with the reason in err when there is no usable GPU or the
  * binary holds no CUDA backend. */

@@ -21,6 +21,8 @@ typedef struct {
     cudaDeviceProp prop;
     void *stage; // page-locked staging buffer (cuda_staging)
     size_t stage_bytes;
+    void *exchange; // device buffer MPI may be handed (cuda_exchange)
+    size_t exchange_bytes;
 } CudaDev;
 
 #define CUDA_CALL(call)                                                                            \

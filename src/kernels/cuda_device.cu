@@ -32,7 +32,25 @@ extern "C" void *cuda_open(int device, char *err, size_t n) {
         free(d);
         return NULL;
     }
+    int pools = 0;
+    if (e == cudaSuccess)
+        e = cudaDeviceGetAttribute(&pools, cudaDevAttrMemoryPoolsSupported, device);
+    if (e == cudaSuccess && !pools) {
+        snprintf(err, n, "GPU %d (%s) does not support stream-ordered memory pools", device,
+                 d->prop.name);
+        free(d);
+        return NULL;
+    }
     if (e == cudaSuccess) e = cudaStreamCreateWithFlags(&d->stream, cudaStreamNonBlocking);
+    if (e == cudaSuccess) {
+        // keep freed blocks in the pool across synchronisations: every pass
+        // allocates its scratch again
+        cudaMemPool_t pool;
+        uint64_t keep = UINT64_MAX;
+        e = cudaDeviceGetDefaultMemPool(&pool, device);
+        if (e == cudaSuccess)
+            e = cudaMemPoolSetAttribute(pool, cudaMemPoolAttrReleaseThreshold, &keep);
+    }
     if (e != cudaSuccess) {
         snprintf(err, n, "GPU %d: %s", device, cudaGetErrorString(e));
         free(d);
@@ -46,6 +64,7 @@ extern "C" void cuda_close(void *dev) {
     if (!d) return;
     cuda_sync(d);
     if (d->stage) cudaFreeHost(d->stage);
+    if (d->exchange) cudaFree(d->exchange);
     cudaStreamDestroy(d->stream);
     free(d);
 }
@@ -59,11 +78,12 @@ extern "C" void cuda_memory(void *dev, size_t *free_b, size_t *total_b) {
     CUDA_CALL(cudaMemGetInfo(free_b, total_b));
 }
 
-extern "C" void *cuda_alloc(void *dev, size_t bytes) {
+extern "C" void *cuda_alloc(void *dev, size_t bytes, size_t zero_from) {
     CudaDev *d = (CudaDev *)dev;
     void *p = NULL;
     if (!bytes) bytes = 1;
-    // stream-ordered: the pool reuses blocks, so per-pass scratch is cheap
+    // stream-ordered: the pool reuses blocks (cuda_open keeps them), so
+    // per-pass scratch is cheap
     cudaError_t e = cudaMallocAsync(&p, bytes, d->stream);
     if (e != cudaSuccess) {
         size_t fr = 0, tot = 0;
@@ -72,7 +92,8 @@ extern "C" void *cuda_alloc(void *dev, size_t bytes) {
                 d->device, bytes / 1048576.0, fr / 1048576.0, tot / 1048576.0,
                 cudaGetErrorString(e));
     }
-    CUDA_CALL(cudaMemsetAsync(p, 0, bytes, d->stream));
+    if (zero_from < bytes)
+        CUDA_CALL(cudaMemsetAsync((char *)p + zero_from, 0, bytes - zero_from, d->stream));
     return p;
 }
 
@@ -81,9 +102,12 @@ extern "C" void cuda_free(void *dev, void *p) {
 }
 
 extern "C" void cuda_upload(void *dev, void *dst, const void *src, size_t bytes) {
-    // from pageable memory the call returns once src has been read, so the
-    // caller may reuse it at once
-    CUDA_CALL(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyHostToDevice, ((CudaDev *)dev)->stream));
+    CudaDev *d = (CudaDev *)dev;
+    CUDA_CALL(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyHostToDevice, d->stream));
+    // the caller may free or reuse src on return: wait for the copy, except
+    // from the staging buffer, which is reused only after a synchronisation
+    const char *c = (const char *)src, *st = (const char *)d->stage;
+    if (!(st && c >= st && c < st + d->stage_bytes)) CUDA_CALL(cudaStreamSynchronize(d->stream));
 }
 
 extern "C" void cuda_download(void *dev, void *dst, const void *src, size_t bytes) {
@@ -98,6 +122,17 @@ extern "C" void cuda_copy(void *dev, void *dst, const void *src, size_t bytes) {
 
 extern "C" void cuda_sync(void *dev) {
     CUDA_CALL(cudaStreamSynchronize(((CudaDev *)dev)->stream));
+}
+
+extern "C" void *cuda_exchange(void *dev, size_t bytes) {
+    CudaDev *d = (CudaDev *)dev;
+    if (bytes > d->exchange_bytes) {
+        cuda_sync(d);
+        if (d->exchange) CUDA_CALL(cudaFree(d->exchange));
+        d->exchange_bytes = bytes + bytes / 4;
+        CUDA_CALL(cudaMalloc(&d->exchange, d->exchange_bytes));
+    }
+    return d->exchange;
 }
 
 extern "C" void *cuda_staging(void *dev, size_t bytes) {

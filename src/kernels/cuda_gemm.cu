@@ -180,8 +180,10 @@ __global__ void __launch_bounds__(SK_WARPS * 32)
 }
 
 __global__ void k_fill_bias(float *y, int ldy, const float *b, int N, int M) {
-    int j = blockIdx.x * blockDim.x + threadIdx.x, m = blockIdx.y;
-    if (j < N && m < M) y[(size_t)m * ldy + j] = b ? b[j] : 0.0f;
+    long n = (long)M * N;
+    for (long e = blockIdx.x * (long)blockDim.x + threadIdx.x; e < n;
+         e += (long)gridDim.x * blockDim.x)
+        y[(size_t)(e / N) * ldy + e % N] = b ? b[e % N] : 0.0f;
 }
 
 extern "C" void cuda_gemm(void *dev, float *y, int ldy, const float *x, int ldx, const Weight *w,
@@ -190,12 +192,14 @@ extern "C" void cuda_gemm(void *dev, float *y, int ldy, const float *x, int ldx,
     if (M <= 0 || N <= 0) return;
     cudaStream_t s = stream_of(dev);
     if (K == 0) {
-        k_fill_bias<<<dim3(blocks_for(N, 256), (unsigned)M), 256, 0, s>>>(y, ldy, b, N, M);
+        unsigned g = blocks_for((long)M * N, 256), cap = 65535u * 8;
+        if (g > cap) g = cap;
+        k_fill_bias<<<g, 256, 0, s>>>(y, ldy, b, N, M);
     } else if (w->dtype == DT_F32) {
         dim3 block(32, 8), grid(blocks_for(N, 32), blocks_for(M, 8));
         k_gemm_f32<<<grid, block, 0, s>>>(y, ldy, x, ldx, (const float *)w->data, N, K, b, M);
     } else if (M <= 16 && K % 16 == 0 && N % 16 == 0) {
-        void *xt = cuda_alloc(dev, 16 * (size_t)K * 2);
+        void *xt = cuda_alloc(dev, 16 * (size_t)K * 2, 16 * (size_t)K * 2); /* all written */
         k_round_rows<<<blocks_for(16L * K, 256), 256, 0, s>>>(xt, w->dtype, x, ldx, M, K);
         dim3 grid(blocks_for(N / 16, SK_WARPS));
         if (w->dtype == DT_BF16)

@@ -6,6 +6,8 @@
 // over the same index order, and nothing is contracted (nvcc -fmad=false).
 // Differences left: cosf/sinf (rotary angles) and erff (projector GELU) are
 // the CUDA library's, within 2 ulp of the CPU's.
+#include <string.h>
+
 #include "kernels/cuda_common.cuh"
 
 #define ROW_THREADS 256
@@ -174,35 +176,77 @@ typedef struct {
     float f[ROPE_MAX_HALF];
 } InvFreq;
 
+// Spans travel by value in the launch (no upload, no wait): at most
+// MAX_SPANS a launch, sorted by row0, covering rows [lo, lo + rows).
+#define MAX_SPANS 64
+typedef struct {
+    KvSpan s[MAX_SPANS];
+    int n, lo, rows;
+} SpanTable;
+
+__device__ __forceinline__ int span_of(const SpanTable &t, int r) {
+    int a = 0, b = t.n - 1;
+    while (a < b) { // the last span with row0 <= r
+        int m = (a + b + 1) / 2;
+        if (t.s[m].row0 <= r)
+            a = m;
+        else
+            b = m - 1;
+    }
+    return r >= t.s[a].row0 && r < t.s[a].row0 + t.s[a].n ? a : -1;
+}
+
+// Calls f(table) for consecutive groups of at most MAX_SPANS spans.
+template <typename F> static void by_tables(const KvSpan *sp, int n_spans, F f) {
+    for (int s0 = 0; s0 < n_spans; s0 += MAX_SPANS) {
+        SpanTable t;
+        memset(&t, 0, sizeof t);
+        t.n = n_spans - s0 < MAX_SPANS ? n_spans - s0 : MAX_SPANS;
+        memcpy(t.s, sp + s0, (size_t)t.n * sizeof(KvSpan));
+        t.lo = t.s[0].row0;
+        t.rows = t.s[t.n - 1].row0 + t.s[t.n - 1].n - t.lo;
+        if (t.rows > 0) f(t);
+    }
+}
+
 // One thread per (row, pair index): the angle once, then every head.
-__global__ void k_rope(float *x, int n_rows, int ld, int pos0, int n_heads, int head_dim,
-                       InvFreq inv) {
+__global__ void k_rope_spans(float *x, int ld, SpanTable t, int n_heads, int head_dim,
+                             InvFreq inv) {
     const int half = head_dim / 2;
-    long n = (long)n_rows * half;
+    long n = (long)t.rows * half;
     for (long e = blockIdx.x * (long)blockDim.x + threadIdx.x; e < n;
          e += (long)gridDim.x * blockDim.x) {
-        int r = (int)(e / half), i = (int)(e % half);
-        float ang = (float)(pos0 + r) * inv.f[i];
-        float c = cosf(ang), s = sinf(ang);
+        int r = t.lo + (int)(e / half), i = (int)(e % half), s = span_of(t, r);
+        if (s < 0) continue;
+        float ang = (float)(t.s[s].pos0 + r - t.s[s].row0) * inv.f[i];
+        float c = cosf(ang), sn = sinf(ang);
         float *row = x + (size_t)r * ld;
         for (int h = 0; h < n_heads; h++) {
             float *p = row + (size_t)h * head_dim;
             float a = p[i], b = p[i + half];
-            p[i] = a * c - b * s;
-            p[i + half] = b * c + a * s;
+            p[i] = a * c - b * sn;
+            p[i + half] = b * c + a * sn;
         }
     }
+}
+
+extern "C" void cuda_rope_spans(void *dev, float *x, int ld, const KvSpan *sp, int n_spans,
+                                int n_heads, int head_dim, const float *inv_freq) {
+    InvFreq inv;
+    memset(&inv, 0, sizeof inv);
+    memcpy(inv.f, inv_freq, (size_t)(head_dim / 2) * sizeof(float));
+    by_tables(sp, n_spans, [&](const SpanTable &t) {
+        k_rope_spans<<<grid_for((long)t.rows * (head_dim / 2)), 256, 0, stream_of(dev)>>>(
+            x, ld, t, n_heads, head_dim, inv);
+        CUDA_LAUNCHED();
+    });
 }
 
 extern "C" void cuda_rope(void *dev, float *x, int n_rows, int ld, int pos0, int n_heads,
                           int head_dim, const float *inv_freq) {
     if (n_rows <= 0) return;
-    InvFreq inv;
-    memset(&inv, 0, sizeof inv);
-    memcpy(inv.f, inv_freq, (size_t)(head_dim / 2) * sizeof(float));
-    k_rope<<<grid_for((long)n_rows * (head_dim / 2)), 256, 0, stream_of(dev)>>>(
-        x, n_rows, ld, pos0, n_heads, head_dim, inv);
-    CUDA_LAUNCHED();
+    KvSpan one = {NULL, NULL, 0, pos0, n_rows, 0};
+    cuda_rope_spans(dev, x, ld, &one, 1, n_heads, head_dim, inv_freq);
 }
 
 // One block: column means in row order, then the square sum in j order on
@@ -244,24 +288,37 @@ extern "C" void cuda_patch_rows(void *dev, float *cols, const float *px, int S, 
     CUDA_LAUNCHED();
 }
 
-__global__ void k_kv_store(float *kc, float *vc, int cap, int n_heads, int head_dim, int t0, int n,
-                           const float *k_rows, const float *v_rows, int ld) {
+__global__ void k_kv_store_spans(SpanTable t, int n_heads, int head_dim, const float *k_rows,
+                                 const float *v_rows, int ld) {
     const int w = n_heads * head_dim;
-    long total = (long)n * w;
+    long total = (long)t.rows * w;
     for (long e = blockIdx.x * (long)blockDim.x + threadIdx.x; e < total;
          e += (long)gridDim.x * blockDim.x) {
-        int r = (int)(e / w), hd = (int)(e % w), h = hd / head_dim, d = hd % head_dim;
-        kc[kv_key_index(cap, head_dim, h, t0 + r, d)] = k_rows[(size_t)r * ld + hd];
-        vc[kv_value_index(cap, head_dim, h, t0 + r, d)] = v_rows[(size_t)r * ld + hd];
+        int r = t.lo + (int)(e / w), hd = (int)(e % w), h = hd / head_dim, d = hd % head_dim;
+        int s = span_of(t, r);
+        if (s < 0) continue;
+        const KvSpan *sp = &t.s[s];
+        int pos = sp->pos0 + r - sp->row0;
+        sp->kc[kv_key_index(sp->cap, head_dim, h, pos, d)] = k_rows[(size_t)r * ld + hd];
+        sp->vc[kv_value_index(sp->cap, head_dim, h, pos, d)] = v_rows[(size_t)r * ld + hd];
     }
+}
+
+extern "C" void cuda_kv_store_spans(void *dev, const KvSpan *sp, int n_spans, int n_heads,
+                                    int head_dim, const float *k_rows, const float *v_rows,
+                                    int ld) {
+    by_tables(sp, n_spans, [&](const SpanTable &t) {
+        k_kv_store_spans<<<grid_for((long)t.rows * n_heads * head_dim), 256, 0, stream_of(dev)>>>(
+            t, n_heads, head_dim, k_rows, v_rows, ld);
+        CUDA_LAUNCHED();
+    });
 }
 
 extern "C" void cuda_kv_store(void *dev, float *kc, float *vc, int cap, int n_heads, int head_dim,
                               int t0, int n, const float *k_rows, const float *v_rows, int ld) {
     if (n <= 0) return;
-    k_kv_store<<<grid_for((long)n * n_heads * head_dim), 256, 0, stream_of(dev)>>>(
-        kc, vc, cap, n_heads, head_dim, t0, n, k_rows, v_rows, ld);
-    CUDA_LAUNCHED();
+    KvSpan one = {kc, vc, cap, t0, n, 0};
+    cuda_kv_store_spans(dev, &one, 1, n_heads, head_dim, k_rows, v_rows, ld);
 }
 
 __global__ void k_kv_copy(float *kc1, float *vc1, int cap1, const float *kc0, const float *vc0,
@@ -289,62 +346,84 @@ extern "C" void cuda_kv_copy(void *dev, float *kc1, float *vc1, int cap1, const 
 // One block per (query row, head). Scores: one FMA chain over head_dim each;
 // softmax with the CPU's lane sum; each output element one chain over the
 // row's keys in position order: the CPU kernel's operations, and nothing
-// depends on the other rows.
-__global__ void k_attention(float *out, int ldo, const float *q, int ldq, int q_pos0,
-                            const float *kc, const float *vc, int cap, int n_kv, int head_dim,
-                            int causal, float scale) {
+// depends on the other rows or spans.
+__global__ void k_attention_spans(float *out, int ldo, const float *q, int ldq, SpanTable t,
+                                  int head_dim, int causal, float scale) {
     extern __shared__ float smem[];
     __shared__ float sh[16], stat;
-    const int i = blockIdx.x, h = blockIdx.y;
-    const int len = causal ? q_pos0 + i + 1 : n_kv;
+    const int r = t.lo + blockIdx.x, h = blockIdx.y, sidx = span_of(t, r);
+    if (sidx < 0) return; // the whole block: r is the block's
+    const KvSpan *sp = &t.s[sidx];
+    const int i = r - sp->row0, cap = sp->cap;
+    const int len = causal ? sp->pos0 + i + 1 : sp->pos0 + sp->n;
+    const float *kc = sp->kc, *vc = sp->vc;
     float *qs = smem, *s = smem + head_dim;
     for (int d = threadIdx.x; d < head_dim; d += blockDim.x)
-        qs[d] = q[(size_t)i * ldq + (size_t)h * head_dim + d];
+        qs[d] = q[(size_t)r * ldq + (size_t)h * head_dim + d];
     __syncthreads();
-    for (int t = threadIdx.x; t < len; t += blockDim.x) {
+    for (int k = threadIdx.x; k < len; k += blockDim.x) {
         float acc = 0.0f;
         for (int d = 0; d < head_dim; d++)
-            acc = fmaf(qs[d], kc[kv_key_index(cap, head_dim, h, t, d)], acc);
-        s[t] = acc * scale;
+            acc = fmaf(qs[d], kc[kv_key_index(cap, head_dim, h, k, d)], acc);
+        s[k] = acc * scale;
     }
     __syncthreads();
     if (threadIdx.x == 0) {
         float mx = s[0];
-        for (int t = 1; t < len; t++) mx = s[t] > mx ? s[t] : mx;
+        for (int k = 1; k < len; k++) mx = s[k] > mx ? s[k] : mx;
         stat = mx;
     }
     __syncthreads();
     const float mx = stat;
-    for (int t = threadIdx.x; t < len; t += blockDim.x) s[t] = dev_exp(s[t] - mx);
+    for (int k = threadIdx.x; k < len; k += blockDim.x) s[k] = dev_exp(s[k] - mx);
     __syncthreads();
     float sum = lane_sum(
-        len, [=](int t) { return s[t]; }, sh);
+        len, [=](int k) { return s[k]; }, sh);
     if (threadIdx.x == 0) stat = 1.0f / sum;
     __syncthreads();
     const float inv = stat;
-    for (int t = threadIdx.x; t < len; t += blockDim.x) s[t] *= inv;
+    for (int k = threadIdx.x; k < len; k += blockDim.x) s[k] *= inv;
     __syncthreads();
     for (int d = threadIdx.x; d < head_dim; d += blockDim.x) {
         float acc = 0.0f;
-        for (int t = 0; t < len; t++)
-            acc = fmaf(s[t], vc[kv_value_index(cap, head_dim, h, t, d)], acc);
-        out[(size_t)i * ldo + (size_t)h * head_dim + d] = acc;
+        for (int k = 0; k < len; k++)
+            acc = fmaf(s[k], vc[kv_value_index(cap, head_dim, h, k, d)], acc);
+        out[(size_t)r * ldo + (size_t)h * head_dim + d] = acc;
     }
+}
+
+extern "C" void cuda_attention_spans(void *dev, float *out, int ldo, const float *q, int ldq,
+                                     const KvSpan *sp, int n_spans, int n_heads, int head_dim,
+                                     int causal) {
+    const float scale = 1.0f / sqrtf((float)head_dim);
+    by_tables(sp, n_spans, [&](const SpanTable &t) {
+        int max_kv = 0;
+        for (int i = 0; i < t.n; i++)
+            if (t.s[i].pos0 + t.s[i].n > max_kv) max_kv = t.s[i].pos0 + t.s[i].n;
+        size_t smem = (size_t)(head_dim + max_kv) * sizeof(float);
+        // the static shared memory (lane sums) counts against the same limit
+        size_t limit = ((CudaDev *)dev)->prop.sharedMemPerBlockOptin - 1024;
+        if (smem > limit)
+            hl_fail("attention over %d positions needs %zu bytes of shared memory; GPU %d "
+                    "allows %zu a block (a shorter context, or backend cpu)",
+                    max_kv, smem, ((CudaDev *)dev)->device, limit);
+        if (smem > 47 * 1024)
+            CUDA_CALL(cudaFuncSetAttribute(k_attention_spans,
+                                           cudaFuncAttributeMaxDynamicSharedMemorySize, (int)smem));
+        dim3 grid((unsigned)t.rows, (unsigned)n_heads);
+        k_attention_spans<<<grid, ATT_THREADS, smem, stream_of(dev)>>>(out, ldo, q, ldq, t,
+                                                                       head_dim, causal, scale);
+        CUDA_LAUNCHED();
+    });
 }
 
 extern "C" void cuda_attention(void *dev, float *out, int ldo, const float *q, int ldq, int n_q,
                                int q_pos0, const float *kc, const float *vc, int cap, int n_kv,
                                int n_heads, int head_dim, int causal) {
     if (n_q <= 0) return;
-    size_t smem = (size_t)(head_dim + n_kv) * sizeof(float);
-    if (smem > 48 * 1024)
-        CUDA_CALL(cudaFuncSetAttribute(k_attention, cudaFuncAttributeMaxDynamicSharedMemorySize,
-                                       (int)smem));
-    dim3 grid((unsigned)n_q, (unsigned)n_heads);
-    k_attention<<<grid, ATT_THREADS, smem, stream_of(dev)>>>(out, ldo, q, ldq, q_pos0, kc, vc, cap,
-                                                             n_kv, head_dim, causal,
-                                                             1.0f / sqrtf((float)head_dim));
-    CUDA_LAUNCHED();
+    // a single sequence whose last query sees n_kv keys when not causal
+    KvSpan one = {(float *)kc, (float *)vc, cap, causal ? q_pos0 : n_kv - n_q, n_q, 0};
+    cuda_attention_spans(dev, out, ldo, q, ldq, &one, 1, n_heads, head_dim, causal);
 }
 
 __global__ void k_weight_pack(float *dst, const float *src, int n, int k, size_t ld) {
@@ -375,7 +454,7 @@ __global__ void k_weight_rows(const void *data, Dtype dt, int wn, int k, const i
 
 extern "C" void cuda_weight_rows(void *dev, const Weight *w, const int *ids, int n, float *out) {
     if (n <= 0 || w->k <= 0) return;
-    int *d_ids = (int *)cuda_alloc(dev, (size_t)n * sizeof(int));
+    int *d_ids = (int *)cuda_alloc(dev, (size_t)n * sizeof(int), (size_t)n * sizeof(int));
     cuda_upload(dev, d_ids, ids, (size_t)n * sizeof(int));
     k_weight_rows<<<grid_for((long)n * w->k), 256, 0, stream_of(dev)>>>(w->data, w->dtype, w->n,
                                                                         w->k, d_ids, n, out);

@@ -234,14 +234,18 @@ void softmax(float *x, int n) {
     for (int i = 0; i < n; i++) x[i] *= inv;
 }
 
+void rope_freqs(int head_dim, float theta, float *inv_freq) {
+    CHECK(head_dim / 2 <= ROPE_MAX_HALF);
+    /* float32 as transformers computes inv_freq (and then the angle) */
+    for (int i = 0; i < head_dim / 2; i++)
+        inv_freq[i] = 1.0f / powf(theta, (float)(2 * i) / (float)head_dim);
+}
+
 void rope(const Ctx *ctx, float *x, int n_rows, int ld, int pos0, int n_heads, int head_dim,
           float theta) {
     const int half = head_dim / 2;
     float inv_freq[ROPE_MAX_HALF];
-    CHECK(half <= ROPE_MAX_HALF);
-    /* float32 as transformers computes inv_freq and the angle */
-    for (int i = 0; i < half; i++)
-        inv_freq[i] = 1.0f / powf(theta, (float)(2 * i) / (float)head_dim);
+    rope_freqs(head_dim, theta, inv_freq);
     CUDA_TWIN(ctx, cuda_rope(ctx->dev, x, n_rows, ld, pos0, n_heads, head_dim, inv_freq));
 #pragma omp parallel for schedule(static) num_threads(chunks(ctx, (long)n_rows *ld))
     for (int r = 0; r < n_rows; r++) {

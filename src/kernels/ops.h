@@ -45,6 +45,8 @@ float exp_kernel(float x);
 /* Rotary embedding: pairs (i, i + head_dim/2) of each head turn by the
  * angle pos * theta^(-2i/head_dim); head_dim/2 <= ROPE_MAX_HALF. */
 #define ROPE_MAX_HALF 256
+/* inv_freq[i] = theta^(-2i/head_dim) for i < head_dim/2 (host memory). */
+void rope_freqs(int head_dim, float theta, float *inv_freq);
 /* Rotary embedding (HF rotate_half form) of n_rows rows (stride ld) holding
  * n_heads heads of head_dim; row r sits at position pos0 + r. */
 void rope(const Ctx *ctx, float *x, int n_rows, int ld, int pos0, int n_heads, int head_dim,

@@ -142,6 +142,16 @@ void llm_blocks(const Ctx *ctx, const Llm *m, float *x_host, const SeqSpan *span
         max_kv = end > max_kv ? end : max_kv;
     }
     float *work = ctx_alloc(ctx, attention_workspace(ctx, max_kv) * f);
+    /* the spans' rows and positions; their caches are set per block */
+    KvSpan *kvs = hl_malloc((size_t)n_spans * sizeof *kvs);
+    for (int s = 0, row = 0; s < n_spans; s++) {
+        const SeqSpan *sp = &spans[s];
+        CHECKF(sp->pos0 + sp->n_rows <= sp->st->cap, "KV cache overflow (%d + %d > %d)", sp->pos0,
+               sp->n_rows, sp->st->cap);
+        kvs[s] = (KvSpan){.cap = sp->st->cap, .pos0 = sp->pos0, .n = sp->n_rows, .row0 = row};
+        row += sp->n_rows;
+    }
+    int row;
     for (int i = 0; i < m->n_blocks; i++) {
         const int b = m->block0 + i;
         const LlmBlock *B = &m->blocks[i];
@@ -149,22 +159,15 @@ void llm_blocks(const Ctx *ctx, const Llm *m, float *x_host, const SeqSpan *span
         gemm(ctx, q, h, &B->q, NULL, R);
         gemm(ctx, kk, h, &B->k, NULL, R);
         gemm(ctx, vv, h, &B->v, NULL, R);
-        int row = 0;
         for (int s = 0; s < n_spans; s++) {
-            const SeqSpan *sp = &spans[s];
-            SeqState *st = sp->st;
-            CHECKF(sp->pos0 + sp->n_rows <= st->cap, "KV cache overflow (%d + %d > %d)", sp->pos0,
-                   sp->n_rows, st->cap);
-            float *kc = st->k + (long)i * st->cap * d_l, *vc = st->v + (long)i * st->cap * d_l;
-            long o = (long)row * d_l;
-            rope(ctx, q + o, sp->n_rows, d_l, sp->pos0, m->heads_l, m->head_dim, m->theta);
-            rope(ctx, kk + o, sp->n_rows, d_l, sp->pos0, m->heads_l, m->head_dim, m->theta);
-            kv_store(ctx, kc, vc, st->cap, m->heads_l, m->head_dim, sp->pos0, sp->n_rows, kk + o,
-                     vv + o, d_l);
-            attention(ctx, a + o, d_l, q + o, d_l, sp->n_rows, sp->pos0, kc, vc, st->cap,
-                      sp->pos0 + sp->n_rows, m->heads_l, m->head_dim, 1, work);
-            row += sp->n_rows;
+            SeqState *st = spans[s].st;
+            kvs[s].kc = st->k + (long)i * st->cap * d_l,
+            kvs[s].vc = st->v + (long)i * st->cap * d_l;
         }
+        rope_spans(ctx, q, d_l, kvs, n_spans, m->heads_l, m->head_dim, m->theta);
+        rope_spans(ctx, kk, d_l, kvs, n_spans, m->heads_l, m->head_dim, m->theta);
+        kv_store_spans(ctx, kvs, n_spans, m->heads_l, m->head_dim, kk, vv, d_l);
+        attention_spans(ctx, a, d_l, q, d_l, kvs, n_spans, m->heads_l, m->head_dim, 1, work);
         gemm(ctx, h, a, &B->o, NULL, R);
         shard_sum(ctx, tp, h, (long)R * d);
         add_inplace(ctx, x, h, (long)R * d);
@@ -206,6 +209,7 @@ void llm_blocks(const Ctx *ctx, const Llm *m, float *x_host, const SeqSpan *span
         if (end > spans[s].st->len) spans[s].st->len = end;
     }
     ctx_view_end(ctx, x_host, x, xb);
+    free(kvs);
     void *bufs[] = {h, q, kk, vv, a, g, u, work};
     for (size_t i = 0; i < sizeof bufs / sizeof *bufs; i++) ctx_free(ctx, bufs[i]);
 }

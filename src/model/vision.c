@@ -62,11 +62,19 @@ void vision_forward(const Ctx *ctx, const Vision *v, const float *pixels, int n_
     float *a = ctx_alloc(ctx, (size_t)R * v->C_l * f);
     float *ff = ctx_alloc(ctx, (size_t)R * (v->I_l ? v->I_l : 1) * f);
     float *cols = ctx_alloc(ctx, (size_t)NP * K * f);
-    /* keys and values of one image in the attention kernel's panel layout */
+    /* keys and values of each image in the attention kernel's panel layout */
     const int cap = (T + WEIGHT_PANEL - 1) / WEIGHT_PANEL * WEIGHT_PANEL;
-    float *kc = ctx_alloc(ctx, (size_t)cap * v->C_l * f);
-    float *vc = ctx_alloc(ctx, (size_t)cap * v->C_l * f);
+    float *kc = ctx_alloc(ctx, (size_t)n_img * cap * v->C_l * f);
+    float *vc = ctx_alloc(ctx, (size_t)n_img * cap * v->C_l * f);
     float *work = ctx_alloc(ctx, attention_workspace(ctx, T) * f);
+    KvSpan *sp = hl_malloc((size_t)(n_img ? n_img : 1) * sizeof *sp);
+    for (int i = 0; i < n_img; i++)
+        sp[i] = (KvSpan){.kc = kc + (size_t)i * cap * v->C_l,
+                         .vc = vc + (size_t)i * cap * v->C_l,
+                         .cap = cap,
+                         .pos0 = 0,
+                         .n = T,
+                         .row0 = i * T};
     for (int i = 0; i < n_img; i++) {
         /* patch conv as a matmul: row = patch, columns in the weight's (c, ky, kx) order */
         patch_rows(ctx, cols, pixels + (long)i * 3 * S * S, S, P, G);
@@ -82,12 +90,8 @@ void vision_forward(const Ctx *ctx, const Vision *v, const float *pixels, int n_
         gemm(ctx, q, h, &L->q_w, L->q_b, R);
         gemm(ctx, k, h, &L->k_w, L->k_b, R);
         gemm(ctx, vv, h, &L->v_w, L->v_b, R);
-        for (int i = 0; i < n_img; i++) {
-            long o = (long)i * T * v->C_l;
-            kv_store(ctx, kc, vc, cap, v->heads_l, v->head_dim, 0, T, k + o, vv + o, v->C_l);
-            attention(ctx, a + o, v->C_l, q + o, v->C_l, T, 0, kc, vc, cap, T, v->heads_l,
-                      v->head_dim, 0, work);
-        }
+        kv_store_spans(ctx, sp, n_img, v->heads_l, v->head_dim, k, vv, v->C_l);
+        attention_spans(ctx, a, v->C_l, q, v->C_l, sp, n_img, v->heads_l, v->head_dim, 0, work);
         gemm(ctx, h, a, &L->o_w, NULL, R);
         shard_sum(ctx, tp, h, (long)R * C);
         add_rows(ctx, h, L->o_b, R, C);
@@ -102,6 +106,7 @@ void vision_forward(const Ctx *ctx, const Vision *v, const float *pixels, int n_
     }
     for (int i = 0; i < n_img; i++)
         ctx_copy(ctx, feats + (long)i * NP * C, x + ((long)i * T + 1) * C, (size_t)NP * C * f);
+    free(sp);
     void *bufs[] = {x, h, q, k, vv, a, ff, cols, kc, vc, work};
     for (size_t i = 0; i < sizeof bufs / sizeof *bufs; i++) ctx_free(ctx, bufs[i]);
 }

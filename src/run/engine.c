@@ -327,12 +327,12 @@ static void deliver(Run *r, const MsgHeader *msg) {
     const int d = e->model.llm.d;
     float *x = hl_malloc((size_t)act * d * sizeof(float));
     SpanHeader *sh = hl_malloc((size_t)act * sizeof(SpanHeader));
+    int *toks = hl_malloc((size_t)act * sizeof(int));
     int j = 0;
     for (int i = r->mb_lo[m]; i < r->mb_hi[m]; i++) {
         Sample *sm = &r->smp[i];
         if (!sm->active) continue;
-        int tok = r->res[i].tokens[r->res[i].n_tokens - 1];
-        llm_embed(&e->ctx, &e->model.llm, &tok, 1, x + (long)j * d);
+        toks[j] = r->res[i].tokens[r->res[i].n_tokens - 1];
         sh[j] = (SpanHeader){.key = sampler_key((uint64_t)r->reqs[i].id, sm->n_new),
                              .slot = i,
                              .rows = 1,
@@ -340,6 +340,8 @@ static void deliver(Run *r, const MsgHeader *msg) {
         sm->pos++;
         j++;
     }
+    llm_embed(&e->ctx, &e->model.llm, toks, act, x); /* one lookup for the micro-batch */
+    free(toks);
     e->stats.compute_s += comm_wtime() - t0;
     run_stage(r, m, x, sh, act, 0);
     free(x), free(sh);
