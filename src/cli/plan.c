@@ -505,7 +505,7 @@ static int print_cost(const RunConfig *cfg, const Job *job, const Model *model, 
            "            tokens (--text-tokens)%s\n",
            po->text_tokens, n ? "" : "; --questions N gives the cost of N image questions");
     if (cal) {
-        printf("rates:      %s: %.1f GFLOP/s GEMM, %.2f GB/s weight streaming per rank", cal->path,
+        printf("rates:      %s: %.3g GFLOP/s GEMM, %.3g GB/s weight streaming per rank", cal->path,
                cal->gemm_gflops, cal->stream_gbps);
         if (cal->p2p_gbps > 0)
             printf(", messages %.1f us + %.2f GB/s", cal->p2p_latency_s * 1e6, cal->p2p_gbps);
