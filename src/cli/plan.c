@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "cli/args.h"
@@ -421,8 +422,9 @@ typedef struct {
 } PlanOpts;
 
 /* SLURM's time formats: MM, MM:SS, HH:MM:SS, D-HH, D-HH:MM, D-HH:MM:SS.
- * Returns 1 and the seconds, or 0 when malformed. */
+ * Returns 1 and the seconds (0 for UNLIMITED), or 0 when malformed. */
 static int parse_time_limit(const char *s, double *sec) {
+    if (!strcasecmp(s, "unlimited") || !strcasecmp(s, "infinite")) return *sec = 0, 1;
     long days = 0, v[3];
     int n = 0;
     const char *p = s, *dash = strchr(s, '-');
@@ -523,7 +525,7 @@ static int print_cost(const RunConfig *cfg, const Job *job, const Model *model, 
             printf("note:       calibrated on the %s backend, the run uses %s\n", cal->backend,
                    cfg->backend);
         if (world > 1 && cal->p2p_gbps <= 0)
-            printf("note:       the calibration has no message rates (one rank): communication "
+            printf("note:       the calibration has no message rates: communication "
                    "is not counted\n");
     }
     double *typ = hl_calloc((size_t)(n ? n : 1), sizeof(double));
