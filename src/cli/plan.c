@@ -574,11 +574,12 @@ static int print_cost(const RunConfig *cfg, const Job *job, const Model *model, 
             cost_estimate(&model->c, &run, &w, cal, &et);
         }
         known[i] = 1, typ[i] = et.time_s, most[i] = e.time_s;
-        printf("      time     ~%s with %d-token answers, at most %s (vision %.0f%%, prefill "
-               "%.0f%%, decode %.0f%%; communication %.0f%%)\n",
-               duration(et.time_s, 0), ta, duration(e.time_s, 1), pct(et.vision_s, et.time_s),
-               pct(et.prefill_s - et.vision_s, et.time_s), pct(et.decode_s, et.time_s),
-               pct(et.comm_s, et.time_s));
+        printf("      time     ~%s with %d-token answers, at most %s (max_new_tokens)\n",
+               duration(et.time_s, 0), ta, duration(e.time_s, 1));
+        printf("               %.3f s estimated: vision %.0f%%, prefill %.0f%%, decode %.0f%%; "
+               "communication %.0f%%\n",
+               et.time_s, pct(et.vision_s, et.time_s), pct(et.prefill_s - et.vision_s, et.time_s),
+               pct(et.decode_s, et.time_s), pct(et.comm_s, et.time_s));
     }
     int warnings = 0;
     if (!cal) {
