@@ -280,7 +280,7 @@ static int print_memory(const RunConfig *cfg, const Job *job, const Model *model
 }
 
 static void print_plan(const RunConfig *cfg, const Job *job, const Model *model, int *missing,
-                       int *answered) {
+                       int *answered, int *invalid) {
     int world = world_of(cfg);
     if (job) printf("job:        %s\n", job->path);
     printf("run config: %s\n", cfg->path);
@@ -409,9 +409,7 @@ static void print_plan(const RunConfig *cfg, const Job *job, const Model *model,
                 free(err);
                 run_config_free(&c);
             }
-        if (bad)
-            hl_fail("%s: sweep: %d run%s invalid (marked above)", job->path, bad,
-                    bad == 1 ? " is" : "s are");
+        *invalid = bad;
     }
 }
 
@@ -698,13 +696,13 @@ int cmd_plan(int argc, char **argv) {
     }
     check_or_fail(cfg, &model, world);
 
-    int missing = 0, answered = 0, too_big = 0;
+    int missing = 0, answered = 0, too_big = 0, invalid = 0;
     if (print_world)
         printf("%d\n", world_of(cfg));
     else if (shell)
         print_shell(cfg, job_path ? &job : NULL, &model);
     else {
-        print_plan(cfg, job_path ? &job : NULL, &model, &missing, &answered);
+        print_plan(cfg, job_path ? &job : NULL, &model, &missing, &answered, &invalid);
         if (node_gb <= 0)
             node_gb = gib((long long)sysconf(_SC_PHYS_PAGES) * (long long)sysconf(_SC_PAGESIZE));
         if (!print_memory(cfg, job_path ? &job : NULL, &model, node_gb)) too_big = 1;
@@ -727,6 +725,12 @@ int cmd_plan(int argc, char **argv) {
         if (missing) {
             char *t = hl_strdupf("%d file%s named by it %s missing (marked MISSING above)", missing,
                                  missing == 1 ? "" : "s", missing == 1 ? "is" : "are");
+            problem(&problems, t);
+            free(t);
+        }
+        if (invalid) {
+            char *t = hl_strdupf("sweep: %d run%s invalid (marked above)", invalid,
+                                 invalid == 1 ? " is" : "s are");
             problem(&problems, t);
             free(t);
         }

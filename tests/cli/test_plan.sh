@@ -372,6 +372,11 @@ hyperllava-submit: array job 1003 (tasks 1 of 2: resubmitted, --resume), scoring
     eq submit-only-gone-dep "$(tail -n 1 "$FAKE_LOG/sbatch")" "--parsable --dependency=afterok:1005 $T/valid-out/slurm/valid-suite-merge-retry.sbatch"
     [ -e "$FAKE_LOG/scancel" ] && fail "scancel called for a job no longer queued"
     rm -f "$FAKE_LOG/sbatch"
+    # a sweep with an invalid layout: one of the problems in plan's one line
+    sed "s|$T/valid-out|$T/sweep-valid-out|" "$V" >"$T/sweep-valid.yaml"
+    printf 'sweep:\n  layouts: [1x1x1, 1x1x4]\n  batch_sizes: [2]\n' >>"$T/sweep-valid.yaml"
+    run_err plan-sweep-invalid "hyperllava: error: $T/sweep-valid.yaml: sweep: 1 run is invalid (marked above)" \
+        "$BIN" plan --job "$T/sweep-valid.yaml"
 fi
 
 # ---- hyperllava-sweep through a fake eval ---------------------------------------------
