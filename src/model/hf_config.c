@@ -134,6 +134,10 @@ void model_config_from_hf(const char *path, ModelConfig *c) {
     c->expert_lang = int_key(o, "language_expert", 0, path, "") != 0;
     c->guide_layer = int_key(o, "guide_layer", 0, path, "");
     if (c->expert_v1 || c->expert_v2 || c->expert_lang) {
+        const char *need[3] = {"expert_embed", "expert_hidden", "expert_rank"};
+        for (int i = 0; i < 3; i++)
+            if (!json_object_get(o, need[i]))
+                hl_fail("%s: %s: missing (the experts need it)", path, need[i]);
         c->e_embed = pos_key(o, "expert_embed", 0, path, "");
         c->e_hidden = pos_key(o, "expert_hidden", 0, path, "");
         c->e_rank = pos_key(o, "expert_rank", 0, path, "");
