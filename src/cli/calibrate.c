@@ -34,7 +34,8 @@ static const char *help =
     "Start it as the run will be (mpirun -n WORLD / srun, same threads); takes ~10 s.\n"
     "  --json FILE   where to write the rates (default calibration.json)\n"
     "  --threads N   compute threads per rank (default 1)\n"
-    "  --dtype D     weights held as f32, bf16 or f16 (default f32)\n";
+    "  --dtype D     weights held as f32, bf16 or f16 (default f32)\n"
+    "  --seconds S   time spent on each of the two rates (default 1.5)\n";
 
 /* Deterministic values in [-0.5, 0.5). */
 static void fill(float *v, size_t n, uint32_t seed) {
@@ -99,11 +100,11 @@ static void ping_pong(void *p) {
 int bench_calibrate(int argc, char **argv) {
     const char *json = "calibration.json", *dtype = "f32";
     int threads = 1, calibrate = 0;
-    const Opt opts[] = {{"--calibrate", OPT_FLAG, &calibrate, 0, NULL},
-                        {"--json", OPT_STR, &json, 0, NULL},
-                        {"--threads", OPT_INT, &threads, 1, NULL},
-                        {"--dtype", OPT_STR, &dtype, 0, NULL},
-                        {0}};
+    double budget = 1.5;
+    const Opt opts[] = {
+        {"--calibrate", OPT_FLAG, &calibrate, 0, NULL}, {"--json", OPT_STR, &json, 0, NULL},
+        {"--threads", OPT_INT, &threads, 1, NULL},      {"--dtype", OPT_STR, &dtype, 0, NULL},
+        {"--seconds", OPT_REAL, &budget, 0, NULL},      {0}};
     args_parse(&(ArgsCmd){.name = "bench --calibrate",
                           .help = help,
                           .unknown = "bench --calibrate: unknown argument '%s' (see --help)"},
@@ -133,7 +134,7 @@ int bench_calibrate(int argc, char **argv) {
     g.y = hl_malloc((size_t)g.M * 4096 * sizeof(float));
     fill(g.x, (size_t)g.M * K, 777u);
     group_barrier(&comm.world);
-    double t = per_call(run_gemm, &g, 1.5);
+    double t = per_call(run_gemm, &g, budget);
     double s_per_gflop[2] = {t / (2.0 * g.M * N * K / 1e9), 0};
     weight_free(&g.w[0]);
 
@@ -142,7 +143,7 @@ int bench_calibrate(int argc, char **argv) {
     g.n_w = 16, g.M = 1;
     double bytes = 16.0 * 4096 * 1024 * dtype_size(dt);
     group_barrier(&comm.world);
-    t = per_call(run_gemm, &g, 1.5);
+    t = per_call(run_gemm, &g, budget);
     s_per_gflop[1] = t / (bytes / 1e9);
     for (int i = 0; i < 16; i++) weight_free(&g.w[i]);
     free(src), free(g.w), free(g.x), free(g.y);

@@ -2,7 +2,8 @@
 # plan's cost model (docs/plan.md): the FLOPs and bytes of vision, prefill
 # and decode for the fixture model against the formulas written out here from
 # the model's numbers; the pipeline bubble; the wall time from a hand-written
-# calibration file and the warning past the time limit; the same numbers from
+# calibration file and the warning past the time limit; that bench --calibrate
+# writes a file plan reads; the same numbers from
 # the checkpoint's config.json (--model-config); and the one-line refusals.
 set -u
 cd "$(dirname "$0")/../.."
@@ -133,6 +134,22 @@ out=$($HL_BIN plan --config "$TMP/c2.yaml" --model-config "$TMP/llava7b.json" --
     fail "7B config.json: $(tail -n 1 <<<"$out")"
 grep -q "(32 blocks, hidden 4096, 32 heads, intermediate 11008, vocab 32000; vision hidden 1024, 16 heads)" <<<"$out" ||
     fail "7B numbers: $(grep '^model:' <<<"$out")"
+
+# ---- bench --calibrate writes what plan reads (2 ranks: with message rates; the
+# rates themselves are not checked, only that they are there and positive) ----
+$MPIRUN -n 2 $HL_BIN bench --calibrate --seconds 0.05 --json "$TMP/node.json" >"$TMP/cal.out" 2>&1 ||
+    fail "bench --calibrate: $(tail -n 3 "$TMP/cal.out")"
+/usr/bin/python3 - "$TMP/node.json" <<'PY' || fail "calibration file: $(cat "$TMP/node.json")"
+import json, sys
+c = json.load(open(sys.argv[1]))
+assert c["format"] == "hyperllava-calibration-1" and c["ranks"] == 2 and c["threads"] == 1, c
+assert c["dtype"] == "f32" and c["backend"] == "cpu", c
+assert all(c[k] > 0 for k in ("gemm_gflops", "stream_gbps", "p2p_latency_us", "p2p_gbps")), c
+PY
+$HL_BIN plan --job "$TMP/job.yaml" --calibration "$TMP/node.json" >"$TMP/plan" 2>&1 || fail "plan with the measured calibration: $(tail -n 1 "$TMP/plan")"
+grep -q "^rates:      $TMP/node.json: .* GFLOP/s GEMM, .* GB/s weight streaming per rank, messages " "$TMP/plan" ||
+    fail "rates line: $(grep '^rates' "$TMP/plan")"
+grep -q "^      time     ~" "$TMP/plan" || fail "no time with the measured calibration"
 
 # ---- refusals: one line, exit 1 --------------------------------------------------
 one_line() { # name, want, command...
