@@ -30,6 +30,7 @@
 
 static const char *help =
     "usage: hyperllava bench (--model FILE | --config RUN.yaml | --job JOB.yaml) [options]\n"
+    "       hyperllava bench --calibrate [--json FILE] [--threads N] [--dtype D]\n"
     "Measures throughput on synthetic requests of a fixed shape (docs/benchmarking.md).\n"
     "  --model FILE          HDF5 weight file (or 'model' of --config / the job's run)\n"
     "  --config FILE         run config YAML (layout, micro-batches, threads)\n"
@@ -52,6 +53,8 @@ static const char *help =
     "  --repeat N            timed runs per batch size (default 3)\n"
     "  --json FILE           write the report as JSON\n"
     "  --metrics FILE        per-rank metrics of the whole run, as generate --metrics writes\n"
+    "  --calibrate           measure this node's rates for `plan --calibration` instead\n"
+    "                        (see bench --calibrate --help)\n"
     "Output: a table per workload (min and median over the timed runs); rank 0 prints.\n";
 
 /* Words that pad the question to the asked number of tokens. */
@@ -399,6 +402,8 @@ static json_t *model_json(const Session *s) {
 }
 
 int cmd_bench(int argc, char **argv) {
+    for (int i = 1; i < argc; i++)
+        if (!strcmp(argv[i], "--calibrate")) return bench_calibrate(argc, argv);
     Opts o;
     parse_opts(argc, argv, &o);
     RunConfig cfg;

@@ -11,6 +11,8 @@ int cmd_preprocess(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 int cmd_score(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
+/* bench --calibrate (cli/calibrate.c) */
+int bench_calibrate(int argc, char **argv);
 int cmd_compare(int argc, char **argv);
 
 #endif

@@ -5,12 +5,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "cli/args.h"
 #include "cli/commands.h"
-#include "run/config.h"
+#include "eval/questions.h"
+#include "kernels/ctx.h"
 #include "model/config.h"
+#include "model/hf_config.h"
+#include "run/config.h"
+#include "run/cost.h"
 #include "run/job.h"
 #include "util/check.h"
 #include "util/path.h"
@@ -20,9 +25,13 @@ static const char *usage =
     "\n"
     "Checks a run config, or a job and its run config, without starting any rank:\n"
     "every key and value, the layout against the model's numbers (read from the\n"
-    "weight file's attributes, no tensors), and that the model and benchmark files\n"
-    "exist. Prints the rank grid, the blocks each pipeline stage owns, the ranks,\n"
-    "and for a job its benchmarks and sweep runs. Exit status 1 on any problem.\n"
+    "weight file's attributes, no tensors), that the model and benchmark files\n"
+    "exist, that the binary has the backend, and that the output folder holds no\n"
+    "answers (unless --resume). Prints the rank grid, the blocks each pipeline stage\n"
+    "owns, the ranks, for a job its benchmarks and sweep runs, the memory of every\n"
+    "rank, and the cost of every benchmark: FLOPs and bytes, the pipeline bubble and,\n"
+    "with a calibration file, the wall time (docs/plan.md). Exit status 1 on any\n"
+    "problem.\n"
     "\n"
     "  --job FILE        an evaluation job (YAML, docs/config.md)\n"
     "  --config FILE     a run config (YAML)\n"
@@ -31,6 +40,17 @@ static const char *usage =
     "  --batch-size N    override batch_size, as `eval --batch-size` does\n"
     "  --node-memory GB  memory of one node in GiB for the fits / does not fit verdict\n"
     "                    (default: this machine's)\n"
+    "  --model-config F  the model's numbers from a HuggingFace checkpoint's config.json\n"
+    "                    instead of the weight file (cost a model before converting it)\n"
+    "  --resume          the run continues answers already in the output folder\n"
+    "  --calibration F   rates of the target node, from `hyperllava bench --calibrate`:\n"
+    "                    adds wall-time estimates\n"
+    "  --time-limit T    an array task's time limit (SLURM format: MM, HH:MM:SS,\n"
+    "                    D-HH:MM...): warns when a task's estimate exceeds it\n"
+    "  --text-tokens N   text tokens of a prompt for the cost (default 64)\n"
+    "  --answer-tokens N tokens of an answer for the time estimate (default: the kind's\n"
+    "                    typical: 4 for short answers, max_new_tokens for open ones)\n"
+    "  --questions N     with --config: the cost of N image questions\n"
     "  --print-world     print only the world size dp*pp*tp (for launchers)\n"
     "  --print-shell     print shell variable assignments for the launchers\n"
     "                    (HL_WORLD, HL_THREADS, HL_OUTPUT, HL_SWEEP, ...)\n"
@@ -39,9 +59,33 @@ static const char *usage =
 /* Model facts when the weight file could be read. */
 typedef struct {
     int have;
+    const char *hf; /* the config.json the numbers came from, or NULL */
     ModelShape m;
     ModelConfig c;
 } Model;
+
+static char *answers_path(const Job *job, const BenchSpec *b) {
+    char *dir = path_os_join(job->output, b->name), *p = path_os_join(dir, "answers.jsonl");
+    free(dir);
+    return p;
+}
+
+/* Lines of OUTPUT/<bench>/answers.jsonl; 0 when there is none. */
+static long answer_lines(const Job *job, const BenchSpec *b) {
+    char *p = answers_path(job, b);
+    FILE *f = fopen(p, "r");
+    free(p);
+    if (!f) return 0;
+    long n = 0;
+    int ch, last = '\n';
+    while ((ch = getc(f)) != EOF) {
+        if (ch == '\n') n++;
+        last = ch;
+    }
+    if (last != '\n') n++;
+    fclose(f);
+    return n;
+}
 
 /* Bytes of weights one rank holds: the formula of docs/parallel.md ("Memory per
  * rank"): matrices at mat_bytes (4 for f32, 2 for bf16 / f16), vectors f32. */
@@ -235,7 +279,8 @@ static int print_memory(const RunConfig *cfg, const Job *job, const Model *model
     return fits;
 }
 
-static void print_plan(const RunConfig *cfg, const Job *job, const Model *model, int *missing) {
+static void print_plan(const RunConfig *cfg, const Job *job, const Model *model, int *missing,
+                       int *answered, int *invalid) {
     int world = world_of(cfg);
     if (job) printf("job:        %s\n", job->path);
     printf("run config: %s\n", cfg->path);
@@ -247,7 +292,9 @@ static void print_plan(const RunConfig *cfg, const Job *job, const Model *model,
                m->layers, m->hidden, m->heads, m->intermediate, m->vocab, m->vision_hidden,
                m->vision_heads);
         if (m->guide_layer > 0) printf("; language expert from block %d", m->guide_layer);
-        printf(")\n");
+        printf(")");
+        if (model->hf) printf("\n            numbers from %s (not converted yet)", model->hf);
+        printf("\n");
     } else {
         printf("  MISSING (model-dependent checks skipped)\n");
         (*missing)++;
@@ -337,6 +384,14 @@ static void print_plan(const RunConfig *cfg, const Job *job, const Model *model,
             printf("      %-11s %s%s\n", labels[k], paths[k], ok ? "" : "  MISSING");
             if (!ok) (*missing)++;
         }
+        long lines = answer_lines(job, b);
+        if (lines > 0) {
+            char *ans = answers_path(job, b);
+            printf("      answers     %s: %ld line%s  ANSWERS\n", ans, lines,
+                   lines == 1 ? "" : "s");
+            free(ans);
+            (*answered)++;
+        }
     }
     if (job->has_sweep) {
         printf("sweep:      %d layouts x %d batch sizes\n", job->sweep.n_layouts,
@@ -354,22 +409,241 @@ static void print_plan(const RunConfig *cfg, const Job *job, const Model *model,
                 free(err);
                 run_config_free(&c);
             }
-        if (bad)
-            hl_fail("%s: sweep: %d run%s invalid (marked above)", job->path, bad,
-                    bad == 1 ? " is" : "s are");
+        *invalid = bad;
     }
+}
+
+typedef struct {
+    const char *model_config, *calibration, *time_limit;
+    int text_tokens, answer_tokens, questions, resume;
+    double limit_s; /* 0: no limit given */
+} PlanOpts;
+
+/* SLURM's time formats: MM, MM:SS, HH:MM:SS, D-HH, D-HH:MM, D-HH:MM:SS.
+ * Returns 1 and the seconds (0 for UNLIMITED), or 0 when malformed. */
+static int parse_time_limit(const char *s, double *sec) {
+    if (!strcasecmp(s, "unlimited") || !strcasecmp(s, "infinite")) return *sec = 0, 1;
+    long days = 0, v[3];
+    int n = 0;
+    const char *p = s, *dash = strchr(s, '-');
+    char *end;
+    if (dash) {
+        days = strtol(s, &end, 10);
+        if (end != dash || end == s || days < 0) return 0;
+        p = dash + 1;
+    }
+    while (n < 3) {
+        if (*p < '0' || *p > '9') return 0;
+        v[n++] = strtol(p, &end, 10);
+        if (!*end) break;
+        if (*end != ':') return 0;
+        p = end + 1;
+    }
+    if (*end) return 0;
+    double h = 0, m = 0, sc = 0;
+    if (dash) /* D-HH[:MM[:SS]] */
+        h = (double)v[0], m = n > 1 ? (double)v[1] : 0, sc = n > 2 ? (double)v[2] : 0;
+    else if (n == 1)
+        m = (double)v[0];
+    else if (n == 2)
+        m = (double)v[0], sc = (double)v[1];
+    else
+        h = (double)v[0], m = (double)v[1], sc = (double)v[2];
+    *sec = days * 86400.0 + h * 3600 + m * 60 + sc;
+    return *sec > 0;
+}
+
+/* "1:02:03", or "2-01:02:03" past a day (static buffer per slot). */
+static const char *duration(double s, int slot) {
+    static char buf[4][32];
+    long t = (long)(s + 0.5), d = t / 86400;
+    t %= 86400;
+    if (d)
+        snprintf(buf[slot], sizeof buf[slot], "%ld-%02ld:%02ld:%02ld", d, t / 3600, t / 60 % 60,
+                 t % 60);
+    else
+        snprintf(buf[slot], sizeof buf[slot], "%ld:%02ld:%02ld", t / 3600, t / 60 % 60, t % 60);
+    return buf[slot];
+}
+
+/* "1.23 TFLOP" style (static buffer per slot). */
+static const char *si(double v, const char *unit, int slot) {
+    static char buf[4][32];
+    const char *pre[] = {"", "k", "M", "G", "T", "P", "E"};
+    int i = 0;
+    while (v >= 1000 && i < 6) v /= 1000, i++;
+    snprintf(buf[slot], sizeof buf[slot], "%.3g %s%s", v, pre[i], unit);
+    return buf[slot];
+}
+
+static void print_part(const char *what, Cost k) {
+    printf("      %-8s flops %.0f (%s), bytes %.0f (%s)\n", what, k.flops, si(k.flops, "FLOP", 0),
+           k.bytes, si(k.bytes, "B", 1));
+}
+
+/* Tokens of a typical answer: a word, a number or an option letter and the
+ * end token for the kinds whose prompt asks for one; open answers may use
+ * all of max_new_tokens. */
+static int typical_answer(BenchKind k, int max_new) {
+    if (k == BENCH_LLAVA_BENCH || k == BENCH_MMVET) return max_new;
+    return max_new < 4 ? max_new : 4;
+}
+
+static double pct(double part, double whole) {
+    return whole > 0 ? 100.0 * part / whole : 0;
+}
+
+/* Per benchmark: the model's work (FLOPs, bytes) at max_new_tokens, the
+ * bubble, and with rates the wall time; then per array task against the
+ * time limit. Returns the number of warnings printed. */
+static int print_cost(const RunConfig *cfg, const Job *job, const Model *model, const PlanOpts *po,
+                      const Calibration *cal) {
+    if (!model->have) return 0;
+    int world = world_of(cfg), n = job ? job->n_benches : (po->questions > 0);
+    printf("cost:       the model's work with every answer max_new_tokens long: FLOPs and bytes\n"
+           "            read (weights once per micro-batch pass, KV cache); prompts of %d text\n"
+           "            tokens (--text-tokens)%s\n",
+           po->text_tokens, n ? "" : "; --questions N gives the cost of N image questions");
+    if (cal) {
+        printf("rates:      %s: %.3g GFLOP/s GEMM, %.3g GB/s weight streaming per rank", cal->path,
+               cal->gemm_gflops, cal->stream_gbps);
+        if (cal->p2p_gbps > 0)
+            printf(", messages %.1f us + %.2f GB/s", cal->p2p_latency_s * 1e6, cal->p2p_gbps);
+        printf("\n            (%s, %s, %d rank%s x %d thread%s, %s, %s)\n", cal->host, cal->date,
+               cal->ranks, cal->ranks == 1 ? "" : "s", cal->threads, cal->threads == 1 ? "" : "s",
+               cal->backend, cal->dtype);
+        if (cal->threads != cfg->threads)
+            printf("note:       calibrated with %d thread%s per rank, the run uses %d: times are "
+                   "off by about that ratio\n",
+                   cal->threads, cal->threads == 1 ? "" : "s", cfg->threads);
+        if (strcmp(cal->dtype, cfg->dtype))
+            printf("note:       calibrated with weights held as %s, the run holds %s\n", cal->dtype,
+                   cfg->dtype);
+        if (strcmp(cal->backend, cfg->backend))
+            printf("note:       calibrated on the %s backend, the run uses %s\n", cal->backend,
+                   cfg->backend);
+        if (world > 1 && cal->p2p_gbps <= 0)
+            printf("note:       the calibration has no message rates: communication "
+                   "is not counted\n");
+    }
+    double *typ = hl_calloc((size_t)(n ? n : 1), sizeof(double));
+    double *most = hl_calloc((size_t)(n ? n : 1), sizeof(double));
+    int *known = hl_calloc((size_t)(n ? n : 1), sizeof(int));
+    for (int i = 0; i < n; i++) {
+        const BenchSpec *b = job ? &job->benches[i] : NULL;
+        CostWork w = {.text_tokens = po->text_tokens, .batch = cfg->batch_size};
+        const char *name = b ? b->name : "questions";
+        int max_new = b ? b->max_new_tokens : (po->answer_tokens ? po->answer_tokens : 128);
+        if (b) {
+            if (b->batch_size) w.batch = b->batch_size;
+            if (!file_exists(b->questions)) {
+                printf("  [%d] %s: not costed (questions file missing)\n", i, name);
+                continue;
+            }
+            EvalSet *set = eval_read(b, NULL);
+            w.questions = (long)set->n;
+            for (size_t k = 0; k < set->n; k++) w.images += eval_item_has_image(&set->items[k]);
+            eval_set_free(set);
+        } else {
+            w.questions = w.images = po->questions;
+        }
+        w.new_tokens = max_new;
+        RunConfig run = *cfg;
+        run.batch_size = w.batch;
+        if (run.micro_batches > w.batch) run.micro_batches = w.batch;
+        CostEstimate e;
+        cost_estimate(&model->c, &run, &w, cal, &e);
+        int M = layout_micro_count(w.batch, run.micro_batches);
+        printf("  [%d] %s: %ld questions (%ld with an image), batch %d, up to %d new tokens; "
+               "pipeline bubble %.3f = (%d-1)/(%d+%d-1)\n",
+               i, name, w.questions, w.images, w.batch, max_new, e.bubble, cfg->pp, M, cfg->pp);
+        print_part("vision", e.vision);
+        print_part("prefill", e.prefill);
+        print_part("decode", e.decode);
+        print_part("total", (Cost){e.vision.flops + e.prefill.flops + e.decode.flops,
+                                   e.vision.bytes + e.prefill.bytes + e.decode.bytes});
+        if (!cal) continue;
+        int ta = po->answer_tokens ? po->answer_tokens
+                                   : (b ? typical_answer(b->kind, max_new) : max_new);
+        if (ta > max_new) ta = max_new;
+        CostEstimate et = e;
+        if (ta != max_new) {
+            w.new_tokens = ta;
+            cost_estimate(&model->c, &run, &w, cal, &et);
+        }
+        known[i] = 1, typ[i] = et.time_s, most[i] = e.time_s;
+        printf("      time     ~%s with %d-token answers, at most %s (max_new_tokens)\n",
+               duration(et.time_s, 0), ta, duration(e.time_s, 1));
+        printf("               %.3f s estimated: vision %.0f%%, prefill %.0f%%, decode %.0f%%; "
+               "communication %.0f%%\n",
+               et.time_s, pct(et.vision_s, et.time_s), pct(et.prefill_s - et.vision_s, et.time_s),
+               pct(et.decode_s, et.time_s), pct(et.comm_s, et.time_s));
+    }
+    int warnings = 0;
+    if (!cal) {
+        printf("time:       no calibration file: measure a node of the target kind with\n"
+               "            `hyperllava bench --calibrate --json FILE` (under mpirun/srun with "
+               "%d rank%s,\n"
+               "            as this layout runs) and pass --calibration FILE for wall times\n",
+               world, world == 1 ? "" : "s");
+    } else if (job) {
+        double sum_t = 0, sum_m = 0;
+        printf("array:      one task per benchmark (hyperllava-submit), weight loading not "
+               "counted; ");
+        if (po->limit_s > 0)
+            printf("time limit %s\n", duration(po->limit_s, 0));
+        else
+            printf("no time limit given (--time-limit)\n");
+        for (int i = 0; i < n; i++) {
+            if (!known[i]) continue;
+            sum_t += typ[i], sum_m += most[i];
+            printf("  task %d (%s): ~%s, at most %s\n", i, job->benches[i].name,
+                   duration(typ[i], 0), duration(most[i], 1));
+        }
+        printf("one allocation (--mode throughput): ~%s, at most %s\n", duration(sum_t, 0),
+               duration(sum_m, 1));
+        for (int i = 0; i < n && po->limit_s > 0; i++) {
+            if (!known[i]) continue;
+            if (typ[i] > po->limit_s) {
+                printf("warning: array task %d (%s): estimated %s exceeds the time limit %s\n", i,
+                       job->benches[i].name, duration(typ[i], 0), duration(po->limit_s, 1));
+                warnings++;
+            } else if (most[i] > po->limit_s) {
+                printf("note:       array task %d (%s): at most %s if every answer runs to "
+                       "max_new_tokens, more than the time limit %s\n",
+                       i, job->benches[i].name, duration(most[i], 0), duration(po->limit_s, 1));
+            }
+        }
+    }
+    free(typ), free(most), free(known);
+    return warnings;
+}
+
+/* Appends a problem to a "; "-joined list. */
+static void problem(char **list, const char *text) {
+    char *s = hl_strdupf("%s%s%s", *list ? *list : "", *list ? "; " : "", text);
+    free(*list);
+    *list = s;
 }
 
 int cmd_plan(int argc, char **argv) {
     const char *job_path = NULL, *config_path = NULL, *layout = NULL;
     int world = 0, batch = 0, print_world = 0, shell = 0;
     double node_gb = 0;
+    PlanOpts po = {.text_tokens = 64};
     const Opt opts[] = {{"--job", OPT_STR, &job_path, 0, NULL},
                         {"--config", OPT_STR, &config_path, 0, NULL},
                         {"--world", OPT_INT, &world, 1, NULL},
                         {"--layout", OPT_STR, &layout, 0, NULL},
                         {"--batch-size", OPT_INT, &batch, 1, NULL},
                         {"--node-memory", OPT_REAL, &node_gb, 0, NULL},
+                        {"--model-config", OPT_STR, &po.model_config, 0, NULL},
+                        {"--resume", OPT_FLAG, &po.resume, 0, NULL},
+                        {"--calibration", OPT_STR, &po.calibration, 0, NULL},
+                        {"--time-limit", OPT_STR, &po.time_limit, 0, NULL},
+                        {"--text-tokens", OPT_INT, &po.text_tokens, 1, NULL},
+                        {"--answer-tokens", OPT_INT, &po.answer_tokens, 1, NULL},
+                        {"--questions", OPT_INT, &po.questions, 1, NULL},
                         {"--print-world", OPT_FLAG, &print_world, 0, NULL},
                         {"--print-shell", OPT_FLAG, &shell, 0, NULL},
                         {0}};
@@ -380,6 +654,14 @@ int cmd_plan(int argc, char **argv) {
     if (!job_path == !config_path)
         hl_fail("plan: give exactly one of --job FILE or --config FILE (see --help)");
     if (print_world && shell) hl_fail("plan: --print-world and --print-shell exclude each other");
+    if (po.questions && job_path)
+        hl_fail("plan: --questions is for --config (a job's benchmarks have their own)");
+    if (po.time_limit && !parse_time_limit(po.time_limit, &po.limit_s))
+        hl_fail("plan: --time-limit expects a SLURM time such as 04:00:00, 90 or 1-12:00, "
+                "got '%s'",
+                po.time_limit);
+    Calibration cal;
+    if (po.calibration) calibration_load(po.calibration, &cal);
 
     Job job;
     RunConfig own;
@@ -399,37 +681,74 @@ int cmd_plan(int argc, char **argv) {
     if (batch) run_config_set_batch_size(cfg, batch);
 
     /* The model's numbers make the layout checks complete; they come from the
-     * attributes only, so this stays cheap even for a 13B file. */
+     * attributes only (or the checkpoint's config.json), so this stays cheap
+     * even for a 13B file. */
     Model model = {0};
-    if (file_exists(cfg->model)) {
+    if (po.model_config) {
+        model_config_from_hf(po.model_config, &model.c);
+        model.hf = po.model_config;
+    } else if (file_exists(cfg->model)) {
         model_config_load(cfg->model, &model.c);
+    }
+    if (po.model_config || file_exists(cfg->model)) {
         model.m = run_model_shape(&model.c);
         model.have = 1;
     }
     check_or_fail(cfg, &model, world);
 
-    int missing = 0, too_big = 0;
+    int missing = 0, answered = 0, too_big = 0, invalid = 0;
     if (print_world)
         printf("%d\n", world_of(cfg));
     else if (shell)
         print_shell(cfg, job_path ? &job : NULL, &model);
     else {
-        print_plan(cfg, job_path ? &job : NULL, &model, &missing);
+        print_plan(cfg, job_path ? &job : NULL, &model, &missing, &answered, &invalid);
         if (node_gb <= 0)
             node_gb = gib((long long)sysconf(_SC_PHYS_PAGES) * (long long)sysconf(_SC_PAGESIZE));
         if (!print_memory(cfg, job_path ? &job : NULL, &model, node_gb)) too_big = 1;
+        print_cost(cfg, job_path ? &job : NULL, &model, &po, po.calibration ? &cal : NULL);
     }
     fflush(stdout);
 
-    const char *what = job_path ? job_path : config_path;
+    char *problems = NULL;
+    if (!print_world && !shell) {
+        if (!strcmp(cfg->backend, "cuda") && !backend_cuda_built()) {
+            char *t = hl_strdupf("backend: cuda, but this binary has only the %s backend "
+                                 "(hyperllava --version lists them; build it where nvcc is found)",
+                                 backends_built());
+            problem(&problems, t);
+            free(t);
+        }
+        if (too_big)
+            problem(&problems,
+                    "the ranks of a node need more memory than it has (see memory above)");
+        if (missing) {
+            char *t = hl_strdupf("%d file%s named by it %s missing (marked MISSING above)", missing,
+                                 missing == 1 ? "" : "s", missing == 1 ? "is" : "are");
+            problem(&problems, t);
+            free(t);
+        }
+        if (invalid) {
+            char *t = hl_strdupf("sweep: %d run%s invalid (marked above)", invalid,
+                                 invalid == 1 ? " is" : "s are");
+            problem(&problems, t);
+            free(t);
+        }
+        if (answered && !po.resume) {
+            char *t = hl_strdupf("%d benchmark%s already %s answers in %s (marked ANSWERS above): "
+                                 "pass --resume to continue them, or remove them",
+                                 answered, answered == 1 ? "" : "s", answered == 1 ? "has" : "have",
+                                 job.output);
+            problem(&problems, t);
+            free(t);
+        }
+    }
+    char *what = hl_strdup(job_path ? job_path : config_path);
     if (job_path)
         job_free(&job);
     else
         run_config_free(&own);
-    if (too_big)
-        hl_fail("%s: the ranks of a node need more memory than it has (see memory above)", what);
-    if (missing)
-        hl_fail("%s: %d file%s named by it %s missing (marked MISSING above)", what, missing,
-                missing == 1 ? "" : "s", missing == 1 ? "is" : "are");
+    if (problems) hl_fail("%s: %s", what, problems);
+    free(what);
     return 0;
 }

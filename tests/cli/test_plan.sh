@@ -85,7 +85,7 @@ if [ -f "$MODEL" ]; then
 
     # A job whose files all exist passes; the missing ones are listed.
     mkdir -p "$T/data/pope/val2014" "$T/data/pope/coco"
-    : >"$T/data/pope/q.jsonl"
+    head -n 1 tests/fixtures/bench/pope/llava_pope_test.jsonl >"$T/data/pope/q.jsonl"
     cat >"$T/ok-job.yaml" <<EOF
 run: $FX/run-full.yaml
 output: out
@@ -98,6 +98,11 @@ EOF
     has job-ok "$out" "  [0] pope (kind pope): max_new_tokens 128, batch 8, all questions"
     has job-ok "$out" "      questions   $T/data/pope/q.jsonl"
     hasnt job-ok "$out" "MISSING"
+    # plan reads the questions to count them: an empty set fails as eval would
+    : >"$T/data/pope/empty.jsonl"
+    sed 's|pope/q.jsonl|pope/empty.jsonl|' "$T/ok-job.yaml" >"$T/empty-job.yaml"
+    run_err job-empty "hyperllava: error: $T/data/pope/empty.jsonl: no questions (an empty question set)" \
+        "$BIN" plan --job "$T/empty-job.yaml"
     out=$("$BIN" plan --job "$FX/job-suite.yaml" 2>"$T/err"); rc=$?
     eq job-missing-rc $rc 1
     has job-missing "$out" "      images      $FX/bench/pope/val2014  MISSING"
@@ -179,6 +184,24 @@ mkdir -p "$out"
 printf '{"samples_per_s": %d.5, "peak_bytes": [%d, 7], "stages": [{"compute_s": 1}, {"compute_s": 3}], "note": "b%s"}\n' \
     $((n * batch)) "$n" "$batch" >"$out/metrics.json"
 EOF
+# squeue answers from FAKE_SQUEUE ("ID:STATE ..."); scancel records; sinfo
+# gives nodes of FAKE_SINFO_MB MB (fails like one without a cluster when unset).
+cat >"$T/fake/squeue" <<'EOF'
+#!/bin/bash
+id=""
+while [ $# -gt 0 ]; do case $1 in -j) id=$2; shift ;; esac; shift; done
+for e in ${FAKE_SQUEUE:-}; do [ "${e%%:*}" = "$id" ] && echo "${e#*:}"; done
+exit 0
+EOF
+cat >"$T/fake/scancel" <<'EOF'
+#!/bin/bash
+printf '%s\n' "$*" >>"$FAKE_LOG/scancel"
+EOF
+cat >"$T/fake/sinfo" <<'EOF'
+#!/bin/bash
+[ -n "${FAKE_SINFO_MB:-}" ] || { echo "sinfo: error: no cluster" >&2; exit 1; }
+echo "$FAKE_SINFO_MB"
+EOF
 chmod +x "$T/fake/"*
 export FAKE_LOG=$T/log
 mkdir -p "$FAKE_LOG"
@@ -217,7 +240,7 @@ eq run-srun-cuda "$out" "srun --mpi=pmix -n 4 --cpus-per-task=1 --kill-on-bad-ex
 
 # ---- hyperllava-submit -----------------------------------------------------------------
 sed "s|^output: .*|output: $T/suite-out|" "$JOB" | sed "s|^run: .*|run: $FX/run-full.yaml|" >"$T/suite.yaml"
-out=$(env PATH="$PATHF" launcher/hyperllava-submit --dry-run "$T/suite.yaml" --partition debug)
+out=$(env PATH="$PATHF" launcher/hyperllava-submit --dry-run --force "$T/suite.yaml" --partition debug 2>/dev/null)
 has submit-dry "$out" "#### $T/suite-out/slurm/suite-suite-array.sbatch"
 has submit-dry "$out" "#SBATCH --array=0-2"
 has submit-dry "$out" "#SBATCH --nodes=2"
@@ -232,7 +255,7 @@ hasnt submit-dry "$out" "@"
 [ -e "$T/suite-out" ] && fail "submit --dry-run wrote $T/suite-out"
 [ -e "$FAKE_LOG/sbatch" ] && fail "submit --dry-run called sbatch"
 
-out=$(env PATH="$PATHF" HL_SLURM_SETUP='module load openmpi && echo "a&b"' launcher/hyperllava-submit "$T/suite.yaml" --partition debug) ||
+out=$(env PATH="$PATHF" HL_SLURM_SETUP='module load openmpi && echo "a&b"' launcher/hyperllava-submit --force "$T/suite.yaml" --partition debug 2>/dev/null) ||
     fail "submit via fake sbatch"
 eq submit-msg "$out" "hyperllava-submit: array job 1001 (3 benchmarks: pope sqa-img mmbench), scoring job 1002 after it; logs in $T/suite-out/slurm"
 eq submit-args "$(cat "$FAKE_LOG/sbatch" 2>/dev/null)" "--parsable --partition debug $T/suite-out/slurm/suite-suite-array.sbatch
@@ -245,24 +268,120 @@ bash -n "$T/suite-out/slurm/suite-suite-array.sbatch" || fail "rendered array sc
 bash -n "$T/suite-out/slurm/suite-suite-merge.sbatch" || fail "rendered merge script is not valid bash"
 rm -f "$FAKE_LOG/sbatch"
 
-out=$(env PATH="$PATHF" launcher/hyperllava-submit --dry-run --mode throughput --nodes 4 "$T/suite.yaml")
+out=$(env PATH="$PATHF" launcher/hyperllava-submit --dry-run --force --mode throughput --nodes 4 "$T/suite.yaml" 2>/dev/null)
 has submit-tp "$out" "#SBATCH --nodes=4"
 has submit-tp "$out" "#SBATCH --ntasks-per-node=2"
 has submit-tp "$out" "launcher/hyperllava-run $T/suite.yaml"
 hasnt submit-tp "$out" "dependency"
-out=$(env PATH="$PATHF" launcher/hyperllava-submit --dry-run --mode throughput --tasks-per-node 3 "$T/suite.yaml" 2>&1)
+out=$(env PATH="$PATHF" launcher/hyperllava-submit --dry-run --force --mode throughput --tasks-per-node 3 "$T/suite.yaml" 2>&1)
 has submit-tpn "$out" "#SBATCH --nodes=3"
 has submit-tpn "$out" "warning: 3 ranks per node is not a multiple of tp 2"
 run_err submit-small "hyperllava-submit: error: 1 node(s) x 2 ranks per node < 8 ranks needed by $T/suite.yaml" \
     env PATH="$PATHF" launcher/hyperllava-submit --dry-run --nodes 1 --tasks-per-node 2 "$T/suite.yaml"
 run_err submit-mode "hyperllava-submit: error: $T/suite.yaml has no sweep: map (see docs/config.md)" \
     env PATH="$PATHF" launcher/hyperllava-submit --dry-run --mode sweep "$T/suite.yaml"
-out=$(env PATH="$PATHF" launcher/hyperllava-submit --dry-run "$T/cuda-job.yaml")
+out=$(env PATH="$PATHF" launcher/hyperllava-submit --dry-run --force "$T/cuda-job.yaml" 2>/dev/null)
 has submit-cuda "$out" "#SBATCH --gpus-per-node=4"
+
+# ---- hyperllava-submit refuses, in one line, what would fail in the queue ----
+if [ -f "$MODEL" ]; then
+    mkdir -p "$T/data/pope/val2014" "$T/data/pope/coco"
+    head -n 3 tests/fixtures/bench/pope/llava_pope_test.jsonl >"$T/data/pope/q3.jsonl"
+    cat >"$T/valid.yaml" <<EOF
+run: {model: $MODEL, parallel: {pp: 2}, batch_size: 2}
+output: $T/valid-out
+data_root: $T/data
+benchmarks:
+  - {kind: pope, questions: pope/q3.jsonl, images: pope/val2014, annotations: pope/coco}
+  - {kind: pope, name: pope2, questions: pope/q3.jsonl, images: pope/val2014, annotations: pope/coco}
+EOF
+    V=$T/valid.yaml
+    why="(hyperllava plan --job $V shows why; --force submits anyway)"
+    out=$(env PATH="$PATHF" launcher/hyperllava-submit --dry-run "$V") || fail "valid job refused: $out"
+    has submit-valid "$out" "#SBATCH --array=0-1"
+    # answers already in the output folder
+    mkdir -p "$T/valid-out/pope2"
+    echo '{"question_id": 1}' >"$T/valid-out/pope2/answers.jsonl"
+    run_err submit-answers "hyperllava-submit: error: $V: 1 benchmark already has answers in $T/valid-out (marked ANSWERS above): pass --resume to continue them, or remove them $why" \
+        env PATH="$PATHF" launcher/hyperllava-submit --dry-run "$V"
+    out=$("$BIN" plan --job "$V" 2>/dev/null)
+    has plan-answers "$out" "      answers     $T/valid-out/pope2/answers.jsonl: 1 line  ANSWERS"
+    env PATH="$PATHF" launcher/hyperllava-submit --dry-run --resume "$V" >/dev/null 2>&1 || fail "--resume still refused"
+    # a node too small: --node-memory, and sinfo's node size when not given
+    run_err submit-memory "hyperllava-submit: error: $V: the ranks of a node need more memory than it has (see memory above); 1 benchmark already has answers in $T/valid-out (marked ANSWERS above): pass --resume to continue them, or remove them $why" \
+        env PATH="$PATHF" launcher/hyperllava-submit --dry-run --node-memory 0.000001 "$V"
+    rm -rf "$T/valid-out"
+    run_err submit-sinfo "hyperllava-submit: error: $V: the ranks of a node need more memory than it has (see memory above) $why" \
+        env PATH="$PATHF" FAKE_SINFO_MB=1 launcher/hyperllava-submit --dry-run "$V"
+    env PATH="$PATHF" FAKE_SINFO_MB=64000 launcher/hyperllava-submit --dry-run "$V" >/dev/null 2>&1 || fail "a 64000 MB node refused"
+    # a missing model and a missing data file
+    sed "s|model: $MODEL|model: $T/nothere.h5|" "$V" >"$T/nomodel-job.yaml"
+    run_err submit-nomodel "hyperllava-submit: error: $T/nomodel-job.yaml: 1 file named by it is missing (marked MISSING above) (hyperllava plan --job $T/nomodel-job.yaml shows why; --force submits anyway)" \
+        env PATH="$PATHF" launcher/hyperllava-submit --dry-run "$T/nomodel-job.yaml"
+    sed "s|pope/q3.jsonl|pope/gone.jsonl|" "$V" >"$T/nodata-job.yaml"
+    run_err submit-nodata "hyperllava-submit: error: $T/nodata-job.yaml: 2 files named by it are missing (marked MISSING above) (hyperllava plan --job $T/nodata-job.yaml shows why; --force submits anyway)" \
+        env PATH="$PATHF" launcher/hyperllava-submit --dry-run "$T/nodata-job.yaml"
+    [ -e "$FAKE_LOG/sbatch" ] && fail "a refused submission called sbatch"
+    # --force submits anyway and says why
+    out=$(env PATH="$PATHF" launcher/hyperllava-submit --force "$T/nodata-job.yaml" 2>&1) || fail "--force: $out"
+    has submit-force "$out" "hyperllava-submit: warning: submitting despite: $T/nodata-job.yaml: 2 files named by it are missing (marked MISSING above) (--force)"
+    has submit-force "$out" "array job 1001 (2 benchmarks: pope pope2), scoring job 1002 after it"
+    rm -rf "$T/valid-out" "$FAKE_LOG/sbatch"
+    # the backend: a binary without cuda refuses a cuda run (plan and submit)
+    sed "s|parallel: {pp: 2}|backend: cuda, parallel: {pp: 2}|" "$V" >"$T/cuda-valid.yaml"
+    if "$BIN" --version | grep -qx "backends: cpu"; then
+        run_err plan-cuda "hyperllava: error: $T/cuda-valid.yaml: backend: cuda, but this binary has only the cpu backend (hyperllava --version lists them; build it where nvcc is found)" \
+            "$BIN" plan --job "$T/cuda-valid.yaml"
+        run_err submit-cuda-refused "hyperllava-submit: error: $T/cuda-valid.yaml: backend: cuda, but this binary has only the cpu backend (hyperllava --version lists them; build it where nvcc is found) (hyperllava plan --job $T/cuda-valid.yaml shows why; --force submits anyway)" \
+            env PATH="$PATHF" launcher/hyperllava-submit --dry-run "$T/cuda-valid.yaml"
+    else
+        "$BIN" plan --job "$T/cuda-valid.yaml" >/dev/null 2>&1 || fail "plan refused cuda although the binary has it"
+        echo "note: $BIN has the cuda backend: the refusal of cuda on a cpu-only binary is not exercised"
+    fi
+    # the time estimate against --time, from a hand-written calibration
+    printf '{"format": "hyperllava-calibration-1", "host": "n", "date": "d", "backend": "cpu", "dtype": "f32",\n "threads": 1, "ranks": 2, "gemm_gflops": 0.0001, "stream_gbps": 0.0001}\n' >"$T/slow.json"
+    out=$(env PATH="$PATHF" launcher/hyperllava-submit --dry-run --calibration "$T/slow.json" --time 1 "$V" 2>&1 >/dev/null)
+    has submit-time "$out" "hyperllava-submit: warning: array task 0 (pope): estimated "
+    has submit-time "$out" "exceeds the time limit 0:01:00"
+    out=$(env PATH="$PATHF" launcher/hyperllava-submit --dry-run --calibration "$T/slow.json" --time 2-00:00:00 "$V" 2>&1 >/dev/null)
+    hasnt submit-time-ok "$out" "warning"
+    # --array would reach the scoring job too
+    run_err submit-array "hyperllava-submit: error: --array=1 would go to the scoring job too; resubmit tasks with --only-tasks LIST (docs/slurm.md)" \
+        env PATH="$PATHF" launcher/hyperllava-submit --dry-run "$V" --array=1
+    # resubmitting task 1: a new array of that task, a new scoring job after it
+    # (and after the previous array's tasks still running), the old one cancelled
+    env PATH="$PATHF" launcher/hyperllava-submit "$V" >/dev/null 2>&1 || fail "first submission"
+    eq submit-record "$(cat "$T/valid-out/slurm/submitted" 2>/dev/null)" "array 1001 scoring 1002 tasks 0-1"
+    mkdir -p "$T/valid-out/pope"
+    echo '{"question_id": 1}' >"$T/valid-out/pope/answers.jsonl"
+    run_err submit-only-range "hyperllava-submit: error: --only-tasks: task 2 does not exist ($V has 2 benchmarks: 0-1)" \
+        env PATH="$PATHF" launcher/hyperllava-submit --only-tasks 1,2 "$V"
+    out=$(env PATH="$PATHF" FAKE_SQUEUE="1001:RUNNING 1002:PENDING" launcher/hyperllava-submit --only-tasks 1 "$V" 2>&1) ||
+        fail "--only-tasks: $out"
+    eq submit-only "$out" "hyperllava-submit: cancelled the previous scoring job 1002 (it was waiting for array job 1001)
+hyperllava-submit: array job 1003 (tasks 1 of 2: resubmitted, --resume), scoring job 1004 after it; logs in $T/valid-out/slurm"
+    eq submit-only-sbatch "$(tail -n 2 "$FAKE_LOG/sbatch")" "--parsable $T/valid-out/slurm/valid-suite-array-retry.sbatch
+--parsable --dependency=afterok:1003,afterany:1001 $T/valid-out/slurm/valid-suite-merge-retry.sbatch"
+    eq submit-only-scancel "$(cat "$FAKE_LOG/scancel" 2>/dev/null)" "1002"
+    has submit-only-script "$(cat "$T/valid-out/slurm/valid-suite-array-retry.sbatch")" "#SBATCH --array=1"
+    eq submit-only-record "$(tail -n 1 "$T/valid-out/slurm/submitted")" "array 1003 scoring 1004 tasks 1"
+    # the old scoring job already gone: nothing cancelled, no wait on the old array
+    rm -f "$FAKE_LOG/scancel"
+    out=$(env PATH="$PATHF" launcher/hyperllava-submit --only-tasks 0 "$V" 2>&1) || fail "--only-tasks again: $out"
+    hasnt submit-only-gone "$out" "cancelled"
+    eq submit-only-gone-dep "$(tail -n 1 "$FAKE_LOG/sbatch")" "--parsable --dependency=afterok:1005 $T/valid-out/slurm/valid-suite-merge-retry.sbatch"
+    [ -e "$FAKE_LOG/scancel" ] && fail "scancel called for a job no longer queued"
+    rm -f "$FAKE_LOG/sbatch"
+    # a sweep with an invalid layout: one of the problems in plan's one line
+    sed "s|$T/valid-out|$T/sweep-valid-out|" "$V" >"$T/sweep-valid.yaml"
+    printf 'sweep:\n  layouts: [1x1x1, 1x1x4]\n  batch_sizes: [2]\n' >>"$T/sweep-valid.yaml"
+    run_err plan-sweep-invalid "hyperllava: error: $T/sweep-valid.yaml: sweep: 1 run is invalid (marked above)" \
+        "$BIN" plan --job "$T/sweep-valid.yaml"
+fi
 
 # ---- hyperllava-sweep through a fake eval ---------------------------------------------
 sed "s|^output: .*|output: $T/sweep-out|" "$FX/job-sweep.yaml" | sed "s|^run: .*|run: $FX/run-full.yaml|" >"$T/sweep.yaml"
-out=$(env PATH="$PATHF" launcher/hyperllava-submit --dry-run "$T/sweep.yaml")
+out=$(env PATH="$PATHF" launcher/hyperllava-submit --dry-run --force "$T/sweep.yaml" 2>/dev/null)
 has submit-sweep "$out" "#SBATCH --nodes=1"
 has submit-sweep "$out" "#SBATCH --ntasks-per-node=2"
 has submit-sweep "$out" "launcher/hyperllava-sweep $T/sweep.yaml"

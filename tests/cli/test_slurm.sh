@@ -6,9 +6,12 @@
 # scoring job completed with exit code 0, that srun started each benchmark's
 # two ranks as one step through the MPI plugin the launcher picks (pmix on
 # Debian 12), and that the answers files and scores.json equal those of the
-# same job run with mpirun outside SLURM. A sweep job (--mode sweep: srun
-# steps of 1 and 2 ranks in one allocation) gives the same answers too and
-# its sweep.csv. The cluster is stopped at exit, whatever happens. Needs
+# same job run with mpirun outside SLURM. Array task 2 fails on its first
+# try: `hyperllava-submit JOB --only-tasks 2` resubmits it with a new scoring
+# job and cancels the old one, which waited for ever. A sweep job (--mode
+# sweep: srun steps of 1 and 2 ranks in one allocation) gives the same
+# answers too and its sweep.csv. Submitting the finished job again, and a job
+# whose model is missing, are refused in one line before anything is queued. The cluster is stopped at exit, whatever happens. Needs
 # root (slurmd runs jobs as their user).
 set -u
 cd "$(dirname "$0")/../.." || exit 1
@@ -114,14 +117,17 @@ expect_mpi=none
 plugins=$(srun --mpi=list 2>&1)
 if grep -qw pmix <<<"$plugins"; then expect_mpi=pmix; elif grep -qw pmi2 <<<"$plugins"; then expect_mpi=pmi2; fi
 
-# A binary that notes how each eval process was started, then runs the real one.
+# A binary that notes how each eval process was started, then runs the real one;
+# array task 2 fails while $TMP/fail-task-2 exists (the resubmission test).
 cat >"$TMP/bin/hyperllava" <<EOF
 #!/bin/sh
+[ "\$1" = eval ] && [ -e "$TMP/fail-task-2" ] && [ "\${SLURM_ARRAY_TASK_ID:-}" = 2 ] && { echo "task 2 fails on purpose" >&2; exit 3; }
 [ "\$1" = eval ] && echo "task=\${SLURM_ARRAY_JOB_ID:-}_\${SLURM_ARRAY_TASK_ID:-} step=\${SLURM_JOB_ID:-}.\${SLURM_STEP_ID:-} procid=\${SLURM_PROCID:-} ntasks=\${SLURM_STEP_NUM_TASKS:-} mpi=\${SLURM_MPI_TYPE:-} pmix_rank=\${PMIX_RANK:-}" >>"$TMP/ranks.log"
 exec "$BIN" "\$@"
 EOF
 chmod +x "$TMP/bin/hyperllava"
 
+: >"$TMP/fail-task-2"
 HL_BIN=$TMP/bin/hyperllava launcher/hyperllava-submit "$JOB" >"$TMP/submit.log" 2>&1 ||
     { fail "hyperllava-submit: $(cat "$TMP/submit.log")"; pass_or_fail; }
 read -r array merge < <(sed -n 's/.*array job \([0-9]*\) .*scoring job \([0-9]*\) .*/\1 \2/p' "$TMP/submit.log")
@@ -132,9 +138,31 @@ sweep=$(sed -n 's/.*sweep job \([0-9]*\) .*/\1/p' "$TMP/submit-sweep.log")
 [ -n "$sweep" ] || { fail "no job id in: $(cat "$TMP/submit-sweep.log")"; pass_or_fail; }
 ok "submitted array job $array, scoring job $merge, sweep job $sweep"
 
-# Wait until all three leave the queue; a failed task leaves the scoring
-# job pending for ever (DependencyNeverSatisfied), so stop waiting then.
+# Task 2 fails: once the other tasks are done, the scoring job waits for ever
+# (DependencyNeverSatisfied). One command resubmits the task with a new
+# scoring job and cancels the old one.
 logdir=$TMP/slurm-out/slurm
+deadline=$(($(date +%s) + ${HL_SLURM_TIMEOUT:-200}))
+while :; do
+    q=$(squeue -h -o '%i %T %r' 2>&1) || { fail "squeue: $q"; break; }
+    grep -q "^$merge PENDING DependencyNeverSatisfied" <<<"$q" && ! grep -q "^${array}_" <<<"$q" && break
+    if [ -z "$q" ] || [ "$(date +%s)" -gt "$deadline" ]; then
+        fail "scoring job $merge not left waiting after task 2 failed: ${q:-queue empty}"
+        tail -n 20 "$logdir"/*.out
+        pass_or_fail
+    fi
+    sleep 1
+done
+rm -f "$TMP/fail-task-2"
+HL_BIN=$TMP/bin/hyperllava launcher/hyperllava-submit "$JOB" --only-tasks 2 >"$TMP/resubmit.log" 2>&1 ||
+    { fail "hyperllava-submit --only-tasks 2: $(cat "$TMP/resubmit.log")"; pass_or_fail; }
+grep -qx "hyperllava-submit: cancelled the previous scoring job $merge (it was waiting for array job $array)" "$TMP/resubmit.log" ||
+    fail "old scoring job not cancelled: $(cat "$TMP/resubmit.log")"
+read -r array2 merge2 < <(sed -n 's/.*array job \([0-9]*\) (tasks 2 of 4.*scoring job \([0-9]*\) .*/\1 \2/p' "$TMP/resubmit.log")
+[ -n "${array2:-}" ] && [ -n "${merge2:-}" ] || { fail "no job ids in: $(cat "$TMP/resubmit.log")"; pass_or_fail; }
+ok "task 2 failed, resubmitted as array job $array2 with scoring job $merge2; scoring job $merge cancelled"
+
+# Wait until everything has left the queue.
 deadline=$(($(date +%s) + ${HL_SLURM_TIMEOUT:-200}))
 while :; do
     q=$(squeue -h -o '%i %T %r' 2>&1) || { fail "squeue: $q"; break; }
@@ -153,18 +181,24 @@ while :; do
 done
 ok "queue empty"
 
-# Every array task, the scoring job and the sweep job completed, exit code 0.
-states=$(for j in $array $merge $sweep; do scontrol -o show job "$j" 2>&1; done)
+# Every array task (task 2 in its resubmission), the new scoring job and the
+# sweep job completed, exit code 0; the first task 2 failed, the old scoring
+# job was cancelled.
+states=$(for j in $array $merge $array2 $merge2 $sweep; do scontrol -o show job "$j" 2>&1; done)
+task_of() { [ "$1" = 2 ] && echo "$array2" || echo "$array"; }
 for i in 0 1 2 3; do
-    line=$(grep -E "ArrayJobId=$array ArrayTaskId=$i " <<<"$states")
+    a=$(task_of $i)
+    line=$(grep -E "ArrayJobId=$a ArrayTaskId=$i " <<<"$states")
     grep -q "JobState=COMPLETED .*ExitCode=0:0" <<<"$line" ||
         fail "array task $i: $(grep -oE 'JobState=[A-Z_]+|ExitCode=[0-9:]+' <<<"$line" | tr '\n' ' ')"
-    grep -q "benchmark $i done" "$logdir"/*-"${array}_$i".out 2>/dev/null || fail "array task $i: log does not say done"
+    grep -q "benchmark $i done" "$logdir"/*-"${a}_$i".out 2>/dev/null || fail "array task $i: log does not say done"
 done
-line=$(grep -E "^JobId=$merge " <<<"$states")
+grep -q "JobState=FAILED" <<<"$(grep -E "ArrayJobId=$array ArrayTaskId=2 " <<<"$states")" || fail "the first task 2 did not fail"
+grep -q "JobState=CANCELLED" <<<"$(grep -E "^JobId=$merge " <<<"$states")" || fail "old scoring job $merge not cancelled"
+line=$(grep -E "^JobId=$merge2 " <<<"$states")
 grep -q "JobState=COMPLETED .*ExitCode=0:0" <<<"$line" ||
     fail "scoring job: $(grep -oE 'JobState=[A-Z_]+|ExitCode=[0-9:]+' <<<"$line" | tr '\n' ' ')"
-grep -q "^benchmark  *kind" "$logdir"/*-score-"$merge".out 2>/dev/null || fail "scoring job log has no summary table"
+grep -q "^benchmark  *kind" "$logdir"/*-score-"$merge2".out 2>/dev/null || fail "scoring job log has no summary table"
 line=$(grep -E "^JobId=$sweep " <<<"$states")
 grep -q "JobState=COMPLETED .*ExitCode=0:0" <<<"$line" ||
     fail "sweep job: $(grep -oE 'JobState=[A-Z_]+|ExitCode=[0-9:]+' <<<"$line" | tr '\n' ' ')"
@@ -172,7 +206,7 @@ grep -q "JobState=COMPLETED .*ExitCode=0:0" <<<"$line" ||
 # Each benchmark ran as one srun step of 2 ranks (SLURM_PROCID 0 and 1),
 # started through the MPI plugin the launcher picks.
 for i in 0 1 2 3; do
-    got=$(grep "^task=${array}_$i " "$TMP/ranks.log" 2>/dev/null)
+    got=$(grep "^task=$(task_of $i)_$i " "$TMP/ranks.log" 2>/dev/null)
     [ "$(grep -c . <<<"$got")" -eq 2 ] || { fail "array task $i: expected 2 eval ranks, got: $got"; continue; }
     [ "$(sed 's/.* step=\([^ ]*\) .*/\1/' <<<"$got" | sort -u | wc -l)" -eq 1 ] || fail "array task $i: ranks in different steps: $got"
     grep -q ' step=[0-9][0-9]*\.[0-9][0-9]* ' <<<"$got" || fail "array task $i: ranks not started by srun: $got"
@@ -211,6 +245,20 @@ assert all(r["status"] == "ok" and float(r["samples_per_s"]) > 0 for r in rows),
 assert [r["world"] for r in rows] == ["1", "2", "2"], "world"
 PY
 ok "answers and scores identical to the mpirun run (suite and 3 sweep layouts)"
+
+# Submitting the finished job again is refused in one line before anything is
+# queued: its answers exist (no --resume); so is a job whose model is missing.
+record=$(cat "$logdir/submitted")
+err=$(HL_BIN=$TMP/bin/hyperllava launcher/hyperllava-submit "$JOB" 2>&1 >/dev/null) && fail "resubmitting a finished job was accepted"
+[ "$err" = "hyperllava-submit: error: $JOB: 4 benchmarks already have answers in $TMP/slurm-out (marked ANSWERS above): pass --resume to continue them, or remove them (hyperllava plan --job $JOB shows why; --force submits anyway)" ] ||
+    fail "refusal: $err"
+sed "s#^  model: .*#  model: $TMP/gone.h5#" "$SWEEP_JOB" >"$TMP/gone.yaml"
+err=$(HL_BIN=$TMP/bin/hyperllava launcher/hyperllava-submit "$TMP/gone.yaml" 2>&1 >/dev/null) && fail "a job without its model was accepted"
+[ "$err" = "hyperllava-submit: error: $TMP/gone.yaml: 1 file named by it is missing (marked MISSING above) (hyperllava plan --job $TMP/gone.yaml shows why; --force submits anyway)" ] ||
+    fail "refusal: $err"
+[ -z "$(squeue -h 2>&1)" ] || fail "a refused submission queued a job: $(squeue -h 2>&1)"
+[ "$(cat "$logdir/submitted")" = "$record" ] || fail "a refused submission was recorded"
+ok "a finished job and a job without its model refused before queueing"
 
 # Stop the cluster and check that its daemons are gone.
 pids=$(cat "$CL/slurmctld.pid" "$CL/slurmd.pid" "$CL/munge/munged.pid" 2>/dev/null)
