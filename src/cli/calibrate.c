@@ -136,7 +136,7 @@ int bench_calibrate(int argc, char **argv) {
     group_barrier(&comm.world);
     double t = per_call(run_gemm, &g, budget);
     double s_per_gflop[2] = {t / (2.0 * g.M * N * K / 1e9), 0};
-    weight_free(&g.w[0]);
+    weight_free(&g.ctx, &g.w[0]);
 
     /* streaming: 16 matrices of 4096 x 1024, one row through each */
     for (int i = 0; i < 16; i++) weight_pack(&g.w[i], dt, src, 4096, 1024, 1024);
@@ -145,7 +145,7 @@ int bench_calibrate(int argc, char **argv) {
     group_barrier(&comm.world);
     t = per_call(run_gemm, &g, budget);
     s_per_gflop[1] = t / (bytes / 1e9);
-    for (int i = 0; i < 16; i++) weight_free(&g.w[i]);
+    for (int i = 0; i < 16; i++) weight_free(&g.ctx, &g.w[i]);
     free(src), free(g.w), free(g.x), free(g.y);
     group_allreduce_max_double(&comm.world, s_per_gflop, 2); /* the slowest rank */
 
