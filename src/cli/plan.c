@@ -39,6 +39,7 @@ static const char *usage =
     "  --layout DxPxT    override parallel.dp/pp/tp, as `eval --layout` does\n"
     "  --batch-size N    override batch_size, as `eval --batch-size` does\n"
     "  --node-memory GB  memory of one node in GiB for the fits / does not fit verdict\n"
+    "  --gpu-memory GB   memory of each rank's GPU in GiB with backend cuda (default 80)\n"
     "                    (default: this machine's)\n"
     "  --model-config F  the model's numbers from a HuggingFace checkpoint's config.json\n"
     "                    instead of the weight file (cost a model before converting it)\n"
@@ -227,8 +228,10 @@ static void print_range(const char *what, int first, int count) {
 }
 
 /* Per rank: weights (exact), KV cache, generated adapters and activations (estimates)
- * against the node's memory. Returns 1 when every node's ranks fit. */
-static int print_memory(const RunConfig *cfg, const Job *job, const Model *model, double node_gib) {
+ * against the node's memory, or with backend cuda against each rank's GPU.
+ * Returns 1 when every node's ranks (every rank's GPU) fit. */
+static int print_memory(const RunConfig *cfg, const Job *job, const Model *model, double node_gib,
+                        double gpu_gib) {
     if (!model->have) return 1;
     const ModelConfig *c = &model->c;
     int world = world_of(cfg), tp = cfg->tp;
@@ -245,10 +248,12 @@ static int print_memory(const RunConfig *cfg, const Job *job, const Model *model
     long long ctx = (long long)c->n_patches + 64 + max_new; /* image + text estimate + answer */
     long long d = c->hidden, dl = d / tp, r = c->e_rank;
     int per_node = cfg->nodes > 0 ? world / cfg->nodes : world;
-    long long node_sum = 0, worst = 0;
-    printf("memory:     per rank (weights exact; KV cache, adapters and activations estimated for\n"
-           "            batch %d at context %lld = %d image positions + 64 text + %d new tokens)\n",
-           batch, ctx, c->n_patches, max_new);
+    long long node_sum = 0, worst = 0, worst_rank = 0;
+    const int gpu = !strcmp(cfg->backend, "cuda");
+    printf(
+        "memory:     per rank%s (weights exact; KV cache, adapters and activations estimated for\n"
+        "            batch %d at context %lld = %d image positions + 64 text + %d new tokens)\n",
+        gpu ? ", in the memory of its GPU" : "", batch, ctx, c->n_patches, max_new);
     for (int rk = 0; rk < world; rk++) {
         LayoutCoords rc = layout_coords(run_config_layout(cfg), rk);
         int b0 = layout_first_block(counts, rc.p), b1 = b0 + counts[rc.p];
@@ -267,12 +272,20 @@ static int print_memory(const RunConfig *cfg, const Job *job, const Model *model
                rk, wb, human(wb, 0), human(kv, 1), human(adapters, 2), human(act, 3),
                human(total, 4));
         node_sum += total;
+        if (total > worst_rank) worst_rank = total;
         if ((rk + 1) % per_node == 0 || rk == world - 1) {
             if (node_sum > worst) worst = node_sum;
             node_sum = 0;
         }
     }
     free(counts);
+    if (gpu) {
+        /* one GPU per rank; the host keeps only the engine's buffers */
+        int fits = gib(worst_rank) <= gpu_gib;
+        printf("gpu:        the largest rank needs %s of its GPU's %.2f GiB (--gpu-memory): %s\n",
+               human(worst_rank, 5), gpu_gib, fits ? "fits" : "does not fit");
+        return fits;
+    }
     int fits = gib(worst) <= node_gib;
     printf("node:       %d rank%s per node need %s of %.2f GiB: %s\n", per_node,
            per_node == 1 ? "" : "s", human(worst, 5), node_gib, fits ? "fits" : "does not fit");
@@ -629,7 +642,7 @@ static void problem(char **list, const char *text) {
 int cmd_plan(int argc, char **argv) {
     const char *job_path = NULL, *config_path = NULL, *layout = NULL;
     int world = 0, batch = 0, print_world = 0, shell = 0;
-    double node_gb = 0;
+    double node_gb = 0, gpu_gb = 80;
     PlanOpts po = {.text_tokens = 64};
     const Opt opts[] = {{"--job", OPT_STR, &job_path, 0, NULL},
                         {"--config", OPT_STR, &config_path, 0, NULL},
@@ -637,6 +650,7 @@ int cmd_plan(int argc, char **argv) {
                         {"--layout", OPT_STR, &layout, 0, NULL},
                         {"--batch-size", OPT_INT, &batch, 1, NULL},
                         {"--node-memory", OPT_REAL, &node_gb, 0, NULL},
+                        {"--gpu-memory", OPT_REAL, &gpu_gb, 0, NULL},
                         {"--model-config", OPT_STR, &po.model_config, 0, NULL},
                         {"--resume", OPT_FLAG, &po.resume, 0, NULL},
                         {"--calibration", OPT_STR, &po.calibration, 0, NULL},
@@ -705,7 +719,7 @@ int cmd_plan(int argc, char **argv) {
         print_plan(cfg, job_path ? &job : NULL, &model, &missing, &answered, &invalid);
         if (node_gb <= 0)
             node_gb = gib((long long)sysconf(_SC_PHYS_PAGES) * (long long)sysconf(_SC_PAGESIZE));
-        if (!print_memory(cfg, job_path ? &job : NULL, &model, node_gb)) too_big = 1;
+        if (!print_memory(cfg, job_path ? &job : NULL, &model, node_gb, gpu_gb)) too_big = 1;
         print_cost(cfg, job_path ? &job : NULL, &model, &po, po.calibration ? &cal : NULL);
     }
     fflush(stdout);
@@ -721,7 +735,10 @@ int cmd_plan(int argc, char **argv) {
         }
         if (too_big)
             problem(&problems,
-                    "the ranks of a node need more memory than it has (see memory above)");
+                    strcmp(cfg->backend, "cuda")
+                        ? "the ranks of a node need more memory than it has (see "
+                          "memory above)"
+                        : "a rank needs more memory than its GPU has (see memory above)");
         if (missing) {
             char *t = hl_strdupf("%d file%s named by it %s missing (marked MISSING above)", missing,
                                  missing == 1 ? "" : "s", missing == 1 ? "is" : "are");

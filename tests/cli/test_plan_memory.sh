@@ -34,4 +34,16 @@ $HL_BIN plan --config "$TMP/c.yaml" --node-memory 0.0000001 >"$TMP/plan" 2>"$TMP
 grep -q "^node: .*does not fit$" "$TMP/plan" || fail "no 'does not fit' line"
 grep -q "need more memory than it has" "$TMP/err" || fail "no one-line error: $(cat "$TMP/err")"
 $HL_BIN plan --config "$TMP/c.yaml" --node-memory 64 >/dev/null 2>&1 || fail "64 GiB refused"
+# backend cuda: the same per-rank bytes, held on each rank's GPU, against --gpu-memory
+if $HL_BIN --version | grep -q "^backends:.*cuda"; then
+    printf 'model: %s\nbackend: cuda\nparallel: {dp: 1, pp: 2, tp: 1}\n' \
+        "$(pwd)/tests/fixtures/models/all/model.h5" >"$TMP/g.yaml"
+    $HL_BIN plan --config "$TMP/g.yaml" >"$TMP/gplan" 2>&1 || fail "cuda plan: $(tail -n 1 "$TMP/gplan")"
+    grep -q "^memory: .*in the memory of its GPU" "$TMP/gplan" || fail "cuda plan: no GPU memory line"
+    [ "$(grep '^  rank' "$TMP/gplan" | sed 's/.*total //')" = "$(grep '^  rank' "$TMP/plan" | sed 's/.*total //')" ] \
+        || fail "cuda plan: per-rank totals differ from the cpu plan's"
+    grep -q "^gpu: .*of its GPU's 80.00 GiB (--gpu-memory): fits$" "$TMP/gplan" || fail "cuda plan: no gpu verdict"
+    $HL_BIN plan --config "$TMP/g.yaml" --gpu-memory 0.0000001 >/dev/null 2>"$TMP/gerr" && fail "a GPU too small passed"
+    grep -q "a rank needs more memory than its GPU has" "$TMP/gerr" || fail "cuda: $(cat "$TMP/gerr")"
+fi
 pass_or_fail
