@@ -1,0 +1,169 @@
+/* The rates plan's cost model needs
+ * (docs/plan.md), measured on the node in a few seconds with every rank busy
+ * at once, as in a run:
+ *   GEMM       a 512-row product with a 2048 x 2048 weight, the shape of a
+ *              prefill, repeated for about a second: GFLOP/s per rank;
+ *   streaming  one-row products over 256 MiB of f32 weights (128 MiB at
+ *              bf16 / f16), far beyond the caches, as a decode step reads
+ *              them: GB/s of weight bytes per rank;
+ *   messages   (two ranks or more) ranks 0 and 1 exchange 8-byte and 4 MiB
+ *              messages through the engine's own point-to-point calls:
+ *              latency (half a round trip) and bandwidth.
+ * The slowest rank's rates are written, since it paces the pipeline. */
+#include "run/calibrate.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "comm/comm.h"
+#include "kernels/ctx.h"
+#include "kernels/gemm.h"
+#include "kernels/weight.h"
+#include "run/cost.h"
+#include "util/check.h"
+
+/* Deterministic values in [-0.5, 0.5). */
+static void fill(float *v, size_t n, uint32_t seed) {
+    for (size_t i = 0; i < n; i++) {
+        seed = seed * 1664525u + 1013904223u;
+        v[i] = (float)(seed >> 8) / (float)(1u << 24) - 0.5f;
+    }
+}
+
+/* Calls f until at least `budget` seconds have passed (and at least twice);
+ * returns seconds per call. */
+typedef void (*Work)(void *ctx);
+static double per_call(Work f, void *ctx, double budget) {
+    f(ctx); /* warm-up */
+    double t0 = comm_wtime(), t;
+    int n = 0;
+    do {
+        f(ctx);
+        n++;
+        t = comm_wtime() - t0;
+    } while (t < budget || n < 2);
+    return t / n;
+}
+
+typedef struct {
+    Ctx ctx;
+    Weight *w;
+    int n_w;
+    float *x, *y;
+    int M;
+} Gemm;
+
+static void run_gemm(void *p) {
+    Gemm *g = p;
+    for (int i = 0; i < g->n_w; i++) gemm(&g->ctx, g->y, g->x, &g->w[i], NULL, g->M);
+}
+
+typedef struct {
+    Comm *comm;
+    size_t bytes;
+    int reps;
+} Ping;
+
+static void ping_pong(void *p) {
+    Ping *q = p;
+    int me = q->comm->rank, peer = 1 - me, tag;
+    size_t got;
+    for (int i = 0; i < q->reps; i++) {
+        CommRequest r;
+        if (me == 0) {
+            comm_isend_owned(q->comm, peer, 7, hl_calloc(q->bytes, 1), q->bytes, &r);
+            comm_wait(&r);
+            free(comm_recv_any(q->comm, peer, &tag, &got, NULL));
+        } else {
+            free(comm_recv_any(q->comm, peer, &tag, &got, NULL));
+            comm_isend_owned(q->comm, peer, 7, hl_calloc(q->bytes, 1), q->bytes, &r);
+            comm_wait(&r);
+        }
+    }
+}
+
+void run_calibrate(int *argc, char ***argv, const char *json, int threads, Dtype dt,
+                   double budget) {
+    Comm comm;
+    comm_init(argc, argv, &comm);
+    FILE *f = comm.rank == 0 ? fopen(json, "w") : NULL;
+    if (comm_any(&comm, comm.rank == 0 && !f)) {
+        char m[600];
+        snprintf(m, sizeof m, "%s: cannot write the calibration file", json);
+        comm_fail_all(&comm, m);
+    }
+    if (f) fclose(f);
+    Gemm g = {.ctx = ctx_cpu(threads, isa_detect())};
+
+    /* GEMM: 512 x 2048 rows times a 2048 x 2048 weight */
+    const int K = 2048, N = 2048;
+    float *src = hl_malloc((size_t)4096 * 1024 * sizeof(float));
+    fill(src, (size_t)4096 * 1024, 12345u + (uint32_t)comm.rank);
+    g.w = hl_calloc(16, sizeof(Weight));
+    weight_pack(&g.w[0], dt, src, N, K, (size_t)K);
+    g.n_w = 1, g.M = 512;
+    g.x = hl_malloc((size_t)g.M * K * sizeof(float));
+    g.y = hl_malloc((size_t)g.M * 4096 * sizeof(float));
+    fill(g.x, (size_t)g.M * K, 777u);
+    group_barrier(&comm.world);
+    double t = per_call(run_gemm, &g, budget);
+    double s_per_gflop[2] = {t / (2.0 * g.M * N * K / 1e9), 0};
+    weight_free(&g.ctx, &g.w[0]);
+
+    /* streaming: 16 matrices of 4096 x 1024, one row through each */
+    for (int i = 0; i < 16; i++) weight_pack(&g.w[i], dt, src, 4096, 1024, 1024);
+    g.n_w = 16, g.M = 1;
+    double bytes = 16.0 * 4096 * 1024 * dtype_size(dt);
+    group_barrier(&comm.world);
+    t = per_call(run_gemm, &g, budget);
+    s_per_gflop[1] = t / (bytes / 1e9);
+    for (int i = 0; i < 16; i++) weight_free(&g.ctx, &g.w[i]);
+    free(src), free(g.w), free(g.x), free(g.y);
+    group_allreduce_max_double(&comm.world, s_per_gflop, 2); /* the slowest rank */
+
+    double lat = 0, gbps = 0;
+    if (comm.size > 1) {
+        group_barrier(&comm.world);
+        if (comm.rank < 2) {
+            /* fixed counts: both ranks must make the same calls */
+            Ping warm = {&comm, (size_t)4 << 20, 2}, small = {&comm, 8, 1000},
+                 big = {&comm, (size_t)4 << 20, 20};
+            ping_pong(&warm);
+            double t0 = comm_wtime();
+            ping_pong(&small);
+            lat = (comm_wtime() - t0) / (2.0 * small.reps);
+            t0 = comm_wtime();
+            ping_pong(&big);
+            double tb = (comm_wtime() - t0) / (2.0 * big.reps);
+            gbps = (double)big.bytes / (tb > lat ? tb - lat : tb) / 1e9;
+        }
+        group_barrier(&comm.world);
+    }
+    if (comm.rank == 0) {
+        Calibration cal = {.threads = g.ctx.threads,
+                           .ranks = comm.size,
+                           .gemm_gflops = 1.0 / s_per_gflop[0],
+                           .stream_gbps = 1.0 / s_per_gflop[1],
+                           .p2p_latency_s = lat,
+                           .p2p_gbps = gbps};
+        gethostname(cal.host, sizeof cal.host - 1);
+        time_t now = time(NULL);
+        strftime(cal.date, sizeof cal.date, "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
+        snprintf(cal.backend, sizeof cal.backend, "cpu");
+        snprintf(cal.dtype, sizeof cal.dtype, "%s", dtype_name(dt));
+        calibration_save(json, &cal);
+        printf("calibration: %d rank%s x %d thread%s, weights %s (cpu kernels %s)\n", comm.size,
+               comm.size == 1 ? "" : "s", g.ctx.threads, g.ctx.threads == 1 ? "" : "s", cal.dtype,
+               isa_name(g.ctx.isa));
+        printf("  GEMM %.1f GFLOP/s per rank, weight streaming %.2f GB/s per rank\n",
+               cal.gemm_gflops, cal.stream_gbps);
+        if (comm.size > 1)
+            printf("  messages (ranks 0 and 1): latency %.1f us, bandwidth %.2f GB/s\n", lat * 1e6,
+                   gbps);
+        printf("  written to %s (hyperllava plan --calibration %s)\n", json, json);
+    }
+    comm_finalize(&comm);
+}
