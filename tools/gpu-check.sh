@@ -110,6 +110,10 @@ timeout 120 bin/hyperllava bench --model "$M7" --backend cuda --dtype bf16 --wor
     --batch-sizes 1,8 --new-tokens 128 --warmup 1 --repeat 2 --json "$OUT/engine-decode.json" \
     2>&1 | tee "$OUT/engine-decode.log"
 
+stamp "hyperllava bench --calibrate --backend cuda"
+timeout 60 bin/hyperllava bench --calibrate --backend cuda --dtype bf16 --json "$OUT/calibration.json" \
+    2>&1 | tee "$OUT/calibrate.log"
+
 # 4. the peer
 PEER=${HL_PEER:-}
 for c in ../shared/peers/hf_llava_gpu.py shared/peers/hf_llava_gpu.py; do
@@ -131,6 +135,7 @@ def load(name):
     try: return json.load(open(os.path.join(out, name)))
     except Exception: return {}
 ep, ed, hf = load("engine-pope.json"), load("engine-decode.json"), load("anchor_hf.json")
+cal = load("calibration.json")
 def engine(rep, work, bs, key):
     for r in rep.get("results", {}).get(work, []):
         if r.get("batch_size") == bs: return r.get(key, {}).get("median")
@@ -147,6 +152,9 @@ for work, key, pkey, label in (("pope", "samples_per_s", "samples_per_s", "POPE-
         if e is None and p is None: continue
         print("| %s | %d | %s | %s | %s |" % (label, bs, cell(e), cell(p), "%.2fx" % (e / p) if e and p else "-"))
 print("| make test-gpu | | %s | | |" % tests)
+if cal:
+    print("| bench --calibrate (bf16) | | GEMM %.0f GFLOP/s, streaming %.0f GB/s | | |"
+          % (cal.get("gemm_gflops", 0), cal.get("stream_gbps", 0)))
 print("| device | | %s | %s | |" % (ep.get("device", "-"), hf.get("gpu", "-")))
 for k in ("bf16_gemm_tflops", "copy_tb_s", "pope_limit_samples_per_s", "decode_bs1_limit_tokens_per_s"):
     if k in hf: print("| limit: %s | | | %.1f | |" % (k, hf[k]))

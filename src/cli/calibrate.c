@@ -1,6 +1,6 @@
 /* `hyperllava bench --calibrate`: its options; the measurement is
  * run/calibrate.h. */
-#include <stdio.h>
+#include <string.h>
 
 #include "cli/args.h"
 #include "cli/commands.h"
@@ -17,16 +17,20 @@ static const char *help =
     "  --json FILE   where to write the rates (default calibration.json)\n"
     "  --threads N   compute threads per rank (default 1)\n"
     "  --dtype D     weights held as f32, bf16 or f16 (default f32)\n"
-    "  --seconds S   time spent on each of the two rates (default 1.5)\n";
+    "  --seconds S   time spent on each of the two rates (default 1.5)\n"
+    "  --backend B   cpu (default) or cuda: the rates of each rank's GPU\n";
 
 int bench_calibrate(int argc, char **argv) {
-    const char *json = "calibration.json", *dtype = "f32";
+    const char *json = "calibration.json", *dtype = "f32", *backend = "cpu";
     int threads = 1, calibrate = 0;
     double budget = 1.5;
-    const Opt opts[] = {
-        {"--calibrate", OPT_FLAG, &calibrate, 0, NULL}, {"--json", OPT_STR, &json, 0, NULL},
-        {"--threads", OPT_INT, &threads, 1, NULL},      {"--dtype", OPT_STR, &dtype, 0, NULL},
-        {"--seconds", OPT_REAL, &budget, 0, NULL},      {0}};
+    const Opt opts[] = {{"--calibrate", OPT_FLAG, &calibrate, 0, NULL},
+                        {"--json", OPT_STR, &json, 0, NULL},
+                        {"--threads", OPT_INT, &threads, 1, NULL},
+                        {"--dtype", OPT_STR, &dtype, 0, NULL},
+                        {"--seconds", OPT_REAL, &budget, 0, NULL},
+                        {"--backend", OPT_STR, &backend, 0, NULL},
+                        {0}};
     args_parse(&(ArgsCmd){.name = "bench --calibrate",
                           .help = help,
                           .unknown = "bench --calibrate: unknown argument '%s' (see --help)"},
@@ -34,6 +38,8 @@ int bench_calibrate(int argc, char **argv) {
     Dtype dt;
     if (dtype_parse(dtype, &dt) != 0)
         hl_fail("bench --calibrate: --dtype expects f32, bf16 or f16, got '%s'", dtype);
-    run_calibrate(&argc, &argv, json, threads, dt, budget);
+    if (strcmp(backend, "cpu") && strcmp(backend, "cuda"))
+        hl_fail("bench --calibrate: --backend expects cpu or cuda, got '%s'", backend);
+    run_calibrate(&argc, &argv, json, threads, dt, budget, !strcmp(backend, "cuda"));
     return 0;
 }

@@ -59,6 +59,7 @@ typedef struct {
 static void run_gemm(void *p) {
     Gemm *g = p;
     for (int i = 0; i < g->n_w; i++) gemm(&g->ctx, g->y, g->x, &g->w[i], NULL, g->M);
+    ctx_sync(&g->ctx); /* a device runs the products after the calls return */
 }
 
 typedef struct {
@@ -85,8 +86,8 @@ static void ping_pong(void *p) {
     }
 }
 
-void run_calibrate(int *argc, char ***argv, const char *json, int threads, Dtype dt,
-                   double budget) {
+void run_calibrate(int *argc, char ***argv, const char *json, int threads, Dtype dt, double budget,
+                   int cuda) {
     Comm comm;
     comm_init(argc, argv, &comm);
     FILE *f = comm.rank == 0 ? fopen(json, "w") : NULL;
@@ -97,6 +98,13 @@ void run_calibrate(int *argc, char ***argv, const char *json, int threads, Dtype
     }
     if (f) fclose(f);
     Gemm g = {.ctx = ctx_cpu(threads, isa_detect())};
+    char err[256] = "";
+    if (comm_any(&comm, cuda && ctx_cuda(&g.ctx, comm.local_rank, err, sizeof err) != 0)) {
+        char m[400];
+        snprintf(m, sizeof m, "bench --calibrate --backend cuda: %s",
+                 *err ? err : "another rank has no usable GPU");
+        comm_fail_all(&comm, m);
+    }
 
     /* GEMM: 512 x 2048 rows times a 2048 x 2048 weight */
     const int K = 2048, N = 2048;
@@ -104,24 +112,32 @@ void run_calibrate(int *argc, char ***argv, const char *json, int threads, Dtype
     fill(src, (size_t)4096 * 1024, 12345u + (uint32_t)comm.rank);
     g.w = hl_calloc(16, sizeof(Weight));
     weight_pack(&g.w[0], dt, src, N, K, (size_t)K);
+    weight_place(&g.ctx, &g.w[0]);
     g.n_w = 1, g.M = 512;
-    g.x = hl_malloc((size_t)g.M * K * sizeof(float));
-    g.y = hl_malloc((size_t)g.M * 4096 * sizeof(float));
-    fill(g.x, (size_t)g.M * K, 777u);
+    float *xh = hl_malloc((size_t)g.M * K * sizeof(float));
+    fill(xh, (size_t)g.M * K, 777u);
+    g.x = ctx_alloc(&g.ctx, (size_t)g.M * K * sizeof(float));
+    ctx_upload(&g.ctx, g.x, xh, (size_t)g.M * K * sizeof(float));
+    free(xh);
+    g.y = ctx_alloc(&g.ctx, (size_t)g.M * 4096 * sizeof(float));
     group_barrier(&comm.world);
     double t = per_call(run_gemm, &g, budget);
     double s_per_gflop[2] = {t / (2.0 * g.M * N * K / 1e9), 0};
     weight_free(&g.ctx, &g.w[0]);
 
     /* streaming: 16 matrices of 4096 x 1024, one row through each */
-    for (int i = 0; i < 16; i++) weight_pack(&g.w[i], dt, src, 4096, 1024, 1024);
+    for (int i = 0; i < 16; i++) {
+        weight_pack(&g.w[i], dt, src, 4096, 1024, 1024);
+        weight_place(&g.ctx, &g.w[i]);
+    }
     g.n_w = 16, g.M = 1;
     double bytes = 16.0 * 4096 * 1024 * dtype_size(dt);
     group_barrier(&comm.world);
     t = per_call(run_gemm, &g, budget);
     s_per_gflop[1] = t / (bytes / 1e9);
     for (int i = 0; i < 16; i++) weight_free(&g.ctx, &g.w[i]);
-    free(src), free(g.w), free(g.x), free(g.y);
+    free(src), free(g.w);
+    ctx_free(&g.ctx, g.x), ctx_free(&g.ctx, g.y);
     group_allreduce_max_double(&comm.world, s_per_gflop, 2); /* the slowest rank */
 
     double lat = 0, gbps = 0;
@@ -152,12 +168,16 @@ void run_calibrate(int *argc, char ***argv, const char *json, int threads, Dtype
         gethostname(cal.host, sizeof cal.host - 1);
         time_t now = time(NULL);
         strftime(cal.date, sizeof cal.date, "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
-        snprintf(cal.backend, sizeof cal.backend, "cpu");
+        snprintf(cal.backend, sizeof cal.backend, "%s", cuda ? "cuda" : "cpu");
         snprintf(cal.dtype, sizeof cal.dtype, "%s", dtype_name(dt));
         calibration_save(json, &cal);
-        printf("calibration: %d rank%s x %d thread%s, weights %s (cpu kernels %s)\n", comm.size,
-               comm.size == 1 ? "" : "s", g.ctx.threads, g.ctx.threads == 1 ? "" : "s", cal.dtype,
-               isa_name(g.ctx.isa));
+        if (cuda)
+            printf("calibration: %d rank%s, one GPU each (%s), weights %s\n", comm.size,
+                   comm.size == 1 ? "" : "s", ctx_device_name(&g.ctx), cal.dtype);
+        else
+            printf("calibration: %d rank%s x %d thread%s, weights %s (cpu kernels %s)\n", comm.size,
+                   comm.size == 1 ? "" : "s", g.ctx.threads, g.ctx.threads == 1 ? "" : "s",
+                   cal.dtype, isa_name(g.ctx.isa));
         printf("  GEMM %.1f GFLOP/s per rank, weight streaming %.2f GB/s per rank\n",
                cal.gemm_gflops, cal.stream_gbps);
         if (comm.size > 1)
@@ -165,5 +185,6 @@ void run_calibrate(int *argc, char ***argv, const char *json, int threads, Dtype
                    gbps);
         printf("  written to %s (hyperllava plan --calibration %s)\n", json, json);
     }
+    ctx_release(&g.ctx);
     comm_finalize(&comm);
 }

@@ -10,8 +10,10 @@
 #include "util/dtype.h"
 
 /* Starts MPI (argc, argv as main has them), measures for about `budget`
- * seconds per rate with `threads` threads per rank and weights held as dt,
- * writes json on rank 0 and prints what it found; finalizes MPI. */
-void run_calibrate(int *argc, char ***argv, const char *json, int threads, Dtype dt, double budget);
+ * seconds per rate with `threads` threads per rank (or, cuda set, on each
+ * rank's GPU) and weights held as dt, writes json on rank 0 and prints what
+ * it found; finalizes MPI. */
+void run_calibrate(int *argc, char ***argv, const char *json, int threads, Dtype dt, double budget,
+                   int cuda);
 
 #endif
