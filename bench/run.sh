@@ -58,7 +58,8 @@ model_file() { # name -> path (made when missing)
         *) die "unknown model '$1' (demo, synthetic or hyper)" ;;
     esac
 }
-# Work per model: the tiny ones take GPU.md's shapes; the synthetic ones fewer
+# Work per model: the tiny ones take the batch sizes and answer length of the
+# GPU comparison (batch 1, 8, 32; 128 new tokens); the synthetic ones fewer
 # batch sizes and tokens so a run stays within minutes on 2 cores.
 bench_args() {
     if [ $quick -eq 1 ]; then echo "--batch-sizes 1 --new-tokens 8 --warmup 0 --repeat 1"

@@ -1,4 +1,4 @@
-/* HyperLLaVA experts (DESIGN §2.3): a hypernetwork turns a guidance vector
+/* HyperLLaVA experts (docs/model.md §4): a hypernetwork turns a guidance vector
  * into an adapter W_u · SiLU(W_d · x) that is then applied to every token of
  * the sample.
  *

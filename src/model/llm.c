@@ -171,7 +171,7 @@ void llm_blocks(const Ctx *ctx, const Llm *m, float *x_host, const SeqSpan *span
         gemm(ctx, h, a, &B->o, NULL, R);
         shard_sum(ctx, tp, h, (long)R * d);
         add_inplace(ctx, x, h, (long)R * d);
-        /* x is now h of DESIGN §2.4: the expert reads it */
+        /* x is now h of docs/model.md §5: the expert reads it */
         rmsnorm(ctx, h, x, B->ln2, R, d, m->eps);
         gemm(ctx, g, h, &B->gate, NULL, R);
         gemm(ctx, u, h, &B->up, NULL, R);

@@ -1,4 +1,4 @@
-/* LLaMA decoder with the HyperLLaVA language expert (DESIGN §2.4).
+/* LLaMA decoder with the HyperLLaVA language expert (docs/model.md §5).
  *
  * One Llm holds what one rank owns: the blocks [block0, block0+n_blocks) of
  * its pipeline stage, tensor-parallel shards of each (q/k/v and gate/up keep

@@ -1,4 +1,4 @@
-/* LLaVA-1.5 projector (mlp2x_gelu) with the visual experts (DESIGN §2.2):
+/* LLaVA-1.5 projector (mlp2x_gelu) with the visual experts (docs/model.md §3):
  *   none    V = L2(L1(f))
  *   layer1  V = L2(L1(f) + E_V1(f))
  *   layer2  V = L2(L1(f)) + E_V2(L1(f))

@@ -1,4 +1,4 @@
-/* CLIP ViT vision tower (DESIGN §2.1), tensor-parallel over heads and MLP
+/* CLIP ViT vision tower (docs/model.md §2), tensor-parallel over heads and MLP
  * width: q/k/v and fc1 keep output rows, out_proj and fc2 input columns, and
  * each block's two partial sums are all-reduced over the TP group. */
 #ifndef HL_VISION_H

@@ -1,5 +1,6 @@
 /* The engine of one rank: its part of the model and the pipeline scheduler
- * of batched generation (DESIGN §4); the model's math is model/llava.h.
+ * of batched generation (docs/parallel.md, docs/determinism.md); the model's
+ * math is model/llava.h (docs/model.md).
  *
  * Every rank of a data-parallel replica calls engine_generate with the same
  * batch size; only the first stage reads the requests (images, prompt ids).

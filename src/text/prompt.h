@@ -1,4 +1,4 @@
-/* LLaVA-1.5's single-turn prompt and its token ids (DESIGN §2.5).
+/* LLaVA-1.5's single-turn prompt and its token ids (docs/model.md §6).
  *
  * prompt_vicuna_v1 builds the vicuna_v1 conversation text that LLaVA's
  * evaluation scripts give the model; prompt_tokenize turns a prompt into ids

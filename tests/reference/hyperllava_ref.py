@@ -1,11 +1,11 @@
-"""PyTorch reference of HyperLLaVA / LLaVA-1.5: the executable form of DESIGN.md §2.
+"""PyTorch reference of HyperLLaVA / LLaVA-1.5: the executable form of docs/model.md.
 
 The C engine must reproduce what this module computes. Standard parts come from
 Hugging Face transformers 4.37.2 (CLIPVisionModel, LlamaForCausalLM, their
 attention and rotary modules, LlamaTokenizer, CLIPImageProcessor); the parts
 that HyperLLaVA adds (visual and language experts) are written out here, and
 the LLaMA decoder loop is driven block by block so the language expert is added
-exactly where DESIGN §2.4 puts it. Everything runs in float32 on the CPU.
+exactly where docs/model.md §5 puts it. Everything runs in float32 on the CPU.
 
 It also reads and writes the project's HDF5 weight file (docs/weight-file.md),
 which is how the golden fixtures and the converters produce models.
@@ -106,7 +106,7 @@ class Config:
 
 
 # --------------------------------------------------------------------------
-# Experts (DESIGN §2.3)
+# Experts (docs/model.md §4)
 
 def guidance_vector(rows: torch.Tensor) -> torch.Tensor:
     """Mean over the guidance rows, then RMS-normalised."""
@@ -274,7 +274,7 @@ class HyperLlava(nn.Module):
 
     @torch.no_grad()
     def project(self, fv: torch.Tensor, trace: Optional[dict] = None) -> torch.Tensor:
-        """Projector with visual experts (DESIGN §2.2). [patches, d]"""
+        """Projector with visual experts (docs/model.md §3). [patches, d]"""
         l1 = F.gelu(self.projector[0](fv))
         a = l1
         if "v1" in self.expert or "v2" in self.expert:
@@ -392,7 +392,7 @@ class HyperLlava(nn.Module):
 
 
 # --------------------------------------------------------------------------
-# Images (DESIGN §2.6), prompt and tokens (DESIGN §2.5)
+# Images (docs/model.md §1), prompt and tokens (docs/model.md §6)
 
 def expand2square(img: Image.Image, background) -> Image.Image:
     w, h = img.size

@@ -1,6 +1,6 @@
 """Check the reference and its fixtures against a second, independent implementation.
 
-The model math of DESIGN §2 is written out again here in float64 from the raw
+The model math of docs/model.md is written out again here in float64 from the raw
 weight-file tensors (no transformers modules, no KV cache): vision tower,
 projector with experts, LLaMA with RoPE and the language expert. For every
 fixture case it recomputes the prompt logits, the stage outputs and the greedy
