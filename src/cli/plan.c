@@ -172,6 +172,25 @@ static void sweep_config(const Job *job, int li, int bi, RunConfig *out) {
     run_config_set_batch_size(out, job->sweep.batch_sizes[bi]);
 }
 
+/* Why a sweep run cannot run, without the run config's path in front (the
+ * run is named by its layout instead), or NULL when it is valid. */
+static char *sweep_invalid(const RunConfig *c, const Model *model) {
+    char *err = run_config_check_layout(c, model->have ? &model->m : NULL, 0);
+    if (!err || !c->path) return err;
+    size_t n = strlen(c->path);
+    if (strncmp(err, c->path, n) || strncmp(err + n, ": ", 2)) return err;
+    char *why = hl_strdup(err + n + 2);
+    free(err);
+    return why;
+}
+
+/* Appends text to *s after sep (nothing before the first). */
+static void append(char **s, const char *sep, const char *text) {
+    char *t = hl_strdupf("%s%s%s", *s ? *s : "", *s ? sep : "", text);
+    free(*s);
+    *s = t;
+}
+
 static void print_shell(const RunConfig *cfg, const Job *job, const Model *model) {
     shell_int("HL_WORLD", world_of(cfg));
     shell_int("HL_DP", cfg->dp);
@@ -195,28 +214,37 @@ static void print_shell(const RunConfig *cfg, const Job *job, const Model *model
         len += (size_t)snprintf(names + len, cap - len, "%s%s", i ? " " : "", job->benches[i].name);
     shell_var("HL_BENCH_NAMES", names);
     free(names);
+    /* HL_SWEEP: the runs to start; HL_SWEEP_ALL: every run in the sweep's
+     * order; HL_SWEEP_SKIPPED: one line per invalid run, "RUN reason". */
     int max_world = world_of(cfg);
-    char *sweep = hl_calloc(1, 1);
-    len = 0;
+    char *sweep = NULL, *all = NULL, *skipped = NULL;
     if (job->has_sweep) {
         max_world = 0;
         for (int li = 0; li < job->sweep.n_layouts; li++)
             for (int bi = 0; bi < job->sweep.n_batch_sizes; bi++) {
                 RunConfig c;
                 sweep_config(job, li, bi, &c);
-                check_or_fail(&c, model, 0);
                 char item[96];
-                int n = snprintf(item, sizeof item, "%s%dx%dx%d:%d:%d", len ? " " : "", c.dp, c.pp,
-                                 c.tp, c.batch_size, world_of(&c));
-                sweep = hl_realloc(sweep, len + (size_t)n + 1);
-                memcpy(sweep + len, item, (size_t)n + 1);
-                len += (size_t)n;
-                if (world_of(&c) > max_world) max_world = world_of(&c);
+                snprintf(item, sizeof item, "%dx%dx%d:%d:%d", c.dp, c.pp, c.tp, c.batch_size,
+                         world_of(&c));
+                append(&all, " ", item);
+                char *why = sweep_invalid(&c, model);
+                if (why) {
+                    char *line = hl_strdupf("%s %s", item, why);
+                    append(&skipped, "\n", line);
+                    free(line);
+                } else {
+                    append(&sweep, " ", item);
+                    if (world_of(&c) > max_world) max_world = world_of(&c);
+                }
+                free(why);
                 run_config_free(&c);
             }
     }
-    shell_var("HL_SWEEP", sweep);
-    free(sweep);
+    shell_var("HL_SWEEP", sweep ? sweep : "");
+    shell_var("HL_SWEEP_ALL", all ? all : "");
+    shell_var("HL_SWEEP_SKIPPED", skipped ? skipped : "");
+    free(sweep), free(all), free(skipped);
     shell_int("HL_MAX_WORLD", max_world);
 }
 
@@ -293,7 +321,7 @@ static int print_memory(const RunConfig *cfg, const Job *job, const Model *model
 }
 
 static void print_plan(const RunConfig *cfg, const Job *job, const Model *model, int *missing,
-                       int *answered, int *invalid) {
+                       int *answered, int *invalid, int *sweep_runs) {
     int world = world_of(cfg);
     if (job) printf("job:        %s\n", job->path);
     printf("run config: %s\n", cfg->path);
@@ -407,21 +435,33 @@ static void print_plan(const RunConfig *cfg, const Job *job, const Model *model,
         }
     }
     if (job->has_sweep) {
-        printf("sweep:      %d layouts x %d batch sizes\n", job->sweep.n_layouts,
-               job->sweep.n_batch_sizes);
-        int bad = 0;
+        int total = job->sweep.n_layouts * job->sweep.n_batch_sizes, bad = 0;
         for (int li = 0; li < job->sweep.n_layouts; li++)
             for (int bi = 0; bi < job->sweep.n_batch_sizes; bi++) {
                 RunConfig c;
                 sweep_config(job, li, bi, &c);
-                char *err = run_config_check_layout(&c, model->have ? &model->m : NULL, 0);
-                printf("  %dx%dx%d batch %d: world %d, %d micro-batch%s%s%s\n", c.dp, c.pp, c.tp,
-                       c.batch_size, world_of(&c), c.micro_batches,
-                       c.micro_batches == 1 ? "" : "es", err ? "  INVALID: " : "", err ? err : "");
-                if (err) bad++;
-                free(err);
+                char *why = sweep_invalid(&c, model);
+                bad += why != NULL;
+                free(why);
                 run_config_free(&c);
             }
+        printf("sweep:      %d layout%s x %d batch size%s: %d run%s", job->sweep.n_layouts,
+               job->sweep.n_layouts == 1 ? "" : "s", job->sweep.n_batch_sizes,
+               job->sweep.n_batch_sizes == 1 ? "" : "s", total - bad, total - bad == 1 ? "" : "s");
+        if (bad) printf(", %d invalid and skipped", bad);
+        printf("\n");
+        for (int li = 0; li < job->sweep.n_layouts; li++)
+            for (int bi = 0; bi < job->sweep.n_batch_sizes; bi++) {
+                RunConfig c;
+                sweep_config(job, li, bi, &c);
+                char *why = sweep_invalid(&c, model);
+                printf("  %dx%dx%d batch %d: world %d, %d micro-batch%s%s%s\n", c.dp, c.pp, c.tp,
+                       c.batch_size, world_of(&c), c.micro_batches,
+                       c.micro_batches == 1 ? "" : "es", why ? "  SKIPPED: " : "", why ? why : "");
+                free(why);
+                run_config_free(&c);
+            }
+        *sweep_runs = total;
         *invalid = bad;
     }
 }
@@ -710,13 +750,13 @@ int cmd_plan(int argc, char **argv) {
     }
     check_or_fail(cfg, &model, world);
 
-    int missing = 0, answered = 0, too_big = 0, invalid = 0;
+    int missing = 0, answered = 0, too_big = 0, invalid = 0, sweep_runs = 0;
     if (print_world)
         printf("%d\n", world_of(cfg));
     else if (shell)
         print_shell(cfg, job_path ? &job : NULL, &model);
     else {
-        print_plan(cfg, job_path ? &job : NULL, &model, &missing, &answered, &invalid);
+        print_plan(cfg, job_path ? &job : NULL, &model, &missing, &answered, &invalid, &sweep_runs);
         if (node_gb <= 0)
             node_gb = gib((long long)sysconf(_SC_PHYS_PAGES) * (long long)sysconf(_SC_PAGESIZE));
         if (!print_memory(cfg, job_path ? &job : NULL, &model, node_gb, gpu_gb)) too_big = 1;
@@ -745,9 +785,11 @@ int cmd_plan(int argc, char **argv) {
             problem(&problems, t);
             free(t);
         }
-        if (invalid) {
-            char *t = hl_strdupf("sweep: %d run%s invalid (marked above)", invalid,
-                                 invalid == 1 ? " is" : "s are");
+        if (sweep_runs && invalid == sweep_runs) {
+            /* some invalid runs are skipped; a sweep with none to run is refused */
+            char *t = hl_strdupf("sweep: none of its %d run%s is valid for the model (marked "
+                                 "SKIPPED above)",
+                                 sweep_runs, sweep_runs == 1 ? "" : "s");
             problem(&problems, t);
             free(t);
         }

@@ -372,11 +372,64 @@ hyperllava-submit: array job 1003 (tasks 1 of 2: resubmitted, --resume), scoring
     eq submit-only-gone-dep "$(tail -n 1 "$FAKE_LOG/sbatch")" "--parsable --dependency=afterok:1005 $T/valid-out/slurm/valid-suite-merge-retry.sbatch"
     [ -e "$FAKE_LOG/scancel" ] && fail "scancel called for a job no longer queued"
     rm -f "$FAKE_LOG/sbatch"
-    # a sweep with an invalid layout: one of the problems in plan's one line
+    # a sweep with invalid layouts (tp does not divide the heads, more stages
+    # than blocks): plan marks them skipped, submit warns and queues the rest
     sed "s|$T/valid-out|$T/sweep-valid-out|" "$V" >"$T/sweep-valid.yaml"
-    printf 'sweep:\n  layouts: [1x1x1, 1x1x4]\n  batch_sizes: [2]\n' >>"$T/sweep-valid.yaml"
-    run_err plan-sweep-invalid "hyperllava: error: $T/sweep-valid.yaml: sweep: 1 run is invalid (marked above)" \
-        "$BIN" plan --job "$T/sweep-valid.yaml"
+    printf 'sweep:\n  layouts: [1x1x1, 1x1x4, 1x5x1, 1x2x1]\n  batch_sizes: [2]\n' >>"$T/sweep-valid.yaml"
+    SV=$T/sweep-valid.yaml
+    out=$("$BIN" plan --job "$SV" 2>&1) || fail "plan refused a sweep with valid runs: $out"
+    has plan-sweep-skip "$out" "sweep:      4 layouts x 1 batch size: 2 runs, 2 invalid and skipped"
+    has plan-sweep-skip "$out" "  1x1x4 batch 2: world 4, 1 micro-batch  SKIPPED: parallel.tp: vision heads 6 is not divisible by tp = 4"
+    has plan-sweep-skip "$out" "  1x5x1 batch 2: world 5, 1 micro-batch  SKIPPED: parallel.pp: 5 pipeline stages but the model has 4 blocks"
+    has plan-sweep-skip "$out" "  1x2x1 batch 2: world 2, 1 micro-batch"$'\n'
+    sh=$("$BIN" plan --job "$SV" --print-shell) || fail "print-shell refused a sweep with valid runs"
+    (
+        eval "$sh"
+        [ "$HL_SWEEP" = "1x1x1:2:1 1x2x1:2:2" ] && [ "$HL_SWEEP_ALL" = "1x1x1:2:1 1x1x4:2:4 1x5x1:2:5 1x2x1:2:2" ] &&
+            [ "$HL_SWEEP_SKIPPED" = "1x1x4:2:4 parallel.tp: vision heads 6 is not divisible by tp = 4
+1x5x1:2:5 parallel.pp: 5 pipeline stages but the model has 4 blocks" ] && [ "$HL_MAX_WORLD" = 2 ]
+    ) || fail "print-shell of a sweep with invalid runs: $sh"
+    out=$(env PATH="$PATHF" launcher/hyperllava-submit "$SV" 2>"$T/err") || fail "submit refused a sweep with valid runs: $(cat "$T/err")"
+    eq submit-sweep-skip "$(cat "$T/err")" "hyperllava-submit: warning: sweep run 1x1x4 batch 2 will be skipped: parallel.tp: vision heads 6 is not divisible by tp = 4
+hyperllava-submit: warning: sweep run 1x5x1 batch 2 will be skipped: parallel.pp: 5 pipeline stages but the model has 4 blocks"
+    eq submit-sweep-skip "$out" "hyperllava-submit: sweep job 1001 (1 node(s) x 2 ranks); log in $T/sweep-valid-out/slurm"
+    has submit-sweep-skip "$(cat "$T/sweep-valid-out/slurm/sweep-valid-sweep.sbatch")" "#SBATCH --ntasks-per-node=2"
+    # an allocation too small for some runs: those are skipped too; for every run: refused
+    err=$(env PATH="$PATHF" launcher/hyperllava-submit --dry-run --nodes 1 --tasks-per-node 1 "$SV" 2>&1 >/dev/null)
+    has submit-sweep-small "$err" "hyperllava-submit: warning: 1 sweep run(s) need more than 1 rank(s) (1 node(s) x 1) and will be skipped: 1x2x1/b2"
+    # no valid run: plan and submit refuse (--force cannot help: nothing would run)
+    sed 's/\[1x1x1, 1x1x4, 1x5x1, 1x2x1\]/[1x1x4, 1x5x1]/' "$SV" >"$T/sweep-none.yaml"
+    run_err plan-sweep-none "hyperllava: error: $T/sweep-none.yaml: sweep: none of its 2 runs is valid for the model (marked SKIPPED above)" \
+        "$BIN" plan --job "$T/sweep-none.yaml"
+    run_err submit-sweep-none "hyperllava-submit: error: $T/sweep-none.yaml: sweep: none of its 2 run(s) is valid for the model (hyperllava plan --job $T/sweep-none.yaml shows why)" \
+        env PATH="$PATHF" launcher/hyperllava-submit --force "$T/sweep-none.yaml"
+    [ "$(wc -l <"$FAKE_LOG/sbatch")" -eq 1 ] || fail "a sweep without a valid run was queued"
+    rm -f "$FAKE_LOG/sbatch"
+
+    # hyperllava-sweep: the invalid runs are skipped with their reason, the
+    # others run (fake mpirun), sweep.csv has every run; status 0 and a warning
+    rm -f "$FAKE_LOG/mpirun"
+    env -u SLURM_JOB_ID PATH="$PATHF" HL_CORES=16 launcher/hyperllava-sweep "$SV" >"$T/sweep-skip.log" 2>&1
+    eq sweep-skip-rc $? 0
+    log=$(cat "$T/sweep-skip.log")
+    has sweep-skip "$log" "hyperllava-sweep: [2/4] 1x1x4 batch 2: skipped, invalid layout: parallel.tp: vision heads 6 is not divisible by tp = 4"
+    has sweep-skip "$log" "hyperllava-sweep: [3/4] 1x5x1 batch 2: skipped, invalid layout: parallel.pp: 5 pipeline stages but the model has 4 blocks"
+    has sweep-skip "$log" "hyperllava-sweep: warning: 2 of 4 run(s) skipped: 1x1x4/b2 1x5x1/b2 (reasons above and in $T/sweep-valid-out/sweep/sweep.csv)"
+    eq sweep-skip-ran "$(grep -o -- '--layout [0-9x]*' "$FAKE_LOG/mpirun" 2>/dev/null | tr '\n' ' ')" "--layout 1x1x1 --layout 1x2x1 "
+    csv=$(cat "$T/sweep-valid-out/sweep/sweep.csv" 2>/dev/null)
+    eq sweep-skip-csv "$(cut -d, -f1-10 <<<"$csv")" "layout,dp,pp,tp,world,batch_size,status,reason,metrics,samples_per_s
+1x1x1,1,1,1,1,2,ok,,.,2.5
+1x1x4,1,1,4,4,2,skipped,invalid layout: parallel.tp: vision heads 6 is not divisible by tp = 4,,
+1x5x1,1,5,1,5,2,skipped,invalid layout: parallel.pp: 5 pipeline stages but the model has 4 blocks,,
+1x2x1,1,2,1,2,2,ok,,.,4.5"
+    # inside an allocation of 1 task, the 2-rank run is skipped as well
+    out=$(env PATH="$PATHF" SLURM_JOB_ID=77 SLURM_NTASKS=1 launcher/hyperllava-sweep --dry-run --force "$SV" 2>&1)
+    has sweep-skip-alloc "$out" "hyperllava-sweep: [4/4] 1x2x1 batch 2: skipped, needs 2 ranks, this allocation has 1 task(s)"
+    eq sweep-skip-alloc "$(grep -c "eval --job" <<<"$out")" 1
+    # nothing valid: every run skipped, status 1
+    env -u SLURM_JOB_ID PATH="$PATHF" launcher/hyperllava-sweep "$T/sweep-none.yaml" >"$T/sweep-none.log" 2>&1
+    eq sweep-none-rc $? 1
+    has sweep-none "$(cat "$T/sweep-none.log")" "hyperllava-sweep: error: none of the 2 run(s) could start: all skipped (reasons above)"
 fi
 
 # ---- hyperllava-sweep through a fake eval ---------------------------------------------
@@ -395,10 +448,10 @@ rc=$?
 eq sweep-rc $rc 1
 has sweep-log "$(cat "$T/sweep.log")" "hyperllava-sweep: error: 2 run(s) failed: 2x1x1/b1 2x1x1/b8"
 csv=$(cat "$T/sweep-out/sweep/sweep.csv" 2>/dev/null)
-eq sweep-csv-header "$(head -n 1 <<<"$csv")" "layout,dp,pp,tp,world,batch_size,status,metrics,samples_per_s,peak_bytes.max,peak_bytes.mean,stages.compute_s.max,stages.compute_s.mean,note"
-has sweep-csv "$csv" "1x2x1,1,2,1,2,8,ok,.,16.5,7,4.5,3,2.0,b8"
-has sweep-csv "$csv" "1x1x1,1,1,1,1,1,ok,.,1.5,7,4.0,3,2.0,b1"
-has sweep-csv "$csv" "2x1x1,2,1,1,2,8,missing,"
+eq sweep-csv-header "$(head -n 1 <<<"$csv")" "layout,dp,pp,tp,world,batch_size,status,reason,metrics,samples_per_s,peak_bytes.max,peak_bytes.mean,stages.compute_s.max,stages.compute_s.mean,note"
+has sweep-csv "$csv" "1x2x1,1,2,1,2,8,ok,,.,16.5,7,4.5,3,2.0,b8"
+has sweep-csv "$csv" "1x1x1,1,1,1,1,1,ok,,.,1.5,7,4.0,3,2.0,b1"
+has sweep-csv "$csv" "2x1x1,2,1,1,2,8,failed,exit status 1,"
 eq sweep-csv-rows "$(($(wc -l <<<"$csv") - 1))" 8
 if command -v gnuplot >/dev/null || python3 -c "import matplotlib" 2>/dev/null; then
     [ -s "$T/sweep-out/sweep/sweep.png" ] || fail "no sweep.png although a plotter is installed"
@@ -410,7 +463,7 @@ rm -f "$FAKE_LOG/mpirun"
 env -u SLURM_JOB_ID PATH="$PATHF" HL_CORES=16 launcher/hyperllava-sweep "$T/sweep.yaml" >"$T/sweep.log" 2>&1 ||
     fail "second sweep: $(cat "$T/sweep.log")"
 eq sweep-rerun "$(grep -c "eval --job" "$FAKE_LOG/mpirun")" 2
-has sweep-rerun "$(cat "$T/sweep-out/sweep/sweep.csv")" "2x1x1,2,1,1,2,8,ok,.,16.5"
+has sweep-rerun "$(cat "$T/sweep-out/sweep/sweep.csv")" "2x1x1,2,1,1,2,8,ok,,.,16.5"
 
 if [ $failures -gt 0 ]; then
     echo "$failures failure(s)"

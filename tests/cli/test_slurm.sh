@@ -10,7 +10,8 @@
 # try: `hyperllava-submit JOB --only-tasks 2` resubmits it with a new scoring
 # job and cancels the old one, which waited for ever. A sweep job (--mode
 # sweep: srun steps of 1 and 2 ranks in one allocation) gives the same
-# answers too and its sweep.csv. Submitting the finished job again, and a job
+# answers too and its sweep.csv; its layout invalid for the model is skipped
+# with its reason (a warning at submission, a line in the log, a CSV row). Submitting the finished job again, and a job
 # whose model is missing, are refused in one line before anything is queued. The cluster is stopped at exit, whatever happens. Needs
 # root (slurmd runs jobs as their user).
 set -u
@@ -87,11 +88,13 @@ benchmarks:
     max_new_tokens: 48
 EOF
 BENCHES="pope mme sqa mmbench"
-# The first benchmark over 3 layouts, as one sweep allocation.
+# The first benchmark over 3 layouts, as one sweep allocation, and a layout
+# invalid for the model (tp 4 does not divide its 6 heads), which is skipped.
 SWEEP_JOB=$TMP/sweep.yaml
 sed -e "s#^output: .*#output: $TMP/sweep-out#" -e '/^  - kind: mme/,$d' "$JOB" >"$SWEEP_JOB"
-printf 'sweep:\n  layouts: [1x1x1, 1x2x1, 2x1x1]\n  batch_sizes: [3]\n' >>"$SWEEP_JOB"
+printf 'sweep:\n  layouts: [1x1x1, 1x2x1, 1x1x4, 2x1x1]\n  batch_sizes: [3]\n' >>"$SWEEP_JOB"
 SWEEP_RUNS="1x1x1-b3 1x2x1-b3 2x1x1-b3"
+SWEEP_SKIP="parallel.tp: vision heads 6 is not divisible by tp = 4"
 same_scores() { # two scores.json files equal but for the output paths under "files"
     [ -f "$1" ] && [ -f "$2" ] || return 1
     /usr/bin/python3 - "$1" "$2" <<'PY'
@@ -136,6 +139,8 @@ HL_BIN=$TMP/bin/hyperllava launcher/hyperllava-submit "$SWEEP_JOB" >"$TMP/submit
     { fail "hyperllava-submit (sweep): $(cat "$TMP/submit-sweep.log")"; pass_or_fail; }
 sweep=$(sed -n 's/.*sweep job \([0-9]*\) .*/\1/p' "$TMP/submit-sweep.log")
 [ -n "$sweep" ] || { fail "no job id in: $(cat "$TMP/submit-sweep.log")"; pass_or_fail; }
+grep -qxF "hyperllava-submit: warning: sweep run 1x1x4 batch 3 will be skipped: $SWEEP_SKIP" "$TMP/submit-sweep.log" ||
+    fail "no warning about the invalid sweep run: $(cat "$TMP/submit-sweep.log")"
 ok "submitted array job $array, scoring job $merge, sweep job $sweep"
 
 # Task 2 fails: once the other tasks are done, the scoring job waits for ever
@@ -237,14 +242,19 @@ same_scores "$TMP/ref/scores.json" "$TMP/slurm-out/scores.json" || fail "suite s
 for r in $SWEEP_RUNS; do
     cmp -s "$TMP/ref/pope/answers.jsonl" "$TMP/sweep-out/sweep/$r/pope/answers.jsonl" || fail "sweep $r: answers differ from the mpirun run"
 done
-/usr/bin/python3 - "$TMP/sweep-out/sweep/sweep.csv" $SWEEP_RUNS <<'PY' || fail "sweep.csv: $(cut -c1-80 "$TMP/sweep-out/sweep/sweep.csv" 2>&1)"
+grep -qxF "hyperllava-sweep: [3/4] 1x1x4 batch 3: skipped, invalid layout: $SWEEP_SKIP" "$TMP"/sweep-out/slurm/*.out ||
+    fail "sweep log: no skip line for 1x1x4: $(grep -h hyperllava-sweep "$TMP"/sweep-out/slurm/*.out)"
+/usr/bin/python3 - "$TMP/sweep-out/sweep/sweep.csv" "$SWEEP_SKIP" <<'PY' || fail "sweep.csv: $(cut -c1-100 "$TMP/sweep-out/sweep/sweep.csv" 2>&1)"
 import csv, sys
 rows = list(csv.DictReader(open(sys.argv[1])))
-assert ["%s-b%s" % (r["layout"], r["batch_size"]) for r in rows] == sys.argv[2:], "runs"
-assert all(r["status"] == "ok" and float(r["samples_per_s"]) > 0 for r in rows), "status"
-assert [r["world"] for r in rows] == ["1", "2", "2"], "world"
+assert ["%s-b%s" % (r["layout"], r["batch_size"]) for r in rows] == ["1x1x1-b3", "1x2x1-b3", "1x1x4-b3", "2x1x1-b3"], "runs"
+ran = [r for r in rows if r["layout"] != "1x1x4"]
+assert all(r["status"] == "ok" and float(r["samples_per_s"]) > 0 for r in ran), "status"
+assert [r["world"] for r in ran] == ["1", "2", "2"], "world"
+skip = rows[2]
+assert skip["status"] == "skipped" and skip["reason"] == "invalid layout: " + sys.argv[2] and skip["samples_per_s"] == "", "skipped row"
 PY
-ok "answers and scores identical to the mpirun run (suite and 3 sweep layouts)"
+ok "answers and scores identical to the mpirun run (suite and 3 sweep layouts; the invalid one skipped)"
 
 # Submitting the finished job again is refused in one line before anything is
 # queued: its answers exist (no --resume); so is a job whose model is missing.
