@@ -114,4 +114,10 @@ void run_overrides_apply(const char *cmd, const RunOverrides *o, RunConfig *cfg)
             hl_fail("%s: --dtype expects f32, bf16 or f16, got '%s'", cmd, o->dtype);
         snprintf(cfg->dtype, sizeof cfg->dtype, "%s", o->dtype);
     }
+    if (o->watchdog) {
+        cfg->watchdog_s = arg_int(cmd, "--watchdog", o->watchdog, 0);
+        if (cfg->watchdog_s > RUN_WATCHDOG_MAX)
+            hl_fail("%s: --watchdog expects at most %d seconds, got '%s'", cmd, RUN_WATCHDOG_MAX,
+                    o->watchdog);
+    }
 }

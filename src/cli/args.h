@@ -38,10 +38,10 @@ int arg_int(const char *cmd, const char *opt, const char *s, int min);
 double arg_real(const char *cmd, const char *opt, const char *s);
 
 /* The run-config overrides generate, eval and bench share: --layout DxPxT,
- * --batch-size N, --micro-batches M, --threads T, --dtype D (0 / NULL = not
- * given). */
+ * --batch-size N, --micro-batches M, --threads T, --dtype D, --watchdog S
+ * (0 / NULL = not given). */
 typedef struct {
-    const char *layout, *dtype;
+    const char *layout, *dtype, *watchdog;
     int batch_size, micro_batches, threads;
 } RunOverrides;
 
@@ -49,8 +49,9 @@ typedef struct {
     {"--layout", OPT_STR, &(o).layout, 0, NULL},                                                   \
         {"--batch-size", OPT_INT, &(o).batch_size, 1, NULL},                                       \
         {"--micro-batches", OPT_INT, &(o).micro_batches, 1, NULL},                                 \
-        {"--threads", OPT_INT, &(o).threads, 1, NULL}, {                                           \
-        "--dtype", OPT_STR, &(o).dtype, 0, NULL                                                    \
+        {"--threads", OPT_INT, &(o).threads, 1, NULL}, {"--dtype", OPT_STR, &(o).dtype, 0, NULL},  \
+    {                                                                                              \
+        "--watchdog", OPT_STR, &(o).watchdog, 0, NULL                                              \
     }
 
 /* Applies the given overrides to cfg; a malformed layout fails naming cmd. */
