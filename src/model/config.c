@@ -5,11 +5,19 @@
 
 #include "util/check.h"
 
+/* Sizes and counts above this are damaged files, not models (and keep every
+ * product of two of them inside 64 bits). */
+#define MAX_ATTR (1 << 30)
+
 static int pos_int(WeightFile *wf, const char *name) {
     int64_t v = wf_attr_int(wf, name);
-    if (v <= 0 || v > (1 << 30))
+    if (v <= 0)
         hl_fail("%s: attribute '%s' = %lld must be a positive integer", wf->path, name,
                 (long long)v);
+    if (v > MAX_ATTR)
+        hl_fail("%s: attribute '%s' = %lld is larger than any model's (at most 2^30 = %d): a "
+                "damaged or hand-edited file",
+                wf->path, name, (long long)v, MAX_ATTR);
     return (int)v;
 }
 
