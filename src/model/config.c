@@ -1,5 +1,6 @@
 #include "model/config.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -21,6 +22,27 @@ static int pos_int(WeightFile *wf, const char *name) {
     return (int)v;
 }
 
+/* A real attribute that must be finite and, when positive is set, above 0
+ * (an epsilon, a RoPE base, a standard deviation). */
+static void real_attrs(WeightFile *wf, const char *name, double *out, int n, int positive) {
+    wf_attr_reals(wf, name, out, n);
+    for (int i = 0; i < n; i++) {
+        char which[32] = "";
+        if (n > 1) snprintf(which, sizeof which, "[%d]", i);
+        if (!isfinite(out[i]))
+            hl_fail("%s: attribute '%s'%s = %g is not a finite number", wf->path, name, which,
+                    out[i]);
+        if (positive && !(out[i] > 0))
+            hl_fail("%s: attribute '%s'%s = %g must be positive", wf->path, name, which, out[i]);
+    }
+}
+
+static double pos_real(WeightFile *wf, const char *name) {
+    double v;
+    real_attrs(wf, name, &v, 1, 1);
+    return v;
+}
+
 static int opt_int(WeightFile *wf, const char *name, int fallback) {
     return wf_has_attr(wf, name) ? (int)wf_attr_int(wf, name) : fallback;
 }
@@ -39,17 +61,17 @@ void model_config_read(WeightFile *wf, ModelConfig *c) {
     c->image_size = pos_int(wf, "vision_image_size");
     c->patch_size = pos_int(wf, "vision_patch_size");
     c->v_select = (int)wf_attr_int(wf, "vision_select_layer");
-    c->v_eps = wf_attr_real(wf, "vision_layer_norm_eps");
-    wf_attr_reals(wf, "image_mean", c->image_mean, 3);
-    wf_attr_reals(wf, "image_std", c->image_std, 3);
+    c->v_eps = pos_real(wf, "vision_layer_norm_eps");
+    real_attrs(wf, "image_mean", c->image_mean, 3, 0);
+    real_attrs(wf, "image_std", c->image_std, 3, 1);
     c->hidden = pos_int(wf, "hidden");
     c->heads = pos_int(wf, "heads");
     c->inter = pos_int(wf, "intermediate");
     c->layers = pos_int(wf, "layers");
     c->vocab = pos_int(wf, "vocab");
     c->max_pos = pos_int(wf, "max_positions");
-    c->rms_eps = wf_attr_real(wf, "rms_norm_eps");
-    c->rope_theta = wf_attr_real(wf, "rope_theta");
+    c->rms_eps = pos_real(wf, "rms_norm_eps");
+    c->rope_theta = pos_real(wf, "rope_theta");
     c->bos = opt_int(wf, "bos_id", 1);
     c->eos = opt_int(wf, "eos_id", 2);
 

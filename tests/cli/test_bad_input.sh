@@ -56,6 +56,10 @@ variant layers "f.attrs['layers'] = np.int64(2**31 - 1)"
 expect "2^31-1 layers" "layers.h5: attribute 'layers' = 2147483647 is larger than any model's \(at most 2\^30 = 1073741824\)" gen "$TMP/layers.h5" $IMG
 variant layers0 "f.attrs['layers'] = np.int64(0)"
 expect "0 layers" "layers0.h5: attribute 'layers' = 0 must be a positive integer" gen "$TMP/layers0.h5" $IMG
+variant eps "f.attrs['rms_norm_eps'] = np.float64('nan')"
+expect "a NaN epsilon" "eps.h5: attribute 'rms_norm_eps' = nan is not a finite number" gen "$TMP/eps.h5" $IMG
+variant std "f.attrs['image_std'] = np.array([0.27, 0.0, 0.28])"
+expect "a zero standard deviation" "std.h5: attribute 'image_std'\[1\] = 0 must be positive" gen "$TMP/std.h5" $IMG
 expect "missing image" "missing.png: No such file" gen $M "$TMP/missing.png"
 : >"$TMP/empty.jpg"
 expect "empty image" "empty.jpg: .*empty" gen $M "$TMP/empty.jpg"
