@@ -102,12 +102,11 @@ FUZZ_SRC := src/util/check.c src/util/dtype.c src/util/layout.c src/util/path.c 
   src/text/pytext.c src/text/pytext_tables.c src/text/tokenizer.c \
   src/io/weights.c src/io/image.c src/io/clip_image.c src/io/resample.c
 FUZZ_CC    ?= gcc
+FUZZ_CLANG ?= clang
 FUZZ_SAN   := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 FUZZ_FLAGS := -std=c11 -O1 -g -Wall -Wextra -Werror -fopenmp -D_POSIX_C_SOURCE=200809L \
   -D_DEFAULT_SOURCE -Isrc -I$(BUILD) $(PKG_CFLAGS) $(HL_CPPFLAGS)
 FUZZ_LINK  := -Wl,--wrap=exit,--wrap=hl_fail_at $(PKG_LIBS) $(HL_LDFLAGS) -lm -fopenmp
-FUZZ_HAVE_CLANG := $(shell echo 'int LLVMFuzzerTestOneInput(const char *d, unsigned long n) \
-  { return d && n; }' | clang -fsanitize=fuzzer -x c - -o /dev/null 2>/dev/null && echo 1)
 FUZZ_SHORT_S ?= 10
 TARGET  ?= yaml
 SECONDS ?= 600
@@ -123,7 +122,7 @@ build/fuzz/replay/%.o: %.c
 build/fuzz/libfuzzer/%.o: %.c
 	@mkdir -p $(dir $@)
 	@echo "  CC    $< (libFuzzer)"
-	@clang $(FUZZ_FLAGS) $(FUZZ_SAN) -fsanitize=fuzzer-no-link -MMD -MP -c $< -o $@
+	@$(FUZZ_CLANG) $(FUZZ_FLAGS) $(FUZZ_SAN) -fsanitize=fuzzer-no-link -MMD -MP -c $< -o $@
 
 build/fuzz/replay/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/driver.c tests/fuzz/fuzz.h \
     $(FUZZ_SRC:%.c=build/fuzz/replay/%.o)
@@ -132,7 +131,7 @@ build/fuzz/replay/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/driver.c tests/fuzz/fuz
 
 build/fuzz/libfuzzer/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h \
     $(FUZZ_SRC:%.c=build/fuzz/libfuzzer/%.o)
-	@clang $(FUZZ_FLAGS) $(FUZZ_SAN) -fsanitize=fuzzer -o $@ $< \
+	@$(FUZZ_CLANG) $(FUZZ_FLAGS) $(FUZZ_SAN) -fsanitize=fuzzer -o $@ $< \
 	  $(FUZZ_SRC:%.c=build/fuzz/libfuzzer/%.o) $(FUZZ_LINK)
 
 # Every committed input through every target, once.
@@ -146,13 +145,12 @@ fuzz-replay: $(FUZZ_REPLAY)
 
 # A short libFuzzer run of every target (nothing without clang).
 fuzz-short:
-ifeq ($(FUZZ_HAVE_CLANG),1)
-	@$(MAKE) --no-print-directory $(FUZZ_LIBFUZZER)
-	@for t in $(FUZZ_TARGETS); do \
-	  $(MAKE) --no-print-directory fuzz TARGET=$$t SECONDS=$(FUZZ_SHORT_S) || exit 1; done
-else
-	@echo "fuzz-short: clang with libFuzzer not found: only the replay ran"
-endif
+	@if echo 'int LLVMFuzzerTestOneInput(const char *d, unsigned long n) { return d && n; }' | \
+	    $(FUZZ_CLANG) -fsanitize=fuzzer -x c - -o /dev/null 2>/dev/null; then \
+	  $(MAKE) --no-print-directory $(FUZZ_LIBFUZZER) || exit 1; \
+	  for t in $(FUZZ_TARGETS); do \
+	    $(MAKE) --no-print-directory fuzz TARGET=$$t SECONDS=$(FUZZ_SHORT_S) || exit 1; done; \
+	else echo "fuzz-short: clang with libFuzzer not found: only the replay ran"; fi
 
 # One target for SECONDS; new inputs go to build/fuzz/corpus/TARGET, a crash
 # to build/fuzz/crash-*: fix it and commit the input to tests/fuzz/corpus/TARGET.
