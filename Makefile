@@ -1,5 +1,6 @@
 # hyperllava build. `make` builds bin/hyperllava; `make test` runs every test;
-# `make demo` runs the demo; `make check` runs the tests under ASan + UBSan.
+# `make demo` runs the demo; `make check` runs the tests under ASan + UBSan;
+# `make fuzz TARGET=... SECONDS=...` fuzzes one input reader (tests/fuzz).
 # Extra include/library paths (a private prefix on a cluster) come from
 # HL_CPPFLAGS and HL_LDFLAGS in the environment.
 
@@ -46,7 +47,7 @@ endif
 TEST_SRC := $(sort $(wildcard tests/unit/test_*.c))
 TEST_BIN := $(TEST_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: all deps test test-gpu check demo clean format bench
+.PHONY: all deps test test-gpu check demo clean format bench fuzz fuzz-replay fuzz-short
 all: bin/hyperllava $(TEST_BIN)
 
 deps:
@@ -104,10 +105,93 @@ demo: deps
 bench: all
 	@bench/run.sh
 
+# Fuzz targets (tests/fuzz; docs/errors.md, "Fuzzing"): each input reader
+# built with ASan + UBSan twice: with $(FUZZ_CC) and tests/fuzz/driver.c, a
+# replay of the committed corpus (fuzz-replay, run by the tests); with clang,
+# a libFuzzer binary (fuzz-short: FUZZ_SHORT_S seconds a target, run by the
+# tests when clang is there; fuzz: one TARGET for SECONDS, growing
+# build/fuzz/corpus/TARGET from the committed seeds). Only the readers'
+# sources are compiled: no MPI, no kernels.
+FUZZ_TARGETS := yaml questions image tokenizer weights
+FUZZ_SRC := src/util/check.c src/util/dtype.c src/util/layout.c src/util/path.c \
+  src/util/strbuf.c src/util/atomic.c src/util/base64.c src/util/utf8.c \
+  src/run/config.c src/run/job.c src/run/yaml_doc.c src/model/config.c \
+  src/eval/bench.c src/eval/jsonio.c src/eval/questions.c src/eval/tsv.c \
+  src/text/pytext.c src/text/pytext_tables.c src/text/tokenizer.c \
+  src/io/weights.c src/io/image.c src/io/clip_image.c src/io/resample.c
+FUZZ_CC    ?= gcc
+FUZZ_CLANG ?= clang
+FUZZ_SAN   := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+FUZZ_FLAGS := -std=c11 -O1 -g -Wall -Wextra -Werror -fopenmp -D_POSIX_C_SOURCE=200809L \
+  -D_DEFAULT_SOURCE -Isrc -I$(BUILD) $(PKG_CFLAGS) $(HL_CPPFLAGS)
+FUZZ_LINK  := -Wl,--wrap=exit,--wrap=hl_fail_at $(PKG_LIBS) $(HL_LDFLAGS) -lm -fopenmp
+FUZZ_SHORT_S ?= 10
+TARGET  ?= yaml
+SECONDS ?= 600
+FUZZ_REPLAY := $(FUZZ_TARGETS:%=build/fuzz/replay/fuzz_%)
+FUZZ_LIBFUZZER := $(FUZZ_TARGETS:%=build/fuzz/libfuzzer/fuzz_%)
+.SECONDARY: $(FUZZ_SRC:%.c=build/fuzz/replay/%.o) $(FUZZ_SRC:%.c=build/fuzz/libfuzzer/%.o)
+
+build/fuzz/replay/%.o: %.c
+	@mkdir -p $(dir $@)
+	@echo "  CC    $< (fuzz replay)"
+	@$(FUZZ_CC) $(FUZZ_FLAGS) $(FUZZ_SAN) -MMD -MP -c $< -o $@
+
+build/fuzz/libfuzzer/%.o: %.c
+	@mkdir -p $(dir $@)
+	@echo "  CC    $< (libFuzzer)"
+	@$(FUZZ_CLANG) $(FUZZ_FLAGS) $(FUZZ_SAN) -fsanitize=fuzzer-no-link -MMD -MP -c $< -o $@
+
+build/fuzz/replay/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/driver.c tests/fuzz/fuzz.h \
+    $(FUZZ_SRC:%.c=build/fuzz/replay/%.o)
+	@$(FUZZ_CC) $(FUZZ_FLAGS) $(FUZZ_SAN) -o $@ $< tests/fuzz/driver.c \
+	  $(FUZZ_SRC:%.c=build/fuzz/replay/%.o) $(FUZZ_LINK)
+
+build/fuzz/libfuzzer/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h \
+    $(FUZZ_SRC:%.c=build/fuzz/libfuzzer/%.o)
+	@$(FUZZ_CLANG) $(FUZZ_FLAGS) $(FUZZ_SAN) -fsanitize=fuzzer -o $@ $< \
+	  $(FUZZ_SRC:%.c=build/fuzz/libfuzzer/%.o) $(FUZZ_LINK)
+
+# Every committed input through every target, once.
+fuzz-replay: $(FUZZ_REPLAY)
+	@for t in $(FUZZ_TARGETS); do \
+	  ASAN_OPTIONS=detect_leaks=0:allocator_may_return_null=1:max_allocation_size_mb=2048 \
+	    build/fuzz/replay/fuzz_$$t tests/fuzz/corpus/$$t 2>build/fuzz/replay/$$t.log \
+	    >build/fuzz/replay/$$t.out || { tail -n 40 build/fuzz/replay/$$t.log; \
+	    echo "fuzz-replay: $$t crashed"; exit 1; }; \
+	  echo "fuzz-replay: $$t: $$(cat build/fuzz/replay/$$t.out)"; done
+
+# A short libFuzzer run of every target (nothing without clang).
+fuzz-short:
+	@if echo 'int LLVMFuzzerTestOneInput(const char *d, unsigned long n) { return d && n; }' | \
+	    $(FUZZ_CLANG) -fsanitize=fuzzer -x c - -o /dev/null 2>/dev/null; then \
+	  $(MAKE) --no-print-directory $(FUZZ_LIBFUZZER) || exit 1; \
+	  for t in $(FUZZ_TARGETS); do \
+	    $(MAKE) --no-print-directory fuzz TARGET=$$t SECONDS=$(FUZZ_SHORT_S) || exit 1; done; \
+	else echo "fuzz-short: clang with libFuzzer not found: only the replay ran"; fi
+
+# One target for SECONDS; new inputs go to build/fuzz/corpus/TARGET, a crash
+# to build/fuzz/crash-*: fix it and commit the input to tests/fuzz/corpus/TARGET.
+fuzz: build/fuzz/libfuzzer/fuzz_$(TARGET)
+	@mkdir -p build/fuzz/corpus/$(TARGET)
+	@ASAN_OPTIONS=detect_leaks=0:allocator_may_return_null=1:max_allocation_size_mb=2048 \
+	  build/fuzz/libfuzzer/fuzz_$(TARGET) -fork=1 -ignore_ooms=1 -max_total_time=$(SECONDS) \
+	  -rss_limit_mb=3072 -timeout=20 -close_fd_mask=3 \
+	  -artifact_prefix=build/fuzz/crash-$(TARGET)- \
+	  build/fuzz/corpus/$(TARGET) tests/fuzz/corpus/$(TARGET) >build/fuzz/$(TARGET).log 2>&1; \
+	if grep -q "ERROR: libFuzzer\|ERROR: AddressSanitizer\|runtime error\|internal error" \
+	    build/fuzz/$(TARGET).log; then grep -B5 -A40 -m1 "ERROR\|runtime error\|internal error" \
+	    build/fuzz/$(TARGET).log; echo "fuzz: $(TARGET) crashed (build/fuzz/crash-$(TARGET)-*)"; \
+	    exit 1; fi
+	@echo "fuzz: $(TARGET): $(SECONDS) s, $$(ls build/fuzz/corpus/$(TARGET) | wc -l) inputs in" \
+	  "build/fuzz/corpus/$(TARGET), $$(grep -o 'cov: [0-9]*' build/fuzz/$(TARGET).log | tail -n 1)," \
+	  "$$(grep -o 'oom/timeout/crash: [0-9/]*' build/fuzz/$(TARGET).log | tail -n 1)"
+
 format:
-	clang-format -i $$(find src tests/unit -name '*.[ch]')
+	clang-format -i $$(find src tests/unit tests/fuzz -name '*.[ch]')
 
 clean:
 	rm -rf build bin
 
 -include $(OBJ:.o=.d) $(CU_OBJ:.o=.d) $(BUILD)/src/cli/main.d
+-include $(wildcard build/fuzz/replay/src/*/*.d build/fuzz/libfuzzer/src/*/*.d)

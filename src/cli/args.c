@@ -119,4 +119,10 @@ void run_overrides_apply(const char *cmd, const RunOverrides *o, RunConfig *cfg)
             hl_fail("%s: --backend expects cpu or cuda, got '%s'", cmd, o->backend);
         snprintf(cfg->backend, sizeof cfg->backend, "%s", o->backend);
     }
+    if (o->watchdog) {
+        cfg->watchdog_s = arg_int(cmd, "--watchdog", o->watchdog, 0);
+        if (cfg->watchdog_s > RUN_WATCHDOG_MAX)
+            hl_fail("%s: --watchdog expects at most %d seconds, got '%s'", cmd, RUN_WATCHDOG_MAX,
+                    o->watchdog);
+    }
 }

@@ -38,21 +38,23 @@ int arg_int(const char *cmd, const char *opt, const char *s, int min);
 double arg_real(const char *cmd, const char *opt, const char *s);
 
 /* The run-config overrides generate, eval and bench share: --layout DxPxT,
- * --batch-size N, --micro-batches M, --threads T, --dtype D, --backend B
- * (0 / NULL = not given). */
+ * --batch-size N, --micro-batches M, --threads T, --dtype D, --backend B,
+ * --watchdog S (0 / NULL = not given). */
 typedef struct {
-    const char *layout, *dtype, *backend;
+    const char *layout, *dtype, *backend, *watchdog;
     int batch_size, micro_batches, threads;
 } RunOverrides;
 
+/* clang-format off */
 #define RUN_OVERRIDE_OPTS(o)                                                                       \
     {"--layout", OPT_STR, &(o).layout, 0, NULL},                                                   \
-        {"--batch-size", OPT_INT, &(o).batch_size, 1, NULL},                                       \
-        {"--micro-batches", OPT_INT, &(o).micro_batches, 1, NULL},                                 \
-        {"--threads", OPT_INT, &(o).threads, 1, NULL}, {"--dtype", OPT_STR, &(o).dtype, 0, NULL},  \
-    {                                                                                              \
-        "--backend", OPT_STR, &(o).backend, 0, NULL                                                \
-    }
+    {"--batch-size", OPT_INT, &(o).batch_size, 1, NULL},                                           \
+    {"--micro-batches", OPT_INT, &(o).micro_batches, 1, NULL},                                     \
+    {"--threads", OPT_INT, &(o).threads, 1, NULL},                                                 \
+    {"--dtype", OPT_STR, &(o).dtype, 0, NULL},                                                     \
+    {"--backend", OPT_STR, &(o).backend, 0, NULL},                                                 \
+    {"--watchdog", OPT_STR, &(o).watchdog, 0, NULL}
+/* clang-format on */
 
 /* Applies the given overrides to cfg; a malformed layout fails naming cmd. */
 void run_overrides_apply(const char *cmd, const RunOverrides *o, RunConfig *cfg);

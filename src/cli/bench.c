@@ -49,6 +49,7 @@ static const char *help =
     "  --threads N           compute threads per rank\n"
     "  --dtype D             weights held as f32, bf16 or f16 (compute is f32)\n"
     "  --backend B           cpu or cuda (one GPU per rank: local rank % GPUs)\n"
+    "  --watchdog S          end the job when a rank waits S s on a silent one (0 = off)\n"
     "  --warmup N            untimed runs per batch size before the timed ones (default 1)\n"
     "  --repeat N            timed runs per batch size (default 3)\n"
     "  --json FILE           write the report as JSON\n"
@@ -69,7 +70,7 @@ static const char *const question = "Is there a dog in the image?";
 static const char *const pope_suffix = "\nAnswer the question using a single word or phrase.";
 
 typedef struct {
-    const char *model, *config, *job, *layout, *json, *metrics, *image, *dtype, *backend;
+    const char *model, *config, *job, *layout, *json, *metrics, *image, *dtype, *backend, *watchdog;
     int pope, decode;
     int *bs, n_bs;
     int samples, text_tokens, new_tokens, micro, threads, warmup, repeat, stop_eos;
@@ -143,6 +144,7 @@ static void parse_opts(int argc, char **argv, Opts *o) {
                         {"--threads", OPT_INT, &o->threads, 1, NULL},
                         {"--dtype", OPT_STR, &o->dtype, 0, NULL},
                         {"--backend", OPT_STR, &o->backend, 0, NULL},
+                        {"--watchdog", OPT_STR, &o->watchdog, 0, NULL},
                         {"--warmup", OPT_INT, &o->warmup, 0, NULL},
                         {"--repeat", OPT_INT, &o->repeat, 1, NULL},
                         {"--json", OPT_STR, &o->json, 0, NULL},
@@ -425,7 +427,8 @@ int cmd_bench(int argc, char **argv) {
                        .micro_batches = o.micro,
                        .threads = o.threads,
                        .dtype = o.dtype,
-                       .backend = o.backend};
+                       .backend = o.backend,
+                       .watchdog = o.watchdog};
     run_overrides_apply("bench", &ov, &cfg);
     int max_bs = 0;
     for (int i = 0; i < o.n_bs; i++)

@@ -21,6 +21,7 @@ static const char *help =
     "  --batch-size N      override the batch size\n"
     "  --micro-batches M   override the micro-batch count\n"
     "  --threads N         override threads per rank\n"
+    "  --watchdog S        end the job when a rank waits S s on a silent one (0 = off)\n"
     "  --dtype D           override the held weight precision (f32, bf16, f16)\n"
     "  --backend B         cpu or cuda (one GPU per rank: local rank % GPUs)\n"
     "  --limit N           only the first N questions of each benchmark (smoke runs)\n"

@@ -32,6 +32,7 @@ static const char *help =
     "  --batch-size N         samples per batch per replica\n"
     "  --micro-batches M      pipeline micro-batches per batch\n"
     "  --threads N            compute threads per rank\n"
+    "  --watchdog S           end the job when a rank waits S s on a silent one (0 = off)\n"
     "  --dtype D              weights held as f32, bf16 or f16 (compute is f32)\n"
     "  --backend B            cpu or cuda (one GPU per rank: local rank % GPUs)\n"
     "  --trace FILE.jsonl     per step: chosen id, piece, top-k ids and logits\n"

@@ -12,9 +12,11 @@
 #include "util/check.h"
 
 static const char *help =
-    "usage: hyperllava inspect FILE\n"
+    "usage: hyperllava inspect [--no-values] FILE\n"
     "Prints the model configuration of an HDF5 weight file, its tokenizer size and a\n"
-    "table of every tensor (name, shape, dtype) with the parameter count.\n";
+    "table of every tensor (name, shape, dtype) with the parameter count, then reads\n"
+    "every value: a tensor holding NaN or infinity is listed and the exit status is 1.\n"
+    "  --no-values   skip reading the values (the header and table only)\n";
 
 static int cmp_str(const void *a, const void *b) {
     return strcmp(*(char *const *)a, *(char *const *)b);
@@ -26,9 +28,32 @@ static void on_file(void *ctx, const char *v) {
     *path = v;
 }
 
+/* Reads every value of every tensor; lists those holding NaN or infinity and
+ * fails naming the first. */
+static void check_values(WeightFile *wf, char **names, int n) {
+    int bad = 0;
+    char first[512] = "";
+    for (int i = 0; i < n; i++) {
+        char where[128];
+        int64_t k = wf_count_nonfinite(wf, names[i], where, sizeof where);
+        if (!k) continue;
+        printf("non-finite: %s: %lld value%s (first: %s)\n", names[i], (long long)k,
+               k == 1 ? "" : "s", where);
+        if (!bad++) snprintf(first, sizeof first, "%s, %s", names[i], where);
+    }
+    fflush(stdout);
+    if (bad)
+        hl_fail("%s: %d tensor%s hold%s non-finite values (first: %s); the file is damaged or "
+                "its conversion overflowed",
+                wf->path, bad, bad == 1 ? "" : "s", bad == 1 ? "s" : "", first);
+    printf("values: all finite\n");
+}
+
 int cmd_inspect(int argc, char **argv) {
     const char *path = NULL;
-    const Opt opts[] = {{NULL, OPT_FN, NULL, 0, on_file}, {0}};
+    int no_values = 0;
+    const Opt opts[] = {
+        {"--no-values", OPT_FLAG, &no_values, 0, NULL}, {NULL, OPT_FN, NULL, 0, on_file}, {0}};
     args_parse(&(ArgsCmd){.name = "inspect",
                           .help = help,
                           .unknown = "inspect: unknown option '%s'",
@@ -83,10 +108,11 @@ int cmd_inspect(int argc, char **argv) {
         snprintf(shape + o, sizeof shape - (size_t)o, "]");
         total += cnt;
         printf("%-56s %-24s %s\n", names[i], shape, dtype_name(ti.dtype));
-        free(names[i]);
     }
-    free(names);
     printf("\n%d tensors, %lld parameters\n", n, total);
+    if (!no_values) check_values(&wf, names, n);
+    for (int i = 0; i < n; i++) free(names[i]);
+    free(names);
     wf_close(&wf);
     return 0;
 }

@@ -40,6 +40,13 @@ void comm_finalize(Comm *c);
 /* Every rank calls this with the same decision: rank 0 prints the message,
  * all ranks finalize and exit(1). For errors every rank detects alike. */
 void comm_fail_all(Comm *c, const char *msg);
+/* The progress watchdog: a rank that waits on another (a pipeline message,
+ * a send's completion, a broadcast, any collective) for longer than `seconds`
+ * finds the rank that has gone silent (stopped, hung, far too slow), prints
+ * one line naming it, and ends the job (exit 1 on every rank). 0 turns it off
+ * (plain blocking waits). With it on, each blocking collective is preceded
+ * by a watched barrier, as a blocking collective cannot be interrupted. */
+void comm_watchdog(Comm *c, double seconds);
 /* 1 if any rank of the world passed a non-zero flag. */
 int comm_any(Comm *c, int flag);
 
@@ -69,6 +76,7 @@ uint64_t comm_peak_rss_bytes(void);
 typedef struct {
     void *req; /* MPI_Request* */
     void *owned;
+    int peer; /* world rank at the other end; -1: a group */
 } CommRequest;
 
 /* Sends without blocking; takes ownership of buf (freed when done). */

@@ -187,6 +187,72 @@ static void shape_str(char *buf, size_t n, int ndim, const int64_t *shape) {
     if (o < n) snprintf(buf + o, n - o, "]");
 }
 
+/* Index of the first NaN or infinity in p[0..n), or n when every value is
+ * finite (exponent bits all set; one pass the compiler can vectorize). */
+static size_t first_nonfinite(const float *p, size_t n) {
+    const uint32_t *u = (const uint32_t *)(const void *)p;
+    const size_t blk = 4096;
+    for (size_t b = 0; b < n; b += blk) {
+        size_t e = n - b < blk ? n : b + blk;
+        uint32_t bad = 0;
+        for (size_t i = b; i < e; i++) bad |= (u[i] & 0x7f800000u) == 0x7f800000u;
+        if (!bad) continue;
+        for (size_t i = b; i < e; i++)
+            if ((u[i] & 0x7f800000u) == 0x7f800000u) return i;
+    }
+    return n;
+}
+
+static const char *nonfinite_name(float v) {
+    return v != v ? "nan" : v > 0 ? "inf" : "-inf";
+}
+
+/* "[3, 17]": the tensor coordinates of element i of a block read at off with
+ * extents cnt. */
+static void block_index_str(char *buf, size_t n, int ndim, const hsize_t *off, const hsize_t *cnt,
+                            size_t i) {
+    int64_t coord[4] = {0};
+    for (int k = ndim - 1; k >= 0; k--) {
+        coord[k] = (int64_t)(off[k] + i % cnt[k]);
+        i /= cnt[k];
+    }
+    shape_str(buf, n, ndim ? ndim : 1, coord);
+}
+
+/* Reads the block and converts it to float32; checks nothing of the values. */
+static void read_block(WeightFile *wf, const char *name, const TensorInfo *ti, int ndim,
+                       const hsize_t *off, const hsize_t *cnt, size_t n, float *out) {
+    hid_t d = open_tensor(wf, name);
+    hid_t fs = H5Dget_space(d);
+    if (H5Sselect_hyperslab(fs, H5S_SELECT_SET, off, NULL, cnt, NULL) < 0)
+        hl_fail("%s: tensor '%s': bad slice", wf->path, name);
+    hid_t ms = H5Screate_simple(ndim ? ndim : 1, ndim ? cnt : (hsize_t[]){1}, NULL);
+    herr_t rc;
+    if (ti->dtype == DT_F32) {
+        rc = H5Dread(d, H5T_NATIVE_FLOAT, ms, fs, H5P_DEFAULT, out);
+        wf->bytes_read += n * 4;
+    } else {
+        /* Read the 16-bit words as they are and widen them here: HDF5 has no bf16 type. */
+        uint16_t *raw = hl_malloc(n * 2);
+        hid_t mt = H5Tcopy(H5T_NATIVE_UINT16);
+        if (ti->dtype == DT_F16) {
+            /* Reading a float dataset as an integer would convert values; read raw bytes. */
+            H5Tclose(mt);
+            mt = H5Dget_type(d);
+        }
+        rc = H5Dread(d, mt, ms, fs, H5P_DEFAULT, raw);
+        H5Tclose(mt);
+        for (size_t i = 0; i < n; i++)
+            out[i] = ti->dtype == DT_F16 ? hl_half_to_float(raw[i]) : hl_bf16_to_float(raw[i]);
+        free(raw);
+        wf->bytes_read += n * 2;
+    }
+    if (rc < 0) hl_fail("%s: tensor '%s': read failed (corrupt file?)", wf->path, name);
+    H5Sclose(ms);
+    H5Sclose(fs);
+    H5Dclose(d);
+}
+
 void wf_read(WeightFile *wf, const char *name, int ndim, const int64_t *shape, int dim,
              int64_t start, int64_t count, float *out) {
     TensorInfo ti = wf_info(wf, name);
@@ -211,35 +277,45 @@ void wf_read(WeightFile *wf, const char *name, int ndim, const int64_t *shape, i
         n *= cnt[i];
     }
     if (n == 0) return;
-    hid_t d = open_tensor(wf, name);
-    hid_t fs = H5Dget_space(d);
-    if (H5Sselect_hyperslab(fs, H5S_SELECT_SET, off, NULL, cnt, NULL) < 0)
-        hl_fail("%s: tensor '%s': bad slice", wf->path, name);
-    hid_t ms = H5Screate_simple(ndim ? ndim : 1, ndim ? cnt : (hsize_t[]){1}, NULL);
-    herr_t rc;
-    if (ti.dtype == DT_F32) {
-        rc = H5Dread(d, H5T_NATIVE_FLOAT, ms, fs, H5P_DEFAULT, out);
-        wf->bytes_read += n * 4;
-    } else {
-        /* Read the 16-bit words as they are and widen them here: HDF5 has no bf16 type. */
-        uint16_t *raw = hl_malloc(n * 2);
-        hid_t mt = H5Tcopy(H5T_NATIVE_UINT16);
-        if (ti.dtype == DT_F16) {
-            /* Reading a float dataset as an integer would convert values; read raw bytes. */
-            H5Tclose(mt);
-            mt = H5Dget_type(d);
-        }
-        rc = H5Dread(d, mt, ms, fs, H5P_DEFAULT, raw);
-        H5Tclose(mt);
-        for (size_t i = 0; i < n; i++)
-            out[i] = ti.dtype == DT_F16 ? hl_half_to_float(raw[i]) : hl_bf16_to_float(raw[i]);
-        free(raw);
-        wf->bytes_read += n * 2;
+    read_block(wf, name, &ti, ndim, off, cnt, n, out);
+    size_t bad = first_nonfinite(out, n);
+    if (bad < n) {
+        char at[96];
+        block_index_str(at, sizeof at, ndim, off, cnt, bad);
+        hl_fail("%s: tensor '%s' holds a non-finite value (%s) at %s", wf->path, name,
+                nonfinite_name(out[bad]), at);
     }
-    if (rc < 0) hl_fail("%s: tensor '%s': read failed (corrupt file?)", wf->path, name);
-    H5Sclose(ms);
-    H5Sclose(fs);
-    H5Dclose(d);
+}
+
+int64_t wf_count_nonfinite(WeightFile *wf, const char *name, char *first, size_t first_cap) {
+    TensorInfo ti = wf_info(wf, name);
+    hsize_t off[4] = {0}, cnt[4];
+    size_t row = 1;
+    for (int i = 0; i < ti.ndim; i++) cnt[i] = (hsize_t)ti.shape[i];
+    for (int i = 1; i < ti.ndim; i++) row *= cnt[i];
+    int64_t rows = ti.ndim ? ti.shape[0] : 1, step = rows;
+    if (row > 0 && (size_t)step * row > ((size_t)1 << 24))
+        step = (int64_t)(((size_t)1 << 24) / row);
+    if (step < 1) step = 1;
+    float *buf = hl_malloc((size_t)(step > 0 ? step : 1) * row * sizeof(float));
+    int64_t bad = 0;
+    if (first_cap) first[0] = 0;
+    for (int64_t r0 = 0; r0 < rows && row > 0; r0 += step) {
+        int64_t nr = rows - r0 < step ? rows - r0 : step;
+        if (ti.ndim) off[0] = (hsize_t)r0, cnt[0] = (hsize_t)nr;
+        size_t n = (size_t)nr * row;
+        read_block(wf, name, &ti, ti.ndim, off, cnt, n, buf);
+        for (size_t i = first_nonfinite(buf, n); i < n;
+             i = i + 1 + first_nonfinite(buf + i + 1, n - i - 1)) {
+            if (bad++ == 0 && first_cap) {
+                char at[96];
+                block_index_str(at, sizeof at, ti.ndim, off, cnt, i);
+                snprintf(first, first_cap, "%s at %s", nonfinite_name(buf[i]), at);
+            }
+        }
+    }
+    free(buf);
+    return bad;
 }
 
 int wf_list(const WeightFile *wf, char ***names) {

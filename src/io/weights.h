@@ -41,9 +41,13 @@ TensorInfo wf_info(const WeightFile *wf, const char *name);
 
 /* Reads a tensor whose shape must equal shape[0..ndim). Along dimension `dim`
  * only [start, start+count) is read (dim = -1: everything). out is a dense
- * float32 array of the selected block, row-major. */
+ * float32 array of the selected block, row-major. A NaN or infinity in the
+ * block is an error naming the file, the tensor, the value and its index. */
 void wf_read(WeightFile *wf, const char *name, int ndim, const int64_t *shape, int dim,
              int64_t start, int64_t count, float *out);
+/* Reads a whole tensor in slices and counts its NaN and infinite values;
+ * first gets "nan at [3, 17]" for the first one ("" when none). */
+int64_t wf_count_nonfinite(WeightFile *wf, const char *name, char *first, size_t first_cap);
 
 /* Lists every dataset name in the root group (for inspect); returns count. */
 int wf_list(const WeightFile *wf, char ***names);

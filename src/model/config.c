@@ -1,16 +1,46 @@
 #include "model/config.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "util/check.h"
 
+/* Sizes and counts above this are damaged files, not models (and keep every
+ * product of two of them inside 64 bits). */
+#define MAX_ATTR (1 << 30)
+
 static int pos_int(WeightFile *wf, const char *name) {
     int64_t v = wf_attr_int(wf, name);
-    if (v <= 0 || v > (1 << 30))
+    if (v <= 0)
         hl_fail("%s: attribute '%s' = %lld must be a positive integer", wf->path, name,
                 (long long)v);
+    if (v > MAX_ATTR)
+        hl_fail("%s: attribute '%s' = %lld is larger than any model's (at most 2^30 = %d): a "
+                "damaged or hand-edited file",
+                wf->path, name, (long long)v, MAX_ATTR);
     return (int)v;
+}
+
+/* A real attribute that must be finite and, when positive is set, above 0
+ * (an epsilon, a RoPE base, a standard deviation). */
+static void real_attrs(WeightFile *wf, const char *name, double *out, int n, int positive) {
+    wf_attr_reals(wf, name, out, n);
+    for (int i = 0; i < n; i++) {
+        char which[32] = "";
+        if (n > 1) snprintf(which, sizeof which, "[%d]", i);
+        if (!isfinite(out[i]))
+            hl_fail("%s: attribute '%s'%s = %g is not a finite number", wf->path, name, which,
+                    out[i]);
+        if (positive && !(out[i] > 0))
+            hl_fail("%s: attribute '%s'%s = %g must be positive", wf->path, name, which, out[i]);
+    }
+}
+
+static double pos_real(WeightFile *wf, const char *name) {
+    double v;
+    real_attrs(wf, name, &v, 1, 1);
+    return v;
 }
 
 static int opt_int(WeightFile *wf, const char *name, int fallback) {
@@ -31,17 +61,17 @@ void model_config_read(WeightFile *wf, ModelConfig *c) {
     c->image_size = pos_int(wf, "vision_image_size");
     c->patch_size = pos_int(wf, "vision_patch_size");
     c->v_select = (int)wf_attr_int(wf, "vision_select_layer");
-    c->v_eps = wf_attr_real(wf, "vision_layer_norm_eps");
-    wf_attr_reals(wf, "image_mean", c->image_mean, 3);
-    wf_attr_reals(wf, "image_std", c->image_std, 3);
+    c->v_eps = pos_real(wf, "vision_layer_norm_eps");
+    real_attrs(wf, "image_mean", c->image_mean, 3, 0);
+    real_attrs(wf, "image_std", c->image_std, 3, 1);
     c->hidden = pos_int(wf, "hidden");
     c->heads = pos_int(wf, "heads");
     c->inter = pos_int(wf, "intermediate");
     c->layers = pos_int(wf, "layers");
     c->vocab = pos_int(wf, "vocab");
     c->max_pos = pos_int(wf, "max_positions");
-    c->rms_eps = wf_attr_real(wf, "rms_norm_eps");
-    c->rope_theta = wf_attr_real(wf, "rope_theta");
+    c->rms_eps = pos_real(wf, "rms_norm_eps");
+    c->rope_theta = pos_real(wf, "rope_theta");
     c->bos = opt_int(wf, "bos_id", 1);
     c->eos = opt_int(wf, "eos_id", 2);
 

@@ -16,6 +16,7 @@ void run_config_defaults(RunConfig *cfg) {
     cfg->threads = 1;
     cfg->batch_size = 1;
     cfg->micro_batches = 1;
+    cfg->watchdog_s = RUN_WATCHDOG_S;
 }
 
 void run_config_free(RunConfig *cfg) {
@@ -52,9 +53,9 @@ static int valid_backend(const char *s) {
 }
 
 void run_config_parse(const YdDoc *doc, const YdNode *map, const char *prefix, RunConfig *cfg) {
-    static const char *const keys[] = {"model",   "parallel",   "stages",        "backend",
-                                       "threads", "batch_size", "micro_batches", "dtype",
-                                       "nodes",   NULL};
+    static const char *const keys[] = {
+        "model",         "parallel", "stages", "backend",    "threads", "batch_size",
+        "micro_batches", "dtype",    "nodes",  "watchdog_s", NULL};
     static const char *const par_keys[] = {"dp", "pp", "tp", NULL};
     char k[512];
     run_config_defaults(cfg);
@@ -87,6 +88,9 @@ void run_config_parse(const YdDoc *doc, const YdNode *map, const char *prefix, R
             yd_fail(doc, yd_line(v), k, "%d micro-batches but batch_size is %d", cfg->micro_batches,
                     cfg->batch_size);
     }
+    if ((v = yd_get(map, "watchdog_s")))
+        cfg->watchdog_s =
+            (int)yd_int(doc, v, keypath(k, sizeof k, prefix, "watchdog_s"), 0, RUN_WATCHDOG_MAX);
     if ((v = yd_get(map, "nodes")))
         cfg->nodes = count_value(doc, v, keypath(k, sizeof k, prefix, "nodes"));
     if ((v = yd_get(map, "backend"))) {

@@ -10,6 +10,11 @@
 #include "run/yaml_doc.h"
 #include "util/layout.h"
 
+/* The default progress watchdog: ten minutes without a message from the
+ * rank waited on (far longer than any one step of a 7B model on a CPU). */
+#define RUN_WATCHDOG_S 600
+#define RUN_WATCHDOG_MAX 604800 /* a week */
+
 typedef struct {
     char *path;          /* the YAML file it came from (for a job's inline run: the job file) */
     char *model;         /* HDF5 weight file, relative paths already resolved */
@@ -23,6 +28,7 @@ typedef struct {
     int micro_batches; /* pipeline micro-batches per batch, 1..batch_size */
     char dtype[8];     /* compute dtype: "f32" (cpu); "f32" | "bf16" | "f16" (cuda) */
     int nodes;         /* nodes to spread the ranks over (launchers); 0 = not said */
+    int watchdog_s;    /* end the job when a rank waits on another this long; 0 = off */
 } RunConfig;
 
 /* Model numbers the layout depends on, known before any weight is read. */
@@ -35,7 +41,8 @@ typedef struct {
 
 typedef Layout RunLayout;
 
-/* dp=pp=tp=1, cpu, threads 1, batch 1, micro-batches 1, f32, no model. */
+/* dp=pp=tp=1, cpu, threads 1, batch 1, micro-batches 1, f32, watchdog
+ * RUN_WATCHDOG_S, no model. */
 void run_config_defaults(RunConfig *cfg);
 /* Loads a run config file; hl_fail on any problem. */
 void run_config_load(const char *path, RunConfig *cfg);

@@ -143,6 +143,7 @@ static void run_stage(Run *r, int m, float *x, const SpanHeader *sh, int ns, int
     Engine *e = r->e;
     const Llm *llm = &e->model.llm;
     const int d = llm->d;
+    hl_test_point("engine.stage");
     if (prefill && e->guide.size > 1 && e->stage > e->guide_stage) take_guidance(r, m, 1);
     SeqSpan *spans = hl_malloc((size_t)(ns ? ns : 1) * sizeof(SeqSpan));
     int R = 0;

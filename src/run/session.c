@@ -42,6 +42,7 @@ void session_open(Session *s, int *argc, char ***argv, const RunConfig *cfg,
     model_config_read(&wf, &mc);
     ModelShape shape = run_model_shape(&mc);
     comm_init(argc, argv, &s->comm);
+    comm_watchdog(&s->comm, s->cfg.watchdog_s);
     s->t_open = comm_wtime();
     char *msg = run_config_check_layout(&s->cfg, &shape, s->comm.size);
     if (msg) comm_fail_all(&s->comm, msg);

@@ -118,13 +118,26 @@ FILE *hl_fopen(const char *path, const char *mode) {
     return f;
 }
 
+/* Whether the test point variable `var` (NAME[:N]) names `name`; *n gets N
+ * (def when not given). */
+static int point_named(const char *var, const char *name, long def, long *n) {
+    const char *v = getenv(var);
+    if (!v || !*v) return 0;
+    size_t len = strlen(name);
+    if (strncmp(v, name, len) != 0 || (v[len] != 0 && v[len] != ':')) return 0;
+    *n = v[len] == ':' ? atol(v + len + 1) : def;
+    return 1;
+}
+
 void hl_test_point(const char *name) {
-    static long seen;
-    const char *v = getenv("HL_TEST_KILL_AT");
-    if (!v || !*v) return;
-    size_t n = strlen(name);
-    if (strncmp(v, name, n) != 0 || (v[n] != 0 && v[n] != ':')) return;
-    long want = v[n] == ':' ? atol(v + n + 1) : 1;
-    if (++seen < want) return;
-    raise(SIGKILL); /* as a real kill: stdio buffers are lost */
+    static long killed, stopped;
+    long n;
+    if (point_named("HL_TEST_KILL_AT", name, 1, &n) && ++killed >= n)
+        raise(SIGKILL); /* as a real kill: stdio buffers are lost */
+    if (point_named("HL_TEST_STOP_AT", name, 1, &n) && ++stopped == n)
+        raise(SIGSTOP); /* a frozen process, as `kill -STOP` makes one */
+    if (point_named("HL_TEST_SLEEP_AT", name, 0, &n) && n > 0) {
+        struct timespec ts = {n / 1000, (n % 1000) * 1000000L};
+        nanosleep(&ts, NULL); /* a slow computation */
+    }
 }

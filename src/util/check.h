@@ -57,10 +57,12 @@ char *hl_strdup_at(const char *s, const char *file, int line);
 /* A formatted message in a fresh string (at most 1023 characters). */
 char *hl_strdupf(const char *fmt, ...) HL_PRINTF(1, 2);
 
-/* Crash-test hook: with HL_TEST_KILL_AT=NAME[:N] in the environment the
+/* Crash-test hooks: with HL_TEST_KILL_AT=NAME[:N] in the environment the
  * process kills itself (SIGKILL) the N-th time (default 1) it reaches the
- * write point NAME. The tests use it to stop a run between two writes; see
- * docs/errors.md for the points. Costs one getenv per call otherwise. */
+ * point NAME; with HL_TEST_STOP_AT=NAME[:N] it stops itself (SIGSTOP) there;
+ * with HL_TEST_SLEEP_AT=NAME:MS it sleeps MS milliseconds every time. The
+ * tests use them to stop a run between two writes and to freeze or slow one
+ * rank; see docs/errors.md for the points. Costs three getenvs a call. */
 void hl_test_point(const char *name);
 
 /* fopen that fails with "path: strerror" (hl_fail) instead of returning NULL. */

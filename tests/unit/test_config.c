@@ -45,6 +45,7 @@ static void test_valid(void) {
     EXPECT(c.threads == 4 && c.batch_size == 8 && c.micro_batches == 4 && c.nodes == 2,
            "threads %d batch %d micro %d nodes %d", c.threads, c.batch_size, c.micro_batches,
            c.nodes);
+    EXPECT(c.watchdog_s == 30, "watchdog_s %d", c.watchdog_s);
     RunConfig copy;
     run_config_copy(&copy, &c);
     run_config_free(&c);
@@ -56,6 +57,8 @@ static void test_valid(void) {
     EXPECT(!strcmp(c.model, "/data/models/llava-v1.5-7b.h5"), "absolute model %s", c.model);
     EXPECT(c.dp == 1 && c.pp == 1 && c.tp == 1 && !c.stage_blocks, "default layout");
     EXPECT(c.threads == 1 && c.batch_size == 1 && c.micro_batches == 1 && c.nodes == 0, "defaults");
+    EXPECT(c.watchdog_s == RUN_WATCHDOG_S && RUN_WATCHDOG_S == 600, "default watchdog_s %d",
+           c.watchdog_s);
     EXPECT(!strcmp(c.backend, "cpu") && !strcmp(c.dtype, "f32"), "default backend");
     run_config_free(&c);
 
@@ -110,7 +113,7 @@ static void test_paths(void) {
 static void test_errors(void) {
     expect_error("unknown.yaml", "model: m.h5\nmodle: x\n",
                  "%s:2: modle: unknown key (expected one of model, parallel, stages, backend, "
-                 "threads, batch_size, micro_batches, dtype, nodes)");
+                 "threads, batch_size, micro_batches, dtype, nodes, watchdog_s)");
     expect_error("unknown2.yaml", "model: m.h5\nparallel:\n  dp: 1\n  xp: 2\n",
                  "%s:4: parallel.xp: unknown key (expected one of dp, pp, tp)");
     expect_error("bad.yaml", "model: m.h5\nparallel:\n  dp: 1\n  tp: two\n",
@@ -123,6 +126,10 @@ static void test_errors(void) {
                  "%s:2: batch_size: expected a positive integer, got \"8.0\"");
     expect_error("quoted.yaml", "model: m.h5\nparallel: {pp: \"2\"}\n",
                  "%s:2: parallel.pp: expected a positive integer, got \"2\" (quoted, so a string)");
+    expect_error("watchdog.yaml", "model: m.h5\nwatchdog_s: -5\n",
+                 "%s:2: watchdog_s: expected an integer in [0, 604800], got \"-5\"");
+    expect_error("watchdog2.yaml", "model: m.h5\nwatchdog_s: 1.5\n",
+                 "%s:2: watchdog_s: expected an integer in [0, 604800], got \"1.5\"");
     expect_error("null.yaml", "model: m.h5\nthreads:\n",
                  "%s:2: threads: expected a positive integer, got null");
     expect_error(

@@ -190,7 +190,7 @@ static void test_errors(void) {
                  "%s:1: run.model: missing required key");
     expect_error("runinline3.yaml", "run:\n  model: m.h5\n  thread: 2\noutput: o\n" POPE,
                  "%s:3: run.thread: unknown key (expected one of model, parallel, stages, "
-                 "backend, threads, batch_size, micro_batches, dtype, nodes)");
+                 "backend, threads, batch_size, micro_batches, dtype, nodes, watchdog_s)");
     expect_error("dupkey.yaml", RUN POPE "output: again\n",
                  "%s:7: output: duplicate key (first at line 2)");
     expect_error("modelid.yaml", RUN POPE "model_id: [x]\n",
