@@ -1,4 +1,5 @@
 # hyperllava build. `make` builds bin/hyperllava; `make test` runs every test;
+# `make test-cluster` only the three-host cluster test (docs/slurm.md);
 # `make demo` runs the demo; `make check` runs the tests under ASan + UBSan.
 # Extra include/library paths (a private prefix on a cluster) come from
 # HL_CPPFLAGS and HL_LDFLAGS in the environment.
@@ -34,7 +35,7 @@ endif
 TEST_SRC := $(sort $(wildcard tests/unit/test_*.c))
 TEST_BIN := $(TEST_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: all deps test check demo clean format bench
+.PHONY: all deps test test-cluster check demo clean format bench
 all: bin/hyperllava $(TEST_BIN)
 
 deps:
@@ -66,6 +67,10 @@ $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libhyperllava.a $(wildcard tests/unit/
 test: deps
 	@$(MAKE) --no-print-directory all
 	@tests/run.sh
+
+test-cluster: deps
+	@$(MAKE) --no-print-directory all
+	@tests/run.sh cluster
 
 check: deps
 	@$(MAKE) --no-print-directory BUILD=build/san OPT=-O1 \

@@ -48,6 +48,12 @@ mkdir -p "$TMP/bin"
 BIN=$TMP/bin/hyperllava
 cp "$HL_BIN" "$BIN"
 
+# The cluster first: where it cannot be made, nothing else is worth doing.
+tests/slurm/cluster.sh start "$CL" 3 >"$TMP/start.log" 2>&1
+rc=$?
+[ $rc -eq 77 ] && { tail -n 1 "$TMP/start.log"; exit 77; }
+[ $rc -eq 0 ] || { cat "$TMP/start.log"; echo "FAIL: could not start a 3-host SLURM cluster (logs above)"; exit 1; }
+
 # The fixture model with room for ScienceQA's long prompts, a 4-benchmark
 # suite (as test_slurm.sh) and a long one-benchmark job (1200 VizWiz-style
 # questions over the POPE images) that is still running when a host is lost.
@@ -141,11 +147,6 @@ $BIN eval --job "$LONG" --layout 1x1x1 --micro-batches 1 --output "$TMP/long-one
 [ "$(lines "$TMP/long-one/vizwiz/answers.jsonl")" -eq $NLONG ] || fail "long job: not $NLONG answers on 1 rank"
 ok "one-rank references"
 
-# The cluster.
-tests/slurm/cluster.sh start "$CL" 3 >"$TMP/start.log" 2>&1
-rc=$?
-[ $rc -eq 77 ] && { tail -n 1 "$TMP/start.log"; exit 77; }
-[ $rc -eq 0 ] || { cat "$TMP/start.log"; echo "FAIL: could not start a 3-host SLURM cluster (logs above)"; exit 1; }
 export SLURM_CONF=$CL/slurm.conf
 on() { tests/slurm/netns.sh exec "$CL" "$@"; }
 running() { # host -> the hyperllava processes on it
