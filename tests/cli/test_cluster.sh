@@ -188,8 +188,11 @@ read -r array merge < <(sed -n 's/.*array job \([0-9]*\) .*scoring job \([0-9]*\
 wait_queue 300
 states=$(job_line "$array"; job_line "$merge")
 for i in 0 1 2 3; do
-    grep -E "ArrayJobId=$array ArrayTaskId=$i " <<<"$states" | grep -q "JobState=COMPLETED .*ExitCode=0:0 .*NodeList=hl\[1-3\]" ||
+    grep -E "ArrayJobId=$array ArrayTaskId=$i " <<<"$states" | grep -q "JobState=COMPLETED .*ExitCode=0:0 .*NodeList=hl\[1-3\]" || {
         fail "array task $i: $(grep -E "ArrayTaskId=$i " <<<"$states" | grep -oE 'JobState=[A-Z_]+|ExitCode=[0-9:]+|NodeList=[^ ]+' | tr '\n' ' ')"
+        tail -n 15 "$TMP/slurm-out/slurm/"*"-${array}_$i.out"
+        grep -E "${array}_$i|JobId=$((array + i))|not responding|DOWN" "$CL/slurmctld.log" | tail -n 15
+    }
 done
 grep -E "^JobId=$merge " <<<"$states" | grep -q "JobState=COMPLETED .*ExitCode=0:0" || fail "scoring job did not complete"
 for b in $BENCHES; do
