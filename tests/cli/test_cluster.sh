@@ -168,13 +168,15 @@ ok "3 hosts (hl1..hl3: $(cut -d' ' -f1 "$CL/hostfile" | tr '\n' ' ')), slurmctld
 
 # SLURM commands run on hl1, as on a login node.
 squeue_on() { on hl1 squeue "$@"; }
-wait_queue() { # seconds: until the queue is empty; stops at DependencyNeverSatisfied
-    local end=$(($(date +%s) + $1)) q
+wait_jobs() { # seconds, job ids: until they left the queue; stops at DependencyNeverSatisfied
+    local secs=$1 end=$(($(date +%s) + $1)) ids q
+    shift
+    ids=$(tr ' ' ',' <<<"$*")
     while :; do
-        q=$(squeue_on -h -o '%i %T %r' 2>&1) || { fail "squeue: $q"; return 1; }
+        q=$(squeue_on -h -j "$ids" -o '%i %T %r' 2>&1) || { fail "squeue: $q"; return 1; }
         [ -z "$q" ] && return 0
-        grep -q DependencyNeverSatisfied <<<"$q" && { fail "a task failed, scoring never runs: $q"; return 1; }
-        [ "$(date +%s)" -gt "$end" ] && { fail "jobs still queued after $1 s: $q"; return 1; }
+        grep -q DependencyNeverSatisfied <<<"$q" && { fail "a task failed, scoring never runs: $q"; on hl1 scancel "$@"; return 1; }
+        [ "$(date +%s)" -gt "$end" ] && { fail "jobs still queued after $secs s: $q"; on hl1 scancel "$@"; return 1; }
         sleep 1
     done
 }
@@ -185,7 +187,7 @@ on hl1 env HL_BIN="$BIN" launcher/hyperllava-submit --nodes 3 "$JOB" >"$TMP/subm
     { fail "hyperllava-submit: $(cat "$TMP/submit.log")"; pass_or_fail; }
 read -r array merge < <(sed -n 's/.*array job \([0-9]*\) .*scoring job \([0-9]*\) .*/\1 \2/p' "$TMP/submit.log")
 [ -n "${array:-}" ] && [ -n "${merge:-}" ] || { fail "no job ids in: $(cat "$TMP/submit.log")"; pass_or_fail; }
-wait_queue 300
+wait_jobs 300 "$array" "$merge"
 states=$(job_line "$array"; job_line "$merge")
 for i in 0 1 2 3; do
     grep -E "ArrayJobId=$array ArrayTaskId=$i " <<<"$states" | grep -q "JobState=COMPLETED .*ExitCode=0:0 .*NodeList=hl\[1-3\]" || {
@@ -292,7 +294,7 @@ node_idle() { # host, seconds
 nodes_idle 60
 on hl1 env HL_BIN="$BIN" launcher/hyperllava-submit --nodes 3 "$LONG" >"$TMP/submit-long.log" 2>&1 ||
     { fail "hyperllava-submit: $(cat "$TMP/submit-long.log")"; pass_or_fail; }
-long=$(sed -n 's/.*array job \([0-9]*\) .*/\1/p' "$TMP/submit-long.log")
+read -r long long_merge < <(sed -n 's/.*array job \([0-9]*\) .*scoring job \([0-9]*\) .*/\1 \2/p' "$TMP/submit-long.log")
 ans=$TMP/long-slurm/vizwiz/answers.jsonl
 joblog() { echo "$TMP/long-slurm/slurm/"*"-${long}_0.out"; }
 
@@ -327,7 +329,7 @@ else
 fi
 
 # Requeued again, it resumes to the answers of the uninterrupted run.
-wait_queue 300
+wait_jobs 300 "$long" "$long_merge"
 line=$(job_line "${long}_0")
 grep -q "JobState=COMPLETED .*ExitCode=0:0" <<<"$line" || fail "long job: $(grep -oE 'JobState=[A-Z_]+|ExitCode=[0-9:]+' <<<"$line" | tr '\n' ' ')"
 grep -q "Restarts=2 " <<<"$line" || fail "long job: not requeued twice: $(grep -oE 'Restarts=[0-9]+' <<<"$line")"
