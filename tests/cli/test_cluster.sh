@@ -159,7 +159,8 @@ addr() { awk -v h="$1" '$2 == h { print $1 }' "$CL/hosts"; }
 # TCP only, on the cluster's network; ranks on another host through the agent.
 unset OMPI_MCA_btl_vader_single_copy_mechanism
 export OMPI_MCA_btl=tcp,self
-export OMPI_MCA_btl_tcp_if_include=$(cat "$CL/netns/cidr") OMPI_MCA_oob_tcp_if_include=$(cat "$CL/netns/cidr")
+cidr=$(cat "$CL/netns/cidr")
+export OMPI_MCA_btl_tcp_if_include=$cidr OMPI_MCA_oob_tcp_if_include=$cidr
 export OMPI_MCA_plm_rsh_agent=$CL/rsh-agent
 MPI_ARGS="--hostfile $CL/hostfile --map-by node"
 [ "$(on hl2 hostname)" = hl2 ] && [ "$(on hl3 cat /proc/net/fib_trie | grep -c "$(addr hl3)")" -gt 0 ] ||

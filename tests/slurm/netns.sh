@@ -16,15 +16,18 @@
 #        netns.sh pids DIR HOST        the processes running on HOST
 #
 # The head's bridge is 10.99.0.1/24, host hlI is 10.99.0.(10+I) (the
-# network is in DIR/netns/cidr, for Open MPI's btl_tcp_if_include). Everything
-# lives inside the namespaces, so two networks side by side do not meet and
-# the machine's own interfaces and routes are untouched. start writes
-# DIR/hosts (an /etc/hosts that `exec` mounts over the real one, inside the
-# command's own mount namespace), DIR/local (each host's local disk: `exec`
-# mounts DIR/netns/HOST/local there, so one path names a folder of its own
-# on every host, as /tmp or a spool folder on real nodes), DIR/hostfile (mpirun: one line per host,
-# by address) and DIR/rsh-agent, a launcher for mpirun's
-# `--mca plm_rsh_agent` that runs Open MPI's daemon on the host it names.
+# network is in DIR/netns/cidr, for Open MPI's btl_tcp_if_include).
+# Everything lives inside the namespaces, so two networks side by side do
+# not meet and the machine's own interfaces and routes are untouched.
+# start writes:
+#   DIR/hosts      an /etc/hosts that `exec` mounts over the real one,
+#                  inside the command's own mount namespace
+#   DIR/local      each host's local disk: `exec` mounts DIR/netns/HOST/local
+#                  there, so one path names a folder of its own on every
+#                  host, as /tmp or a spool folder does on real nodes
+#   DIR/hostfile   for mpirun: one line per host, by address
+#   DIR/rsh-agent  for mpirun's `--mca plm_rsh_agent`: runs Open MPI's
+#                  daemon on the host it names, as ssh would
 set -u
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 SUBNET=10.99.0
