@@ -1,4 +1,5 @@
 # hyperllava build. `make` builds bin/hyperllava; `make test` runs every test;
+# `make test-cluster` only the three-host cluster test (docs/slurm.md);
 # `make demo` runs the demo; `make check` runs the tests under ASan + UBSan;
 # `make fuzz TARGET=... SECONDS=...` fuzzes one input reader (tests/fuzz).
 # Extra include/library paths (a private prefix on a cluster) come from
@@ -47,7 +48,7 @@ endif
 TEST_SRC := $(sort $(wildcard tests/unit/test_*.c))
 TEST_BIN := $(TEST_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: all deps test test-gpu check demo clean format bench fuzz fuzz-replay fuzz-short
+.PHONY: all deps test test-gpu test-cluster check demo clean format bench fuzz fuzz-replay fuzz-short
 all: bin/hyperllava $(TEST_BIN)
 
 deps:
@@ -85,6 +86,10 @@ test: deps
 # the build needs).
 test-gpu: all
 	@tests/gpu/run.sh
+
+test-cluster: deps
+	@$(MAKE) --no-print-directory all
+	@tests/run.sh cluster
 
 check: deps
 	@$(MAKE) --no-print-directory BUILD=build/san OPT=-O1 \

@@ -2,14 +2,21 @@
 # Runs every test: the C unit test binaries, then the shell tests in
 # tests/cli (each an executable script that exits non-zero on failure).
 # Prints one line per test and a closing "N passed, N failed" line.
+# With names (`tests/run.sh cluster slurm`), runs only those tests (the
+# test_ prefix may be left out).
 set -u
 cd "$(dirname "$0")/.."
 export HL_BIN=${HL_BIN:-bin/hyperllava}
 TESTBIN=${HL_TESTBIN:-build/tests}
 pass=0; fail=0; skip=0; failed=()
 log=$(mktemp -d)
+only=("$@")
 run() { # name, command...
-    local name=$1; shift
+    local name=$1 n; shift
+    if [ ${#only[@]} -gt 0 ]; then
+        for n in "${only[@]}"; do [ "$name" = "$n" ] || [ "$name" = "test_$n" ] && break; n=""; done
+        [ -n "$n" ] || return 0
+    fi
     local t0=$(date +%s)
     "$@" >"$log/out" 2>&1
     local rc=$?
@@ -27,6 +34,7 @@ for t in tests/cli/*.sh; do
     run "$(basename "$t" .sh)" "$t"
 done
 rm -rf "$log"
+[ ${#only[@]} -gt 0 ] && [ $((pass + fail + skip)) -eq 0 ] && { echo "no test named: ${only[*]}"; exit 1; }
 [ ${#failed[@]} -gt 0 ] && echo "failed: ${failed[*]}"
 echo "$pass passed, $fail failed, $skip skipped"
 [ $fail -eq 0 ]
