@@ -214,7 +214,19 @@ JOB=$FX/job-suite.yaml
 out=$(env -u SLURM_JOB_ID PATH="$PATHF" HL_CORES=4 launcher/hyperllava-run --dry-run "$JOB" --resume)
 eq run-mpirun "$out" "${ROOTENV}mpirun -n 8 --oversubscribe --bind-to none $BIN eval --job $JOB --resume"
 out=$(env -u SLURM_JOB_ID PATH="$PATHF" HL_CORES=16 launcher/hyperllava-run "$JOB" --layout 1x2x1 --dry-run)
-eq run-mpirun-fits "$out" "${ROOTENV}mpirun -n 2 --bind-to none $BIN eval --job $JOB --layout 1x2x1"
+eq run-mpirun-fits "$out" "${ROOTENV}mpirun -n 2 --map-by slot:PE=4 --bind-to core $BIN eval --job $JOB --layout 1x2x1"
+# --threads on the command line sets the cores per rank; a binding in
+# HL_MPIRUN_ARGS replaces the launcher's
+out=$(env -u SLURM_JOB_ID PATH="$PATHF" HL_CORES=16 launcher/hyperllava-run "$JOB" --layout 2x1x1 --threads 8 --dry-run)
+eq run-mpirun-threads "$out" "${ROOTENV}mpirun -n 2 --map-by slot:PE=8 --bind-to core $BIN eval --job $JOB --layout 2x1x1 --threads 8"
+out=$(env -u SLURM_JOB_ID PATH="$PATHF" HL_CORES=16 launcher/hyperllava-run "$JOB" --layout 2x1x1 --threads=9 --dry-run)
+eq run-mpirun-threads-many "$out" "${ROOTENV}mpirun -n 2 --bind-to none $BIN eval --job $JOB --layout 2x1x1 --threads=9"
+out=$(env -u SLURM_JOB_ID PATH="$PATHF" HL_CORES=16 launcher/hyperllava-run "$JOB" --layout 2x1x1 --threads 1 --dry-run)
+eq run-mpirun-threads-1 "$out" "${ROOTENV}mpirun -n 2 $BIN eval --job $JOB --layout 2x1x1 --threads 1"
+out=$(env -u SLURM_JOB_ID PATH="$PATHF" HL_CORES=16 HL_MPIRUN_ARGS="--bind-to socket" launcher/hyperllava-run "$JOB" --layout 1x2x1 --dry-run)
+eq run-mpirun-own-binding "$out" "${ROOTENV}mpirun -n 2 --bind-to socket $BIN eval --job $JOB --layout 1x2x1"
+run_err run-threads-bad "hyperllava-run: error: --threads expects a positive integer, got 'two'" \
+    env -u SLURM_JOB_ID PATH="$PATHF" launcher/hyperllava-run --dry-run "$JOB" --threads two
 env -u SLURM_JOB_ID PATH="$PATHF" HL_CORES=16 launcher/hyperllava-run "$JOB" --bench 2 >/dev/null 2>&1 ||
     fail "run via fake mpirun"
 eq run-mpirun-args "$(cat "$FAKE_LOG/mpirun" 2>/dev/null)" "-n 8 --bind-to none $BIN eval --job $JOB --bench 2"
@@ -223,20 +235,47 @@ printf 'run: {model: m.h5, parallel: {tp: two}}\noutput: o\nbenchmarks: [{kind: 
 run_err run-badjob "hyperllava: error: $T/bad-job.yaml:1: run.parallel.tp: expected a positive integer, got \"two\"" \
     env PATH="$PATHF" launcher/hyperllava-run --dry-run "$T/bad-job.yaml"
 
+# ---- the binding under the real mpirun: each rank may run on --threads CPUs --------
+# (a stand-in binary reports how many CPUs each rank may use; plan is the real one)
+if command -v mpirun >/dev/null && mpirun --version 2>&1 | grep -q "Open MPI"; then
+    cat >"$T/affinity" <<EOF
+#!/bin/bash
+[ "\$1" = plan ] && exec "$BIN" "\$@"
+echo "rank \${OMPI_COMM_WORLD_RANK:-0} cpus \$(nproc) \$(grep Cpus_allowed_list /proc/self/status | tr -d '\t')"
+EOF
+    chmod +x "$T/affinity"
+    # a run config of 1 thread: --threads alone asks for more
+    sed -e "s|^threads: 4|threads: 1|" -e "s|^model: [^ ]*|model: $MODEL|" "$FX/run-full.yaml" >"$T/run-1thread.yaml"
+    sed "s|^run: .*|run: $T/run-1thread.yaml|" "$JOB" >"$T/job-1thread.yaml"
+    online=$(getconf _NPROCESSORS_ONLN)
+    for case in "1x1x1 2" "2x1x1 2" "2x1x1 1"; do
+        read -r layout th <<<"$case"
+        want=$th; [ "$want" -le "$online" ] || want=$online
+        out=$(env -u SLURM_JOB_ID HL_BIN="$T/affinity" timeout 60 launcher/hyperllava-run "$T/job-1thread.yaml" --layout "$layout" --threads "$th" 2>&1)
+        n=$(grep -c "^rank .* cpus " <<<"$out")
+        [ "$n" -eq "${layout%%x*}" ] || fail "binding $layout --threads $th: $n rank line(s): $out"
+        while read -r _ r _ c list; do
+            [ "$c" -ge "$want" ] || fail "binding $layout --threads $th: rank $r may use $c CPU(s) ($list), want >= $want"
+        done < <(grep "^rank .* cpus " <<<"$out")
+    done
+fi
+
 # ---- hyperllava-run inside a fake SLURM allocation --------------------------------
 out=$(env PATH="$PATHF" SLURM_JOB_ID=77 SLURM_NTASKS=8 launcher/hyperllava-run --dry-run "$JOB" --bench 1)
-eq run-srun "$out" "srun --mpi=pmix -n 8 --cpus-per-task=4 --kill-on-bad-exit=1 $BIN eval --job $JOB --bench 1"
+eq run-srun "$out" "srun --mpi=pmix -n 8 --cpus-per-task=4 --kill-on-bad-exit=1 --cpu-bind=cores $BIN eval --job $JOB --bench 1"
 out=$(env PATH="$PATHF" SLURM_JOB_ID=77 FAKE_PLUGINS='\tpmi2\n' launcher/hyperllava-run --dry-run "$JOB")
-eq run-srun-pmi2 "$out" "srun --mpi=pmi2 -n 8 --cpus-per-task=4 --kill-on-bad-exit=1 $BIN eval --job $JOB"
+eq run-srun-pmi2 "$out" "srun --mpi=pmi2 -n 8 --cpus-per-task=4 --kill-on-bad-exit=1 --cpu-bind=cores $BIN eval --job $JOB"
 out=$(env PATH="$PATHF" SLURM_JOB_ID=77 FAKE_PLUGINS='\tcray_shasta\n' launcher/hyperllava-run --dry-run "$JOB")
-eq run-srun-default "$out" "srun -n 8 --cpus-per-task=4 --kill-on-bad-exit=1 $BIN eval --job $JOB"
+eq run-srun-default "$out" "srun -n 8 --cpus-per-task=4 --kill-on-bad-exit=1 --cpu-bind=cores $BIN eval --job $JOB"
 run_err run-srun-small "hyperllava-run: error: $JOB needs 8 ranks but this allocation has 4 tasks (sbatch --ntasks or --nodes x --ntasks-per-node)" \
     env PATH="$PATHF" SLURM_JOB_ID=77 SLURM_NTASKS=4 launcher/hyperllava-run --dry-run "$JOB"
 env PATH="$PATHF" SLURM_JOB_ID=77 launcher/hyperllava-run "$JOB" --bench 0 --resume || fail "run via fake srun"
-eq run-srun-args "$(cat "$FAKE_LOG/srun" 2>/dev/null)" "--mpi=pmix -n 8 --cpus-per-task=4 --kill-on-bad-exit=1 $BIN eval --job $JOB --bench 0 --resume"
+eq run-srun-args "$(cat "$FAKE_LOG/srun" 2>/dev/null)" "--mpi=pmix -n 8 --cpus-per-task=4 --kill-on-bad-exit=1 --cpu-bind=cores $BIN eval --job $JOB --bench 0 --resume"
 printf 'run: {model: m.h5, backend: cuda, parallel: {tp: 4}}\noutput: o\nbenchmarks: [{kind: mmbench, questions: q.tsv}]\n' >"$T/cuda-job.yaml"
 out=$(env PATH="$PATHF" SLURM_JOB_ID=77 launcher/hyperllava-run --dry-run "$T/cuda-job.yaml")
-eq run-srun-cuda "$out" "srun --mpi=pmix -n 4 --cpus-per-task=1 --kill-on-bad-exit=1 --gpus-per-task=1 $BIN eval --job $T/cuda-job.yaml"
+eq run-srun-cuda "$out" "srun --mpi=pmix -n 4 --cpus-per-task=1 --kill-on-bad-exit=1 --cpu-bind=cores --gpus-per-task=1 $BIN eval --job $T/cuda-job.yaml"
+out=$(env PATH="$PATHF" SLURM_JOB_ID=77 HL_SRUN_ARGS="--cpu-bind=sockets" launcher/hyperllava-run --dry-run "$JOB" --threads 2)
+eq run-srun-threads "$out" "srun --mpi=pmix -n 8 --cpus-per-task=2 --kill-on-bad-exit=1 --cpu-bind=sockets $BIN eval --job $JOB --threads 2"
 
 # ---- hyperllava-submit -----------------------------------------------------------------
 sed "s|^output: .*|output: $T/suite-out|" "$JOB" | sed "s|^run: .*|run: $FX/run-full.yaml|" >"$T/suite.yaml"
@@ -440,7 +479,7 @@ has submit-sweep "$out" "#SBATCH --ntasks-per-node=2"
 has submit-sweep "$out" "launcher/hyperllava-sweep $T/sweep.yaml"
 out=$(env -u SLURM_JOB_ID PATH="$PATHF" HL_CORES=16 launcher/hyperllava-sweep --dry-run "$T/sweep.yaml" 2>/dev/null)
 eq sweep-dry-count "$(grep -c "eval --job" <<<"$out")" 8
-has sweep-dry "$out" "mpirun -n 2 --bind-to none $BIN eval --job $T/sweep.yaml --layout 2x1x1 --batch-size 8 --output $T/sweep-out/sweep/2x1x1-b8"
+has sweep-dry "$out" "mpirun -n 2 --map-by slot:PE=4 --bind-to core $BIN eval --job $T/sweep.yaml --layout 2x1x1 --batch-size 8 --output $T/sweep-out/sweep/2x1x1-b8"
 [ -e "$T/sweep-out" ] && fail "sweep --dry-run wrote $T/sweep-out"
 
 env -u SLURM_JOB_ID PATH="$PATHF" HL_CORES=16 FAKE_FAIL=2x1x1 launcher/hyperllava-sweep "$T/sweep.yaml" >"$T/sweep.log" 2>&1
