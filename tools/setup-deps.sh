@@ -2,11 +2,12 @@
 # Installs every Debian package hyperllava needs to build, test and run.
 # Idempotent: does nothing when all are present. munge and the slurm
 # packages give tests/cli/test_slurm.sh its one-node cluster; their own
-# services stay down without /etc/slurm/slurm.conf.
+# services stay down without /etc/slurm/slurm.conf. gnuplot-nox draws the
+# plots of launcher/hyperllava-sweep.
 set -euo pipefail
 PKGS=(build-essential pkg-config openmpi-bin libopenmpi-dev libhdf5-dev hdf5-tools
       libyaml-dev libssl-dev libjpeg62-turbo-dev libpng-dev libjansson-dev
-      libxlsxwriter-dev zlib1g-dev python3 python3-numpy python3-h5py
+      libxlsxwriter-dev zlib1g-dev python3 python3-numpy python3-h5py gnuplot-nox
       munge slurmctld slurmd slurm-client)
 missing=()
 for p in "${PKGS[@]}"; do

@@ -181,8 +181,8 @@ done
 [ "$layout" = "${FAKE_FAIL:-none}" ] && { echo "fake eval failed" >&2; exit 1; }
 [ -n "$out" ] || exit 0
 mkdir -p "$out"
-printf '{"samples_per_s": %d.5, "peak_bytes": [%d, 7], "stages": [{"compute_s": 1}, {"compute_s": 3}], "note": "b%s"}\n' \
-    $((n * batch)) "$n" "$batch" >"$out/metrics.json"
+printf '{"samples_per_s": %d.5, "peak_bytes": [%d, 7], "stages": [{"compute_s": 1}, {"compute_s": 3}], "note": "b%s", "layout": {"micro_batches": 2}, "ranks": [{"wall_s": 3, "load_s": 1, "p2p_s": 0.25, "idle_wait_s": 0.25, "loadavg_start": %d.5}, {"wall_s": 3, "load_s": 1, "tp_allreduce_s": 0.5, "loadavg_start": 0.25}]}\n' \
+    $((n * batch)) "$n" "$batch" "$n" >"$out/metrics.json"
 EOF
 # squeue answers from FAKE_SQUEUE ("ID:STATE ..."); scancel records; sinfo
 # gives nodes of FAKE_SINFO_MB MB (fails like one without a cluster when unset).
@@ -456,11 +456,11 @@ hyperllava-submit: warning: sweep run 1x5x1 batch 2 will be skipped: parallel.pp
     has sweep-skip "$log" "hyperllava-sweep: warning: 2 of 4 run(s) skipped: 1x1x4/b2 1x5x1/b2 (reasons above and in $T/sweep-valid-out/sweep/sweep.csv)"
     eq sweep-skip-ran "$(grep -o -- '--layout [0-9x]*' "$FAKE_LOG/mpirun" 2>/dev/null | tr '\n' ' ')" "--layout 1x1x1 --layout 1x2x1 "
     csv=$(cat "$T/sweep-valid-out/sweep/sweep.csv" 2>/dev/null)
-    eq sweep-skip-csv "$(cut -d, -f1-10 <<<"$csv")" "layout,dp,pp,tp,world,batch_size,status,reason,metrics,samples_per_s
-1x1x1,1,1,1,1,2,ok,,.,2.5
-1x1x4,1,1,4,4,2,skipped,invalid layout: parallel.tp: vision heads 6 is not divisible by tp = 4,,
-1x5x1,1,5,1,5,2,skipped,invalid layout: parallel.pp: 5 pipeline stages but the model has 4 blocks,,
-1x2x1,1,2,1,2,2,ok,,.,4.5"
+    eq sweep-skip-csv "$(cut -d, -f1-5,8,10,15- <<<"$csv")" "layout,dp,pp,tp,world,batch,samples_per_s,status,reason,metrics
+1x1x1,1,1,1,1,2,2.5,ok,,.
+1x1x4,1,1,4,4,2,,skipped,invalid layout: parallel.tp: vision heads 6 is not divisible by tp = 4,
+1x5x1,1,5,1,5,2,,skipped,invalid layout: parallel.pp: 5 pipeline stages but the model has 4 blocks,
+1x2x1,1,2,1,2,2,4.5,ok,,."
     # inside an allocation of 1 task, the 2-rank run is skipped as well
     out=$(env PATH="$PATHF" SLURM_JOB_ID=77 SLURM_NTASKS=1 launcher/hyperllava-sweep --dry-run --force "$SV" 2>&1)
     has sweep-skip-alloc "$out" "hyperllava-sweep: [4/4] 1x2x1 batch 2: skipped, needs 2 ranks, this allocation has 1 task(s)"
@@ -487,22 +487,41 @@ rc=$?
 eq sweep-rc $rc 1
 has sweep-log "$(cat "$T/sweep.log")" "hyperllava-sweep: error: 2 run(s) failed: 2x1x1/b1 2x1x1/b8"
 csv=$(cat "$T/sweep-out/sweep/sweep.csv" 2>/dev/null)
-eq sweep-csv-header "$(head -n 1 <<<"$csv")" "layout,dp,pp,tp,world,batch_size,status,reason,metrics,samples_per_s,peak_bytes.max,peak_bytes.mean,stages.compute_s.max,stages.compute_s.mean,note"
-has sweep-csv "$csv" "1x2x1,1,2,1,2,8,ok,,.,16.5,7,4.5,3,2.0,b8"
-has sweep-csv "$csv" "1x1x1,1,1,1,1,1,ok,,.,1.5,7,4.0,3,2.0,b1"
-has sweep-csv "$csv" "2x1x1,2,1,1,2,8,failed,exit status 1,"
+# the tidy table: threads from the run config (4), micro-batches from the
+# metrics (2), the bubble (p-1)/(m+p-1), the communication share (waits and
+# transfers over the ranks' time after loading: 1 s of 4 s) and the highest
+# load average of the ranks at the start
+eq sweep-csv-header "$(head -n 1 <<<"$csv")" "layout,dp,pp,tp,world,threads,micro_batches,batch,benchmark,samples_per_s,tokens_per_s,bubble,comm_share,load_avg,status,reason,metrics"
+has sweep-csv "$csv" "1x2x1,1,2,1,2,4,2,8,all,16.5,,0.3333333333333333,0.25,2.5,ok,,."
+has sweep-csv "$csv" "1x1x1,1,1,1,1,4,2,1,all,1.5,,0.0,0.25,1.5,ok,,."
+has sweep-csv "$csv" "2x1x1,2,1,1,2,4,,8,,,,,,,failed,exit status 1,"
 eq sweep-csv-rows "$(($(wc -l <<<"$csv") - 1))" 8
-if command -v gnuplot >/dev/null || python3 -c "import matplotlib" 2>/dev/null; then
-    [ -s "$T/sweep-out/sweep/sweep.png" ] || fail "no sweep.png although a plotter is installed"
+# every metric in sweep-full.csv, after the same columns
+full=$(cat "$T/sweep-out/sweep/sweep-full.csv" 2>/dev/null)
+eq sweep-full-header "$(head -n 1 <<<"$full")" "$(head -n 1 <<<"$csv"),peak_bytes.max,peak_bytes.mean,stages.compute_s.max,stages.compute_s.mean,note,layout.micro_batches,ranks.wall_s.max,ranks.wall_s.mean,ranks.load_s.max,ranks.load_s.mean,ranks.p2p_s.max,ranks.p2p_s.mean,ranks.idle_wait_s.max,ranks.idle_wait_s.mean,ranks.loadavg_start.max,ranks.loadavg_start.mean,ranks.tp_allreduce_s.max,ranks.tp_allreduce_s.mean"
+has sweep-full "$full" "1x2x1,1,2,1,2,4,2,8,all,16.5,,0.3333333333333333,0.25,2.5,ok,,.,7,4.5,3,2.0,b8,2,3,3.0,1,1.0,"
+# the plot: gnuplot's PNG, one panel per batch size (two side by side)
+png_size() { /usr/bin/python3 -c 'import struct, sys; d = open(sys.argv[1], "rb").read(24); assert d[:8] == b"\x89PNG\r\n\x1a\n"; print("%dx%d" % struct.unpack(">II", d[16:24]))' "$1" 2>/dev/null; }
+if command -v gnuplot >/dev/null; then
+    has sweep-plot "$(cat "$T/sweep.log")" "hyperllava-sweep: plot of samples/s against ranks in $T/sweep-out/sweep/sweep.png"
+    eq sweep-plot-size "$(png_size "$T/sweep-out/sweep/sweep.png")" "1520x560"
+    [ -e "$T/sweep-out/sweep/sweep.dat" ] && fail "the plot's data file was left behind"
+elif python3 -c "import matplotlib" 2>/dev/null; then
+    [ -s "$T/sweep-out/sweep/sweep.png" ] || fail "no sweep.png although matplotlib is installed"
 else
-    has sweep-noplot "$(cat "$T/sweep.log")" "no plot (neither matplotlib nor gnuplot is installed); CSV only"
+    has sweep-noplot "$(cat "$T/sweep.log")" "no plot (gnuplot is not installed; matplotlib is not installed); CSV only"
 fi
+rm -f "$T/sweep-out/sweep/sweep.png"
+out=$(env -u SLURM_JOB_ID PATH="$PATHF" launcher/hyperllava-sweep --collect-only --plotter none "$T/sweep.yaml" 2>&1)
+[ -e "$T/sweep-out/sweep/sweep.png" ] && fail "--plotter none drew a plot"
+run_err sweep-plotter-bad "hyperllava-sweep: error: --plotter: expected gnuplot, matplotlib or none, got 'excel'" \
+    env PATH="$PATHF" launcher/hyperllava-sweep --plotter excel "$T/sweep.yaml"
 # A second sweep skips the finished runs and only runs the failed ones.
 rm -f "$FAKE_LOG/mpirun"
 env -u SLURM_JOB_ID PATH="$PATHF" HL_CORES=16 launcher/hyperllava-sweep "$T/sweep.yaml" >"$T/sweep.log" 2>&1 ||
     fail "second sweep: $(cat "$T/sweep.log")"
 eq sweep-rerun "$(grep -c "eval --job" "$FAKE_LOG/mpirun")" 2
-has sweep-rerun "$(cat "$T/sweep-out/sweep/sweep.csv")" "2x1x1,2,1,1,2,8,ok,,.,16.5"
+has sweep-rerun "$(cat "$T/sweep-out/sweep/sweep.csv")" "2x1x1,2,1,1,2,4,2,8,all,16.5,,0.0,0.25,2.5,ok,,."
 
 if [ $failures -gt 0 ]; then
     echo "$failures failure(s)"
