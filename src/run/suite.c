@@ -276,7 +276,8 @@ static json_t *run_bench(Session *s, const Job *job, const BenchSpec *b, const S
         extra = json_dumps(x, JSON_COMPACT);
         json_decref(x);
     }
-    if (!o->one) {
+    /* a resumed benchmark with nothing left keeps the metrics of its run */
+    if (!o->one && start < n) {
         char *mp = path_os_join(dir, "metrics.json");
         session_write_metrics(s, mp, extra, &mark);
         free(mp);

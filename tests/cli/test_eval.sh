@@ -116,6 +116,10 @@ assert [x["question_id"] for x in a] == [x["question_id"] for x in b], "question
 assert [x["tokens"] for x in a] == [x["tokens"] for x in b], "tokens"
 PY
 same_scores "$TMP/one/scores.json" "$TMP/cut/scores.json" || fail "resume: scores differ"
+# a benchmark finished before keeps its metrics; a resumed one counts what this run answered
+cmp -s "$TMP/one/vqav2/metrics.json" "$TMP/cut/vqav2/metrics.json" || fail "resume rewrote the metrics of a finished benchmark"
+/usr/bin/python3 -c "import json, sys; m = json.load(open(sys.argv[1])); n = sum(1 for _ in open(sys.argv[2])); sys.exit(m['samples'] != n - 5)" \
+    "$TMP/cut/pope/metrics.json" "$TMP/one/pope/answers.jsonl" || fail "resume: pope's metrics do not count the answers of the resumed run"
 echo "ok: resumed run equals the uninterrupted one"
 # refusals: existing answers without --resume; a different run record
 $HL_BIN eval --job $JOB --output "$TMP/one" >"$TMP/o" 2>"$TMP/e"; rc=$?
