@@ -186,7 +186,6 @@ static void bench_round(void *ctx, int done) {
     progress_update(&br->pg, (size_t)done, session_wtime());
 }
 
-/* One benchmark on every rank; returns its score object on rank 0 (or NULL). */
 /* The throughput numbers of one benchmark or of the suite (rank 0). */
 static json_t *totals_json(const SessionTotals *t) {
     double sec = t->wall_s;
@@ -197,9 +196,10 @@ static json_t *totals_json(const SessionTotals *t) {
                      sec > 0 ? t->prompt_rows / sec : 0.0);
 }
 
-/* Runs one benchmark. Its own metrics (OUTPUT/<bench>/metrics.json: its
- * samples/s and tokens/s, the per-rank times of its rounds only) are written
- * here when the suite has several; *per gets its totals (rank 0). */
+/* One benchmark on every rank; returns its score object on rank 0 (or NULL).
+ * Its own metrics (OUTPUT/<bench>/metrics.json: its samples/s and tokens/s,
+ * the per-rank times of its rounds only) are written here unless it runs
+ * alone (--bench); per gets its totals under its name (rank 0). */
 static json_t *run_bench(Session *s, const Job *job, const BenchSpec *b, const SuiteOptions *o,
                          SessionTotals *sum, json_t *per) {
     /* only the first stage reads the questions (images, base64 TSVs); the
@@ -271,7 +271,7 @@ static json_t *run_bench(Session *s, const Job *job, const BenchSpec *b, const S
         json_object_set_new(x, "benchmark", json_string(b->name));
         json_object_set_new(x, "batch_size",
                             json_integer(sj.batch_size > 0 ? sj.batch_size : s->cfg.batch_size));
-        json_object_set(per, b->name, x);
+        json_object_set_new(per, b->name, json_deep_copy(x));
         json_object_set_new(x, "job", json_string(job->path));
         extra = json_dumps(x, JSON_COMPACT);
         json_decref(x);
