@@ -3,11 +3,12 @@
 # Idempotent: does nothing when all are present. munge and the slurm
 # packages give tests/cli/test_slurm.sh its one-node cluster; their own
 # services stay down without /etc/slurm/slurm.conf. iproute2 builds the
-# network namespaces of tests/cli/test_cluster.sh's three hosts.
+# network namespaces of tests/cli/test_cluster.sh's three hosts; gnuplot-nox
+# draws the plots of launcher/hyperllava-sweep.
 set -euo pipefail
 PKGS=(build-essential pkg-config openmpi-bin libopenmpi-dev libhdf5-dev hdf5-tools
       libyaml-dev libssl-dev libjpeg62-turbo-dev libpng-dev libjansson-dev
-      libxlsxwriter-dev zlib1g-dev python3 python3-numpy python3-h5py
+      libxlsxwriter-dev zlib1g-dev python3 python3-numpy python3-h5py gnuplot-nox
       munge slurmctld slurmd slurm-client iproute2)
 missing=()
 for p in "${PKGS[@]}"; do

@@ -23,6 +23,7 @@
 #include "cli/args.h"
 #include "cli/commands.h"
 #include "run/job.h"
+#include "run/progress.h"
 #include "run/session.h"
 #include "text/prompt.h"
 #include "util/check.h"
@@ -520,10 +521,10 @@ int cmd_bench(int argc, char **argv) {
     const char *names[2] = {"pope", "decode"};
     int on[2] = {o.pope, o.decode}, newt[2] = {2, o.new_tokens};
     Row *rows[2] = {NULL, NULL};
+    char pname[32];
     for (int k = 0; k < 2; k++) {
         if (!on[k]) continue;
         rows[k] = hl_calloc((size_t)o.n_bs, sizeof(Row));
-        if (s.is_root) print_header(names[k], newt[k]);
         for (int i = 0; i < o.n_bs; i++) {
             Row *r = &rows[k][i];
             int B = o.bs[i], per_round = B * L.dp;
@@ -532,14 +533,32 @@ int cmd_bench(int argc, char **argv) {
             r->samples = (want + per_round - 1) / per_round * per_round;
             r->micro = e->micro_batches < B ? e->micro_batches : B;
             if (r->micro < 1) r->micro = 1;
+        }
+        /* progress in samples over the warm-up and timed runs of every batch size */
+        size_t total = 0, done = 0;
+        for (int i = 0; i < o.n_bs; i++)
+            total += (size_t)rows[k][i].samples * (size_t)(o.warmup + o.repeat);
+        snprintf(pname, sizeof pname, "bench %s", names[k]);
+        Progress pg;
+        progress_init(&pg, pname, "samples run", "samples/s", total, 0, session_wtime(), isatty(2));
+        if (s.is_root) print_header(names[k], newt[k]);
+        for (int i = 0; i < o.n_bs; i++) {
+            Row *r = &rows[k][i];
+            int B = r->batch;
             r->runs = hl_calloc((size_t)o.repeat, sizeof(Timing));
-            for (int j = 0; j < o.warmup; j++) run_once(&s, &w, B, r->samples, newt[k]);
-            for (int j = 0; j < o.repeat; j++)
-                r->runs[j] = run_once(&s, &w, B, r->samples, newt[k]);
+            for (int j = 0; j < o.warmup + o.repeat; j++) {
+                Timing t = run_once(&s, &w, B, r->samples, newt[k]);
+                if (j >= o.warmup) r->runs[j - o.warmup] = t;
+                done += (size_t)r->samples;
+                if (s.is_root) progress_update(&pg, done, session_wtime());
+            }
             summarise(r, o.repeat);
             CHECK((int)r->med.samples == r->samples);
             r->rss = session_gather_rss(&s);
-            if (s.is_root) print_row(names[k], r, world);
+            if (s.is_root) {
+                progress_clear(&pg);
+                print_row(names[k], r, world);
+            }
         }
     }
     json_t *ranks = session_gather_ranks(&s);
@@ -596,7 +615,7 @@ int cmd_bench(int argc, char **argv) {
         }
         json_decref(ranks);
     }
-    if (o.metrics) session_write_metrics(&s, o.metrics, NULL);
+    if (o.metrics) session_write_metrics(&s, o.metrics, NULL, NULL);
     for (int k = 0; k < 2; k++) {
         if (!rows[k]) continue;
         for (int i = 0; i < o.n_bs; i++) free(rows[k][i].runs), free(rows[k][i].rss);

@@ -5,9 +5,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli/args.h"
 #include "cli/commands.h"
+#include "run/progress.h"
 #include "run/session.h"
 #include "text/prompt.h"
 #include "util/check.h"
@@ -133,6 +135,7 @@ typedef struct {
     const Tokenizer *tok;
     FILE *trace;
     const char *trace_path;
+    Progress pg; /* --jsonl: on stderr, rank 0 */
 } Gen;
 
 /* Every output write is checked: a full disk or a closed pipe is one line
@@ -154,6 +157,7 @@ static void gen_item(void *ctx, int i, SessionItem *out) {
 
 static void gen_result(void *ctx, int i, const GenResult *r) {
     Gen *g = ctx;
+    progress_clear(&g->pg); /* the answers may go to the same terminal */
     if (g->print_ids) {
         for (int t = 0; t < r->n_tokens; t++) printf("%s%d", t ? " " : "", r->tokens[t]);
         printf("\n");
@@ -179,6 +183,11 @@ static void gen_result(void *ctx, int i, const GenResult *r) {
         if (ferror(g->trace)) check_out(g->trace, g->trace_path);
         free(p), free(ids);
     }
+}
+
+static void gen_round(void *ctx, int done) {
+    Gen *g = ctx;
+    progress_update(&g->pg, (size_t)done, session_wtime());
 }
 
 int cmd_generate(int argc, char **argv) {
@@ -249,15 +258,20 @@ int cmd_generate(int argc, char **argv) {
              .tok = s.tok,
              .trace = s.is_root && trace ? hl_fopen(trace, "w") : NULL,
              .trace_path = trace};
-    SessionJob job = {
-        .n = n, .max_new = max_new, .item = gen_item, .result = gen_result, .ctx = &g};
+    progress_init(&g.pg, "generate", "answered", "q/s", (size_t)n, 0, session_wtime(), isatty(2));
+    SessionJob job = {.n = n,
+                      .max_new = max_new,
+                      .item = gen_item,
+                      .result = gen_result,
+                      .round = jsonl ? gen_round : NULL,
+                      .ctx = &g};
     session_run(&s, &job);
     if (g.trace) {
         check_out(g.trace, trace);
         if (fclose(g.trace) != 0) hl_fail("%s: close failed: %s", trace, strerror(errno));
     }
     if (s.is_root) check_out(stdout, "standard output");
-    if (metrics) session_write_metrics(&s, metrics, NULL);
+    if (metrics) session_write_metrics(&s, metrics, NULL, NULL);
     for (int i = 0; i < n; i++) {
         free(reqs[i].text), free(reqs[i].image);
         json_decref(reqs[i].qid);

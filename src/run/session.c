@@ -44,6 +44,7 @@ void session_open(Session *s, int *argc, char ***argv, const RunConfig *cfg,
     comm_init(argc, argv, &s->comm);
     comm_watchdog(&s->comm, s->cfg.watchdog_s);
     s->t_open = comm_wtime();
+    if (getloadavg(&s->loadavg_start, 1) < 1) s->loadavg_start = -1;
     char *msg = run_config_check_layout(&s->cfg, &shape, s->comm.size);
     if (msg) comm_fail_all(&s->comm, msg);
     omp_set_num_threads(s->cfg.threads > 0 ? s->cfg.threads : 1);
@@ -294,32 +295,76 @@ double session_wtime(void) {
     return comm_wtime();
 }
 
-void session_write_metrics(Session *s, const char *path, const char *extra) {
+void session_mark(const Session *s, SessionMark *m) {
+    const Engine *e = &s->engine;
+    const Comm *c = &s->comm;
+    *m = (SessionMark){.stats = e->stats,
+                       .t = comm_wtime(),
+                       .p2p_s = c->p2p_time_s,
+                       .tp_s = c->tp_group.time_s,
+                       .guidance_s = e->guide.time_s,
+                       .p2p_bytes = c->p2p_bytes,
+                       .tp_bytes = c->tp_group.bytes,
+                       .guidance_bytes = e->guide.bytes};
+}
+
+/* The CPUs this process may run on, as the kernel lists them ("0-3,8"), or
+ * "" where /proc does not say: shows how mpirun or srun bound the rank. */
+static void cpus_allowed(char *buf, size_t n) {
+    buf[0] = 0;
+    FILE *f = fopen("/proc/self/status", "r");
+    if (!f) return;
+    char line[4096];
+    while (fgets(line, sizeof line, f)) {
+        if (strncmp(line, "Cpus_allowed_list:", 18)) continue;
+        char *v = line + 18;
+        v += strspn(v, " \t");
+        v[strcspn(v, "\n")] = 0;
+        snprintf(buf, n, "%s", v);
+        break;
+    }
+    fclose(f);
+}
+
+void session_write_metrics(Session *s, const char *path, const char *extra,
+                           const SessionMark *since) {
     Engine *e = &s->engine;
     Comm *c = &s->comm;
-    char host[256] = "";
+    SessionMark now, zero = {.t = s->t_open};
+    session_mark(s, &now);
+    const SessionMark *b = since ? since : &zero;
+    const EngineStats *st = &now.stats, *st0 = &b->stats;
+    char host[256] = "", cpus[256];
     gethostname(host, sizeof host - 1);
+    cpus_allowed(cpus, sizeof cpus);
     json_t *me = json_pack(
         "{s:i, s:i, s:i, s:i, s:s, s:[i,i], s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:I, s:I, "
-        "s:I, s:I, s:I, s:I, s:I, s:f, s:I, s:f}",
+        "s:I, s:I, s:I, s:I, s:I, s:f, s:I, s:f, s:f, s:s, s:i}",
         "rank", c->rank, "dp_rank", c->dp_rank, "stage", c->pp_rank, "tp_rank", c->tp_rank, "host",
         host, "blocks", e->first_block, e->first_block + e->n_blocks, "load_s", s->load_s,
-        "compute_s", e->stats.compute_s, "vision_s", e->stats.vision_s, "idle_wait_s",
-        e->stats.wait_s, "guidance_wait_s", e->stats.guidance_wait_s, "prefill_s",
-        e->stats.prefill_s, "decode_s", e->stats.decode_s, "p2p_s", c->p2p_time_s, "tp_allreduce_s",
-        c->tp_group.time_s, "bytes_sent", (json_int_t)c->p2p_bytes, "messages",
-        (json_int_t)e->stats.messages, "tp_allreduce_bytes", (json_int_t)c->tp_group.bytes,
-        "guidance_bytes", (json_int_t)e->guide.bytes, "weight_bytes", (json_int_t)e->weight_bytes,
-        "weight_bytes_read", (json_int_t)e->bytes_read, "peak_rss_bytes",
-        (json_int_t)comm_peak_rss_bytes(), "wall_s", comm_wtime() - s->t_open, "prefill_rows",
-        (json_int_t)e->stats.prefill_rows, "guidance_s", e->guide.time_s);
+        "compute_s", st->compute_s - st0->compute_s, "vision_s", st->vision_s - st0->vision_s,
+        "idle_wait_s", st->wait_s - st0->wait_s, "guidance_wait_s",
+        st->guidance_wait_s - st0->guidance_wait_s, "prefill_s", st->prefill_s - st0->prefill_s,
+        "decode_s", st->decode_s - st0->decode_s, "p2p_s", now.p2p_s - b->p2p_s, "tp_allreduce_s",
+        now.tp_s - b->tp_s, "bytes_sent", (json_int_t)(now.p2p_bytes - b->p2p_bytes), "messages",
+        (json_int_t)(st->messages - st0->messages), "tp_allreduce_bytes",
+        (json_int_t)(now.tp_bytes - b->tp_bytes), "guidance_bytes",
+        (json_int_t)(now.guidance_bytes - b->guidance_bytes), "weight_bytes",
+        (json_int_t)e->weight_bytes, "weight_bytes_read", (json_int_t)e->bytes_read,
+        "peak_rss_bytes", (json_int_t)comm_peak_rss_bytes(), "wall_s", now.t - b->t, "prefill_rows",
+        (json_int_t)(st->prefill_rows - st0->prefill_rows), "guidance_s",
+        now.guidance_s - b->guidance_s, "loadavg_start", s->loadavg_start, "cpus_allowed", cpus,
+        "threads", s->cfg.threads);
+    if (since) json_object_del(me, "load_s");
     json_t *ranks = gather_json(s, me);
     if (!s->is_root) return;
     json_t *root = extra ? json_loads(extra, 0, NULL) : json_object();
     if (!root) root = json_object();
-    json_object_set_new(
-        root, "layout",
-        json_pack("{s:i,s:i,s:i,s:i}", "dp", c->dp, "pp", c->pp, "tp", c->tp, "world", c->size));
+    json_object_set_new(root, "layout",
+                        json_pack("{s:i,s:i,s:i,s:i,s:i,s:i,s:i}", "dp", c->dp, "pp", c->pp, "tp",
+                                  c->tp, "world", c->size, "threads", s->cfg.threads,
+                                  "micro_batches", s->cfg.micro_batches, "batch_size",
+                                  s->cfg.batch_size));
     json_object_set_new(root, "ranks", ranks);
     json_write_atomic(path, root, JSON_INDENT(2));
     json_decref(root);

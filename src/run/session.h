@@ -31,6 +31,7 @@ typedef struct {
     Layout layout;
     int writer; /* first stage, tp rank 0: holds its replica's results */
     double t_open, load_s;
+    double loadavg_start; /* the node's 1-minute load average when the run opened (-1: unknown) */
 } Session;
 
 void session_open(Session *s, int *argc, char ***argv, const RunConfig *cfg,
@@ -87,8 +88,21 @@ json_t *session_gather_ranks(Session *s);
 void session_mpi_version(char *buf, size_t n);
 double session_wtime(void);
 
+/* This rank's counters at one point of a run, so that metrics can cover
+ * what happened after it (one benchmark of a suite). */
+typedef struct {
+    EngineStats stats;
+    double t, p2p_s, tp_s, guidance_s;
+    uint64_t p2p_bytes, tp_bytes, guidance_bytes;
+} SessionMark;
+void session_mark(const Session *s, SessionMark *m);
+
 /* Per-rank metrics gathered to rank 0 and written as JSON (path on rank 0;
- * collective). extra: a JSON object text merged at the top level, or NULL. */
-void session_write_metrics(Session *s, const char *path, const char *extra);
+ * collective). extra: a JSON object text merged at the top level, or NULL.
+ * since: NULL for the whole run (load_s and wall_s from session_open), or a
+ * mark: every time and count is then the difference from it, wall_s is the
+ * time since it and load_s is left out. */
+void session_write_metrics(Session *s, const char *path, const char *extra,
+                           const SessionMark *since);
 
 #endif

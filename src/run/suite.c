@@ -10,40 +10,13 @@
 #include "eval/answers.h"
 #include "eval/jsonio.h"
 #include "eval/scores.h"
+#include "run/progress.h"
 #include "run/record.h"
 #include "text/prompt.h"
 #include "util/check.h"
 #include "util/atomic.h"
 #include "util/path.h"
 #include "util/strbuf.h"
-
-/* Progress on rank 0: a bar with ETA on a terminal, a log line every 10 %
- * (and at least every 60 s) otherwise. */
-typedef struct {
-    const char *name;
-    size_t total, done, start;
-    double t0, last;
-    int tty, last_decile;
-} Progress;
-
-static void progress(Progress *p, double now) {
-    size_t n = p->done - p->start, todo = p->total - p->start;
-    double el = now - p->t0, rate = el > 0 ? n / el : 0, eta = rate > 0 ? (todo - n) / rate : 0;
-    if (p->tty) {
-        int w = 30, f = todo ? (int)(w * n / todo) : w;
-        fprintf(stderr, "\r%-12.12s [%.*s%*s] %zu/%zu  %.2f q/s  ETA %02d:%02d:%02d ", p->name, f,
-                "##############################", w - f, "", p->done, p->total, rate,
-                (int)eta / 3600, (int)eta / 60 % 60, (int)eta % 60);
-        if (p->done == p->total) fputc('\n', stderr);
-    } else {
-        int dec = todo ? (int)(10 * n / todo) : 10;
-        if (dec == p->last_decile && now - p->last < 60 && p->done != p->total) return;
-        p->last_decile = dec, p->last = now;
-        fprintf(stderr, "hyperllava: %s: %zu/%zu answered, %.2f q/s, ETA %.0f s\n", p->name,
-                p->done, p->total, rate, eta);
-    }
-    fflush(stderr);
-}
 
 static int atomic_write_json(const char *path, const json_t *j) {
     char *txt = json_dumps(j, JSON_INDENT(2));
@@ -210,13 +183,25 @@ static void bench_round(void *ctx, int done) {
     hl_test_point("answers.written");
     answers_sync(br->aw);
     hl_test_point("answers.synced");
-    br->pg.done = (size_t)done;
-    progress(&br->pg, session_wtime());
+    progress_update(&br->pg, (size_t)done, session_wtime());
 }
 
-/* One benchmark on every rank; returns its score object on rank 0 (or NULL). */
+/* The throughput numbers of one benchmark or of the suite (rank 0). */
+static json_t *totals_json(const SessionTotals *t) {
+    double sec = t->wall_s;
+    return json_pack("{s:f, s:I, s:I, s:f, s:f, s:f}", "eval_s", sec, "samples",
+                     (json_int_t)t->samples, "generated_tokens", (json_int_t)t->tokens,
+                     "samples_per_s", sec > 0 ? t->samples / sec : 0.0, "tokens_per_s",
+                     sec > 0 ? t->tokens / sec : 0.0, "prompt_positions_per_s",
+                     sec > 0 ? t->prompt_rows / sec : 0.0);
+}
+
+/* One benchmark on every rank; returns its score object on rank 0 (or NULL).
+ * Its own metrics (OUTPUT/<bench>/metrics.json: its samples/s and tokens/s,
+ * the per-rank times of its rounds only) are written here unless it runs
+ * alone (--bench); per gets its totals under its name (rank 0). */
 static json_t *run_bench(Session *s, const Job *job, const BenchSpec *b, const SuiteOptions *o,
-                         SessionTotals *sum) {
+                         SessionTotals *sum, json_t *per) {
     /* only the first stage reads the questions (images, base64 TSVs); the
      * other stages need the count, which rank 0 (always a first stage) sends */
     EvalSet *set = s->is_first ? eval_read(b, NULL) : NULL;
@@ -267,15 +252,8 @@ static json_t *run_bench(Session *s, const Job *job, const BenchSpec *b, const S
         br.sf = fopen(br.smp_path, "a");
         if (!br.sf) hl_fail("%s: cannot open for writing: %s", br.smp_path, strerror(errno));
     }
-    double now = session_wtime();
-    br.pg = (Progress){.name = b->name,
-                       .total = (size_t)n,
-                       .done = (size_t)start,
-                       .start = (size_t)start,
-                       .t0 = now,
-                       .last = now,
-                       .tty = isatty(2),
-                       .last_decile = -1};
+    progress_init(&br.pg, b->name, "answered", "q/s", (size_t)n, (size_t)start, session_wtime(),
+                  isatty(2));
     SessionJob sj = {.n = (int)n,
                      .start = (int)start,
                      .batch_size = b->batch_size,
@@ -284,7 +262,27 @@ static json_t *run_bench(Session *s, const Job *job, const BenchSpec *b, const S
                      .result = bench_result,
                      .round = bench_round,
                      .ctx = &br};
+    SessionMark mark;
+    session_mark(s, &mark);
     SessionTotals t = session_run(s, &sj);
+    char *extra = NULL;
+    if (s->is_root) {
+        json_t *x = totals_json(&t);
+        json_object_set_new(x, "benchmark", json_string(b->name));
+        json_object_set_new(x, "batch_size",
+                            json_integer(sj.batch_size > 0 ? sj.batch_size : s->cfg.batch_size));
+        json_object_set_new(per, b->name, json_deep_copy(x));
+        json_object_set_new(x, "job", json_string(job->path));
+        extra = json_dumps(x, JSON_COMPACT);
+        json_decref(x);
+    }
+    /* a resumed benchmark with nothing left keeps the metrics of its run */
+    if (!o->one && start < n) {
+        char *mp = path_os_join(dir, "metrics.json");
+        session_write_metrics(s, mp, extra, &mark);
+        free(mp);
+    }
+    free(extra);
     sum->wall_s += t.wall_s;
     sum->samples += t.samples, sum->tokens += t.tokens, sum->prompt_rows += t.prompt_rows;
     json_t *score = NULL;
@@ -312,9 +310,10 @@ static json_t *run_bench(Session *s, const Job *job, const BenchSpec *b, const S
 
 void suite_run(Session *s, const Job *job, const SuiteOptions *o) {
     json_t *scores = s->is_root ? json_object() : NULL;
+    json_t *per = s->is_root ? json_object() : NULL;
     SessionTotals tp = {0};
     for (int i = o->b0; i < o->b1; i++) {
-        json_t *sc = run_bench(s, job, &job->benches[i], o, &tp);
+        json_t *sc = run_bench(s, job, &job->benches[i], o, &tp, per);
         if (scores && sc) json_object_set_new(scores, job->benches[i].name, sc);
     }
     char *extra = NULL;
@@ -331,15 +330,21 @@ void suite_run(Session *s, const Job *job, const SuiteOptions *o) {
             if (fflush(stdout) != 0 || ferror(stdout))
                 hl_fail("standard output: write failed: %s", strerror(errno));
         }
-        double sec = tp.wall_s;
-        json_t *x = json_pack(
-            "{s:s, s:f, s:I, s:I, s:f, s:f, s:f}", "job", job->path, "eval_s", sec, "samples",
-            (json_int_t)tp.samples, "generated_tokens", (json_int_t)tp.tokens, "samples_per_s",
-            sec > 0 ? tp.samples / sec : 0.0, "tokens_per_s", sec > 0 ? tp.tokens / sec : 0.0,
-            "prompt_positions_per_s", sec > 0 ? tp.prompt_rows / sec : 0.0);
+        json_t *x = totals_json(&tp);
+        json_object_set_new(x, "job", json_string(job->path));
+        if (o->one) {
+            /* one benchmark: its metrics are the run's */
+            const BenchSpec *b = &job->benches[o->b0];
+            json_object_set_new(x, "benchmark", json_string(b->name));
+            json_object_set(x, "batch_size",
+                            json_object_get(json_object_get(per, b->name), "batch_size"));
+        } else {
+            json_object_set(x, "benchmarks", per);
+        }
         extra = json_dumps(x, JSON_COMPACT);
         json_decref(x);
         json_decref(scores);
+        json_decref(per);
     }
     char *mpath = o->metrics ? hl_strdup(o->metrics) : NULL;
     if (!mpath) {
@@ -348,6 +353,6 @@ void suite_run(Session *s, const Job *job, const SuiteOptions *o) {
         mpath = path_os_join(d, "metrics.json");
         free(d);
     }
-    session_write_metrics(s, mpath, extra);
+    session_write_metrics(s, mpath, extra, NULL);
     free(mpath), free(extra);
 }

@@ -70,6 +70,13 @@ if run_ok "1 rank" $HL_BIN bench --model $M --batch-sizes 1,2 --new-tokens 6 --t
         --warmup 1 --repeat 2 --json "$TMP/a.json"; then
     check_report "$TMP/a.json" 1 1 2 6 110 1 pope,decode || fail "1 rank: report"
     grep -q '^pope: 2 new tokens' "$TMP/out" && grep -q '^decode: 6 new tokens' "$TMP/out" || fail "1 rank: no tables"
+    # progress on stderr (not a terminal): lines per workload, in samples of the
+    # warm-up and timed runs (batch sizes 1 and 2, 3 runs each: 9), with an ETA
+    for wl in pope decode; do
+        grep -q "^hyperllava: bench $wl: 1/9 samples run, [0-9.]* samples/s, ETA [0-9]* s$" "$TMP/err" &&
+            grep -q "^hyperllava: bench $wl: 9/9 samples run, [0-9.]* samples/s, ETA 0 s$" "$TMP/err" ||
+            fail "1 rank: no $wl progress lines: $(cat "$TMP/err")"
+    done
     # the prompt has about the asked number of text tokens (one filler word = a few pieces)
     python3 -c "import json,sys; t=json.load(open('$TMP/a.json'))['settings']['text_tokens']; sys.exit(abs(t-110) > 3)" ||
         fail "1 rank: text tokens far from 110"

@@ -58,6 +58,42 @@ for layout in 2x1x1 1x2x1 1x2x2 2x2x1; do
     same_scores "$TMP/one/scores.json" "$TMP/$layout/scores.json" || fail "$layout: scores differ"
     echo "ok: $layout answers identical to 1 rank"
 done
+# metrics per benchmark: OUTPUT/<bench>/metrics.json counts that benchmark's
+# answers and the times of its rounds only; the suite's metrics.json lists
+# each benchmark's numbers beside the totals
+/usr/bin/python3 - "$TMP/one" "$TMP/1x2x1" $KINDS <<'PY' || fail "metrics per benchmark"
+import json, sys
+for out, world in ((sys.argv[1], 1), (sys.argv[2], 2)):
+    suite = json.load(open(out + "/metrics.json"))
+    total = 0
+    for k in sys.argv[3:]:
+        m = json.load(open("%s/%s/metrics.json" % (out, k)))
+        n = sum(1 for _ in open("%s/%s/answers.jsonl" % (out, k)))
+        assert m["benchmark"] == k and m["samples"] == n, (out, k, m["samples"], n)
+        assert suite["benchmarks"][k]["samples"] == n, (out, k)
+        assert abs(m["samples_per_s"] - n / m["eval_s"]) < 1e-6 * m["samples_per_s"], (out, k)
+        assert len(m["ranks"]) == world and "load_s" not in m["ranks"][0], (out, k)
+        for r, s in zip(m["ranks"], suite["ranks"]):
+            assert r["wall_s"] < s["wall_s"] and r["messages"] <= s["messages"], (out, k)
+        total += n
+    assert suite["samples"] == total and "benchmark" not in suite, out
+    lay = suite["layout"]
+    assert (lay["world"], lay["threads"], lay["micro_batches"]) == (world, 1, world), (out, lay)
+    for r in suite["ranks"]:
+        assert r["cpus_allowed"] and r["threads"] == 1 and r["loadavg_start"] >= 0, r
+print("per-benchmark metrics agree with the answers on 1 and 2 ranks")
+PY
+# progress of generate --jsonl on stderr: log lines when stderr is a file
+# (the last one at 8/8), a bar with the ETA on a terminal; stdout keeps only
+# the answers
+G="$HL_BIN generate --model tests/fixtures/models/llava/model.h5 --jsonl tests/fixtures/requests/layout.jsonl --max-new-tokens 2"
+$G >"$TMP/gen.out" 2>"$TMP/gen.err" || fail "generate --jsonl: $(cat "$TMP/gen.err")"
+grep -q '^hyperllava: generate: 8/8 answered, [0-9.]* q/s, ETA 0 s$' "$TMP/gen.err" || fail "generate --jsonl: no progress lines: $(cat "$TMP/gen.err")"
+[ "$(grep -c '^{"question_id"' "$TMP/gen.out")" -eq 8 ] && [ "$(wc -l <"$TMP/gen.out")" -eq 8 ] || fail "generate --jsonl: stdout is not the 8 answers"
+if command -v script >/dev/null; then
+    script -qec "$G 2>&1 >/dev/null" /dev/null >"$TMP/gen.tty" </dev/null || fail "generate --jsonl on a terminal"
+    grep -q 'generate     \[#*\] 8/8  [0-9.]* q/s  ETA 00:00:00' "$TMP/gen.tty" || fail "generate --jsonl: no bar on a terminal: $(cat -v "$TMP/gen.tty")"
+fi
 # score re-reads the answers and gives the same numbers
 cp "$TMP/one/scores.json" "$TMP/scores.eval.json"
 $HL_BIN score --job $JOB --output "$TMP/one" >"$TMP/score.log" 2>&1 || fail "score: $(grep -m1 error "$TMP/score.log")"
@@ -80,6 +116,10 @@ assert [x["question_id"] for x in a] == [x["question_id"] for x in b], "question
 assert [x["tokens"] for x in a] == [x["tokens"] for x in b], "tokens"
 PY
 same_scores "$TMP/one/scores.json" "$TMP/cut/scores.json" || fail "resume: scores differ"
+# a benchmark finished before keeps its metrics; a resumed one counts what this run answered
+cmp -s "$TMP/one/vqav2/metrics.json" "$TMP/cut/vqav2/metrics.json" || fail "resume rewrote the metrics of a finished benchmark"
+/usr/bin/python3 -c "import json, sys; m = json.load(open(sys.argv[1])); n = sum(1 for _ in open(sys.argv[2])); sys.exit(m['samples'] != n - 5)" \
+    "$TMP/cut/pope/metrics.json" "$TMP/one/pope/answers.jsonl" || fail "resume: pope's metrics do not count the answers of the resumed run"
 echo "ok: resumed run equals the uninterrupted one"
 # refusals: existing answers without --resume; a different run record
 $HL_BIN eval --job $JOB --output "$TMP/one" >"$TMP/o" 2>"$TMP/e"; rc=$?

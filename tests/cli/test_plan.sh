@@ -181,8 +181,8 @@ done
 [ "$layout" = "${FAKE_FAIL:-none}" ] && { echo "fake eval failed" >&2; exit 1; }
 [ -n "$out" ] || exit 0
 mkdir -p "$out"
-printf '{"samples_per_s": %d.5, "peak_bytes": [%d, 7], "stages": [{"compute_s": 1}, {"compute_s": 3}], "note": "b%s"}\n' \
-    $((n * batch)) "$n" "$batch" >"$out/metrics.json"
+printf '{"samples_per_s": %d.5, "peak_bytes": [%d, 7], "stages": [{"compute_s": 1}, {"compute_s": 3}], "note": "b%s", "layout": {"micro_batches": 2}, "ranks": [{"wall_s": 3, "load_s": 1, "p2p_s": 0.25, "idle_wait_s": 0.25, "loadavg_start": %d.5}, {"wall_s": 3, "load_s": 1, "tp_allreduce_s": 0.5, "loadavg_start": 0.25}]}\n' \
+    $((n * batch)) "$n" "$batch" "$n" >"$out/metrics.json"
 EOF
 # squeue answers from FAKE_SQUEUE ("ID:STATE ..."); scancel records; sinfo
 # gives nodes of FAKE_SINFO_MB MB (fails like one without a cluster when unset).
@@ -214,7 +214,19 @@ JOB=$FX/job-suite.yaml
 out=$(env -u SLURM_JOB_ID PATH="$PATHF" HL_CORES=4 launcher/hyperllava-run --dry-run "$JOB" --resume)
 eq run-mpirun "$out" "${ROOTENV}mpirun -n 8 --oversubscribe --bind-to none $BIN eval --job $JOB --resume"
 out=$(env -u SLURM_JOB_ID PATH="$PATHF" HL_CORES=16 launcher/hyperllava-run "$JOB" --layout 1x2x1 --dry-run)
-eq run-mpirun-fits "$out" "${ROOTENV}mpirun -n 2 --bind-to none $BIN eval --job $JOB --layout 1x2x1"
+eq run-mpirun-fits "$out" "${ROOTENV}mpirun -n 2 --map-by slot:PE=4 --bind-to core $BIN eval --job $JOB --layout 1x2x1"
+# --threads on the command line sets the cores per rank; a binding in
+# HL_MPIRUN_ARGS replaces the launcher's
+out=$(env -u SLURM_JOB_ID PATH="$PATHF" HL_CORES=16 launcher/hyperllava-run "$JOB" --layout 2x1x1 --threads 8 --dry-run)
+eq run-mpirun-threads "$out" "${ROOTENV}mpirun -n 2 --map-by slot:PE=8 --bind-to core $BIN eval --job $JOB --layout 2x1x1 --threads 8"
+out=$(env -u SLURM_JOB_ID PATH="$PATHF" HL_CORES=16 launcher/hyperllava-run "$JOB" --layout 2x1x1 --threads=9 --dry-run)
+eq run-mpirun-threads-many "$out" "${ROOTENV}mpirun -n 2 --bind-to none $BIN eval --job $JOB --layout 2x1x1 --threads=9"
+out=$(env -u SLURM_JOB_ID PATH="$PATHF" HL_CORES=16 launcher/hyperllava-run "$JOB" --layout 2x1x1 --threads 1 --dry-run)
+eq run-mpirun-threads-1 "$out" "${ROOTENV}mpirun -n 2 $BIN eval --job $JOB --layout 2x1x1 --threads 1"
+out=$(env -u SLURM_JOB_ID PATH="$PATHF" HL_CORES=16 HL_MPIRUN_ARGS="--bind-to socket" launcher/hyperllava-run "$JOB" --layout 1x2x1 --dry-run)
+eq run-mpirun-own-binding "$out" "${ROOTENV}mpirun -n 2 --bind-to socket $BIN eval --job $JOB --layout 1x2x1"
+run_err run-threads-bad "hyperllava-run: error: --threads expects a positive integer, got 'two'" \
+    env -u SLURM_JOB_ID PATH="$PATHF" launcher/hyperllava-run --dry-run "$JOB" --threads two
 env -u SLURM_JOB_ID PATH="$PATHF" HL_CORES=16 launcher/hyperllava-run "$JOB" --bench 2 >/dev/null 2>&1 ||
     fail "run via fake mpirun"
 eq run-mpirun-args "$(cat "$FAKE_LOG/mpirun" 2>/dev/null)" "-n 8 --bind-to none $BIN eval --job $JOB --bench 2"
@@ -223,20 +235,47 @@ printf 'run: {model: m.h5, parallel: {tp: two}}\noutput: o\nbenchmarks: [{kind: 
 run_err run-badjob "hyperllava: error: $T/bad-job.yaml:1: run.parallel.tp: expected a positive integer, got \"two\"" \
     env PATH="$PATHF" launcher/hyperllava-run --dry-run "$T/bad-job.yaml"
 
+# ---- the binding under the real mpirun: each rank may run on --threads CPUs --------
+# (a stand-in binary reports how many CPUs each rank may use; plan is the real one)
+if command -v mpirun >/dev/null && mpirun --version 2>&1 | grep -q "Open MPI"; then
+    cat >"$T/affinity" <<EOF
+#!/bin/bash
+[ "\$1" = plan ] && exec "$BIN" "\$@"
+echo "rank \${OMPI_COMM_WORLD_RANK:-0} cpus \$(nproc) \$(grep Cpus_allowed_list /proc/self/status | tr -d '\t')"
+EOF
+    chmod +x "$T/affinity"
+    # a run config of 1 thread: --threads alone asks for more
+    sed -e "s|^threads: 4|threads: 1|" -e "s|^model: [^ ]*|model: $MODEL|" "$FX/run-full.yaml" >"$T/run-1thread.yaml"
+    sed "s|^run: .*|run: $T/run-1thread.yaml|" "$JOB" >"$T/job-1thread.yaml"
+    online=$(getconf _NPROCESSORS_ONLN)
+    for case in "1x1x1 2" "2x1x1 2" "2x1x1 1"; do
+        read -r layout th <<<"$case"
+        want=$th; [ "$want" -le "$online" ] || want=$online
+        out=$(env -u SLURM_JOB_ID HL_BIN="$T/affinity" timeout 60 launcher/hyperllava-run "$T/job-1thread.yaml" --layout "$layout" --threads "$th" 2>&1)
+        n=$(grep -c "^rank .* cpus " <<<"$out")
+        [ "$n" -eq "${layout%%x*}" ] || fail "binding $layout --threads $th: $n rank line(s): $out"
+        while read -r _ r _ c list; do
+            [ "$c" -ge "$want" ] || fail "binding $layout --threads $th: rank $r may use $c CPU(s) ($list), want >= $want"
+        done < <(grep "^rank .* cpus " <<<"$out")
+    done
+fi
+
 # ---- hyperllava-run inside a fake SLURM allocation --------------------------------
 out=$(env PATH="$PATHF" SLURM_JOB_ID=77 SLURM_NTASKS=8 launcher/hyperllava-run --dry-run "$JOB" --bench 1)
-eq run-srun "$out" "srun --mpi=pmix -n 8 --cpus-per-task=4 --kill-on-bad-exit=1 $BIN eval --job $JOB --bench 1"
+eq run-srun "$out" "srun --mpi=pmix -n 8 --cpus-per-task=4 --kill-on-bad-exit=1 --cpu-bind=cores $BIN eval --job $JOB --bench 1"
 out=$(env PATH="$PATHF" SLURM_JOB_ID=77 FAKE_PLUGINS='\tpmi2\n' launcher/hyperllava-run --dry-run "$JOB")
-eq run-srun-pmi2 "$out" "srun --mpi=pmi2 -n 8 --cpus-per-task=4 --kill-on-bad-exit=1 $BIN eval --job $JOB"
+eq run-srun-pmi2 "$out" "srun --mpi=pmi2 -n 8 --cpus-per-task=4 --kill-on-bad-exit=1 --cpu-bind=cores $BIN eval --job $JOB"
 out=$(env PATH="$PATHF" SLURM_JOB_ID=77 FAKE_PLUGINS='\tcray_shasta\n' launcher/hyperllava-run --dry-run "$JOB")
-eq run-srun-default "$out" "srun -n 8 --cpus-per-task=4 --kill-on-bad-exit=1 $BIN eval --job $JOB"
+eq run-srun-default "$out" "srun -n 8 --cpus-per-task=4 --kill-on-bad-exit=1 --cpu-bind=cores $BIN eval --job $JOB"
 run_err run-srun-small "hyperllava-run: error: $JOB needs 8 ranks but this allocation has 4 tasks (sbatch --ntasks or --nodes x --ntasks-per-node)" \
     env PATH="$PATHF" SLURM_JOB_ID=77 SLURM_NTASKS=4 launcher/hyperllava-run --dry-run "$JOB"
 env PATH="$PATHF" SLURM_JOB_ID=77 launcher/hyperllava-run "$JOB" --bench 0 --resume || fail "run via fake srun"
-eq run-srun-args "$(cat "$FAKE_LOG/srun" 2>/dev/null)" "--mpi=pmix -n 8 --cpus-per-task=4 --kill-on-bad-exit=1 $BIN eval --job $JOB --bench 0 --resume"
+eq run-srun-args "$(cat "$FAKE_LOG/srun" 2>/dev/null)" "--mpi=pmix -n 8 --cpus-per-task=4 --kill-on-bad-exit=1 --cpu-bind=cores $BIN eval --job $JOB --bench 0 --resume"
 printf 'run: {model: m.h5, backend: cuda, parallel: {tp: 4}}\noutput: o\nbenchmarks: [{kind: mmbench, questions: q.tsv}]\n' >"$T/cuda-job.yaml"
 out=$(env PATH="$PATHF" SLURM_JOB_ID=77 launcher/hyperllava-run --dry-run "$T/cuda-job.yaml")
-eq run-srun-cuda "$out" "srun --mpi=pmix -n 4 --cpus-per-task=1 --kill-on-bad-exit=1 --gpus-per-task=1 $BIN eval --job $T/cuda-job.yaml"
+eq run-srun-cuda "$out" "srun --mpi=pmix -n 4 --cpus-per-task=1 --kill-on-bad-exit=1 --cpu-bind=cores --gpus-per-task=1 $BIN eval --job $T/cuda-job.yaml"
+out=$(env PATH="$PATHF" SLURM_JOB_ID=77 HL_SRUN_ARGS="--cpu-bind=sockets" launcher/hyperllava-run --dry-run "$JOB" --threads 2)
+eq run-srun-threads "$out" "srun --mpi=pmix -n 8 --cpus-per-task=2 --kill-on-bad-exit=1 --cpu-bind=sockets $BIN eval --job $JOB --threads 2"
 
 # ---- hyperllava-submit -----------------------------------------------------------------
 sed "s|^output: .*|output: $T/suite-out|" "$JOB" | sed "s|^run: .*|run: $FX/run-full.yaml|" >"$T/suite.yaml"
@@ -417,11 +456,11 @@ hyperllava-submit: warning: sweep run 1x5x1 batch 2 will be skipped: parallel.pp
     has sweep-skip "$log" "hyperllava-sweep: warning: 2 of 4 run(s) skipped: 1x1x4/b2 1x5x1/b2 (reasons above and in $T/sweep-valid-out/sweep/sweep.csv)"
     eq sweep-skip-ran "$(grep -o -- '--layout [0-9x]*' "$FAKE_LOG/mpirun" 2>/dev/null | tr '\n' ' ')" "--layout 1x1x1 --layout 1x2x1 "
     csv=$(cat "$T/sweep-valid-out/sweep/sweep.csv" 2>/dev/null)
-    eq sweep-skip-csv "$(cut -d, -f1-10 <<<"$csv")" "layout,dp,pp,tp,world,batch_size,status,reason,metrics,samples_per_s
-1x1x1,1,1,1,1,2,ok,,.,2.5
-1x1x4,1,1,4,4,2,skipped,invalid layout: parallel.tp: vision heads 6 is not divisible by tp = 4,,
-1x5x1,1,5,1,5,2,skipped,invalid layout: parallel.pp: 5 pipeline stages but the model has 4 blocks,,
-1x2x1,1,2,1,2,2,ok,,.,4.5"
+    eq sweep-skip-csv "$(cut -d, -f1-5,8,10,15- <<<"$csv")" "layout,dp,pp,tp,world,batch,samples_per_s,status,reason,metrics
+1x1x1,1,1,1,1,2,2.5,ok,,.
+1x1x4,1,1,4,4,2,,skipped,invalid layout: parallel.tp: vision heads 6 is not divisible by tp = 4,
+1x5x1,1,5,1,5,2,,skipped,invalid layout: parallel.pp: 5 pipeline stages but the model has 4 blocks,
+1x2x1,1,2,1,2,2,4.5,ok,,."
     # inside an allocation of 1 task, the 2-rank run is skipped as well
     out=$(env PATH="$PATHF" SLURM_JOB_ID=77 SLURM_NTASKS=1 launcher/hyperllava-sweep --dry-run --force "$SV" 2>&1)
     has sweep-skip-alloc "$out" "hyperllava-sweep: [4/4] 1x2x1 batch 2: skipped, needs 2 ranks, this allocation has 1 task(s)"
@@ -440,7 +479,7 @@ has submit-sweep "$out" "#SBATCH --ntasks-per-node=2"
 has submit-sweep "$out" "launcher/hyperllava-sweep $T/sweep.yaml"
 out=$(env -u SLURM_JOB_ID PATH="$PATHF" HL_CORES=16 launcher/hyperllava-sweep --dry-run "$T/sweep.yaml" 2>/dev/null)
 eq sweep-dry-count "$(grep -c "eval --job" <<<"$out")" 8
-has sweep-dry "$out" "mpirun -n 2 --bind-to none $BIN eval --job $T/sweep.yaml --layout 2x1x1 --batch-size 8 --output $T/sweep-out/sweep/2x1x1-b8"
+has sweep-dry "$out" "mpirun -n 2 --map-by slot:PE=4 --bind-to core $BIN eval --job $T/sweep.yaml --layout 2x1x1 --batch-size 8 --output $T/sweep-out/sweep/2x1x1-b8"
 [ -e "$T/sweep-out" ] && fail "sweep --dry-run wrote $T/sweep-out"
 
 env -u SLURM_JOB_ID PATH="$PATHF" HL_CORES=16 FAKE_FAIL=2x1x1 launcher/hyperllava-sweep "$T/sweep.yaml" >"$T/sweep.log" 2>&1
@@ -448,22 +487,41 @@ rc=$?
 eq sweep-rc $rc 1
 has sweep-log "$(cat "$T/sweep.log")" "hyperllava-sweep: error: 2 run(s) failed: 2x1x1/b1 2x1x1/b8"
 csv=$(cat "$T/sweep-out/sweep/sweep.csv" 2>/dev/null)
-eq sweep-csv-header "$(head -n 1 <<<"$csv")" "layout,dp,pp,tp,world,batch_size,status,reason,metrics,samples_per_s,peak_bytes.max,peak_bytes.mean,stages.compute_s.max,stages.compute_s.mean,note"
-has sweep-csv "$csv" "1x2x1,1,2,1,2,8,ok,,.,16.5,7,4.5,3,2.0,b8"
-has sweep-csv "$csv" "1x1x1,1,1,1,1,1,ok,,.,1.5,7,4.0,3,2.0,b1"
-has sweep-csv "$csv" "2x1x1,2,1,1,2,8,failed,exit status 1,"
+# the tidy table: threads from the run config (4), micro-batches from the
+# metrics (2), the bubble (p-1)/(m+p-1), the communication share (waits and
+# transfers over the ranks' time after loading: 1 s of 4 s) and the highest
+# load average of the ranks at the start
+eq sweep-csv-header "$(head -n 1 <<<"$csv")" "layout,dp,pp,tp,world,threads,micro_batches,batch,benchmark,samples_per_s,tokens_per_s,bubble,comm_share,load_avg,status,reason,metrics"
+has sweep-csv "$csv" "1x2x1,1,2,1,2,4,2,8,all,16.5,,0.3333333333333333,0.25,2.5,ok,,."
+has sweep-csv "$csv" "1x1x1,1,1,1,1,4,2,1,all,1.5,,0.0,0.25,1.5,ok,,."
+has sweep-csv "$csv" "2x1x1,2,1,1,2,4,,8,,,,,,,failed,exit status 1,"
 eq sweep-csv-rows "$(($(wc -l <<<"$csv") - 1))" 8
-if command -v gnuplot >/dev/null || python3 -c "import matplotlib" 2>/dev/null; then
-    [ -s "$T/sweep-out/sweep/sweep.png" ] || fail "no sweep.png although a plotter is installed"
+# every metric in sweep-full.csv, after the same columns
+full=$(cat "$T/sweep-out/sweep/sweep-full.csv" 2>/dev/null)
+eq sweep-full-header "$(head -n 1 <<<"$full")" "$(head -n 1 <<<"$csv"),peak_bytes.max,peak_bytes.mean,stages.compute_s.max,stages.compute_s.mean,note,layout.micro_batches,ranks.wall_s.max,ranks.wall_s.mean,ranks.load_s.max,ranks.load_s.mean,ranks.p2p_s.max,ranks.p2p_s.mean,ranks.idle_wait_s.max,ranks.idle_wait_s.mean,ranks.loadavg_start.max,ranks.loadavg_start.mean,ranks.tp_allreduce_s.max,ranks.tp_allreduce_s.mean"
+has sweep-full "$full" "1x2x1,1,2,1,2,4,2,8,all,16.5,,0.3333333333333333,0.25,2.5,ok,,.,7,4.5,3,2.0,b8,2,3,3.0,1,1.0,"
+# the plot: gnuplot's PNG, one panel per batch size (two side by side)
+png_size() { /usr/bin/python3 -c 'import struct, sys; d = open(sys.argv[1], "rb").read(24); assert d[:8] == b"\x89PNG\r\n\x1a\n"; print("%dx%d" % struct.unpack(">II", d[16:24]))' "$1" 2>/dev/null; }
+if command -v gnuplot >/dev/null; then
+    has sweep-plot "$(cat "$T/sweep.log")" "hyperllava-sweep: plot of samples/s against ranks in $T/sweep-out/sweep/sweep.png"
+    eq sweep-plot-size "$(png_size "$T/sweep-out/sweep/sweep.png")" "1520x560"
+    [ -e "$T/sweep-out/sweep/sweep.dat" ] && fail "the plot's data file was left behind"
+elif python3 -c "import matplotlib" 2>/dev/null; then
+    [ -s "$T/sweep-out/sweep/sweep.png" ] || fail "no sweep.png although matplotlib is installed"
 else
-    has sweep-noplot "$(cat "$T/sweep.log")" "no plot (neither matplotlib nor gnuplot is installed); CSV only"
+    has sweep-noplot "$(cat "$T/sweep.log")" "no plot (gnuplot is not installed; matplotlib is not installed); CSV only"
 fi
+rm -f "$T/sweep-out/sweep/sweep.png"
+out=$(env -u SLURM_JOB_ID PATH="$PATHF" launcher/hyperllava-sweep --collect-only --plotter none "$T/sweep.yaml" 2>&1)
+[ -e "$T/sweep-out/sweep/sweep.png" ] && fail "--plotter none drew a plot"
+run_err sweep-plotter-bad "hyperllava-sweep: error: --plotter: expected gnuplot, matplotlib or none, got 'excel'" \
+    env PATH="$PATHF" launcher/hyperllava-sweep --plotter excel "$T/sweep.yaml"
 # A second sweep skips the finished runs and only runs the failed ones.
 rm -f "$FAKE_LOG/mpirun"
 env -u SLURM_JOB_ID PATH="$PATHF" HL_CORES=16 launcher/hyperllava-sweep "$T/sweep.yaml" >"$T/sweep.log" 2>&1 ||
     fail "second sweep: $(cat "$T/sweep.log")"
 eq sweep-rerun "$(grep -c "eval --job" "$FAKE_LOG/mpirun")" 2
-has sweep-rerun "$(cat "$T/sweep-out/sweep/sweep.csv")" "2x1x1,2,1,1,2,8,ok,,.,16.5"
+has sweep-rerun "$(cat "$T/sweep-out/sweep/sweep.csv")" "2x1x1,2,1,1,2,4,2,8,all,16.5,,0.0,0.25,2.5,ok,,."
 
 if [ $failures -gt 0 ]; then
     echo "$failures failure(s)"

@@ -10,12 +10,12 @@ M=tests/fixtures/models/all/model.h5
 REQ=tests/fixtures/requests/layout.jsonl
 gen() { $HL_BIN generate --model $M --jsonl $REQ --max-new-tokens 8 --ids "$@"; }
 gen --temperature 0.9 --top-p 0.95 --seed 7 >"$TMP/a" 2>"$TMP/err" || fail "sampling run: $(cat "$TMP/err")"
-gen --temperature 0.9 --top-p 0.95 --seed 7 >"$TMP/a2" 2>&1
+gen --temperature 0.9 --top-p 0.95 --seed 7 >"$TMP/a2" 2>>"$TMP/err"
 cmp -s "$TMP/a" "$TMP/a2" || fail "same seed, different tokens"
-gen --temperature 0.9 --top-p 0.95 --seed 8 >"$TMP/b" 2>&1
+gen --temperature 0.9 --top-p 0.95 --seed 8 >"$TMP/b" 2>>"$TMP/err"
 cmp -s "$TMP/a" "$TMP/b" && fail "seeds 7 and 8 gave the same tokens"
-gen >"$TMP/greedy" 2>&1
-gen --temperature 0.9 --top-p 1e-9 --seed 3 >"$TMP/nucleus" 2>&1
+gen >"$TMP/greedy" 2>>"$TMP/err"
+gen --temperature 0.9 --top-p 1e-9 --seed 3 >"$TMP/nucleus" 2>>"$TMP/err"
 cmp -s "$TMP/greedy" "$TMP/nucleus" || fail "a vanishing nucleus is not greedy"
 cmp -s "$TMP/greedy" "$TMP/a" && fail "sampling gave the greedy tokens"
 for layout in 1x2x1 2x1x1 1x1x2 1x2x2; do

@@ -247,10 +247,18 @@ grep -qxF "hyperllava-sweep: [3/4] 1x1x4 batch 3: skipped, invalid layout: $SWEE
 /usr/bin/python3 - "$TMP/sweep-out/sweep/sweep.csv" "$SWEEP_SKIP" <<'PY' || fail "sweep.csv: $(cut -c1-100 "$TMP/sweep-out/sweep/sweep.csv" 2>&1)"
 import csv, sys
 rows = list(csv.DictReader(open(sys.argv[1])))
-assert ["%s-b%s" % (r["layout"], r["batch_size"]) for r in rows] == ["1x1x1-b3", "1x2x1-b3", "1x1x4-b3", "2x1x1-b3"], "runs"
+assert ["%s-b%s" % (r["layout"], r["batch"]) for r in rows] == ["1x1x1-b3", "1x2x1-b3", "1x1x4-b3", "2x1x1-b3"], "runs"
 ran = [r for r in rows if r["layout"] != "1x1x4"]
-assert all(r["status"] == "ok" and float(r["samples_per_s"]) > 0 for r in ran), "status"
+assert all(r["status"] == "ok" and float(r["samples_per_s"]) > 0 and float(r["tokens_per_s"]) > 0 for r in ran), "status"
 assert [r["world"] for r in ran] == ["1", "2", "2"], "world"
+# the tidy columns from each run's metrics.json
+for r in ran:
+    assert r["benchmark"] == "all" and r["threads"] == "1" and float(r["load_avg"]) >= 0, ("tidy", r)
+    share = float(r["comm_share"])
+    assert 0 <= share < 1 and (share == 0 if r["world"] == "1" else True), ("comm_share", r)
+    assert share > 0 or r["layout"] != "1x2x1", ("comm_share of a pipeline", r)
+m = int(ran[1]["micro_batches"])
+assert float(ran[1]["bubble"]) == 1 / (m + 1) and ran[0]["bubble"] == ran[2]["bubble"] == "0.0", "bubble"
 skip = rows[2]
 assert skip["status"] == "skipped" and skip["reason"] == "invalid layout: " + sys.argv[2] and skip["samples_per_s"] == "", "skipped row"
 PY
