@@ -12,3 +12,45 @@ trap 'rm -rf "$TMP"' EXIT
 fails=0
 fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
 pass_or_fail() { [ "$fails" -eq 0 ] || { echo "$fails failure(s)"; exit 1; }; echo "all passed"; }
+
+# The fixture model with room for ScienceQA's long prompts (max_positions
+# 1024), copied to $1.
+roomy_model() {
+    cp tests/fixtures/models/all/model.h5 "$1"
+    /usr/bin/python3 -c "import h5py, sys; h5py.File(sys.argv[1], 'r+').attrs['max_positions'] = 1024" "$1"
+}
+# A 4-benchmark suite job on stdout (POPE, MME, ScienceQA, MMBench; a few
+# questions each): model, output folder, dp, pp.
+suite_job() {
+    cat <<EOF
+run:
+  model: $1
+  parallel: {dp: $3, pp: $4, tp: 1}
+  batch_size: 3
+  micro_batches: 2
+output: $2
+model_id: tiny-all
+data_root: $(pwd)/tests/fixtures/bench
+benchmarks:
+  - kind: pope
+    questions: pope/llava_pope_test.jsonl
+    images: pope/val2014
+    annotations: pope/coco
+    limit: 6
+  - kind: mme
+    questions: mme/llava_mme.jsonl
+    images: mme/MME_Benchmark_release_version
+    annotations: mme/MME_Benchmark_release_version
+    limit: 6
+  - kind: sqa
+    questions: sqa/llava_test_CQM-A.json
+    images: sqa/images/test
+    annotations: sqa
+    limit: 4
+    max_new_tokens: 48
+  - kind: mmbench
+    questions: mmbench/mmbench_dev_20230712.tsv
+    limit: 8
+    max_new_tokens: 48
+EOF
+}

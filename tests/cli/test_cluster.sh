@@ -57,40 +57,9 @@ rc=$?
 # The fixture model with room for ScienceQA's long prompts, a 4-benchmark
 # suite (as test_slurm.sh) and a long one-benchmark job (1200 VizWiz-style
 # questions over the POPE images) that is still running when a host is lost.
-cp tests/fixtures/models/all/model.h5 "$TMP/model.h5"
-/usr/bin/python3 -c "import h5py, sys; h5py.File(sys.argv[1], 'r+').attrs['max_positions'] = 1024" "$TMP/model.h5"
+roomy_model "$TMP/model.h5"
 JOB=$TMP/suite.yaml
-cat >"$JOB" <<EOF
-run:
-  model: $TMP/model.h5
-  parallel: {dp: 2, pp: 2, tp: 1}
-  batch_size: 3
-  micro_batches: 2
-output: $TMP/slurm-out
-model_id: tiny-all
-data_root: $ROOT/tests/fixtures/bench
-benchmarks:
-  - kind: pope
-    questions: pope/llava_pope_test.jsonl
-    images: pope/val2014
-    annotations: pope/coco
-    limit: 6
-  - kind: mme
-    questions: mme/llava_mme.jsonl
-    images: mme/MME_Benchmark_release_version
-    annotations: mme/MME_Benchmark_release_version
-    limit: 6
-  - kind: sqa
-    questions: sqa/llava_test_CQM-A.json
-    images: sqa/images/test
-    annotations: sqa
-    limit: 4
-    max_new_tokens: 48
-  - kind: mmbench
-    questions: mmbench/mmbench_dev_20230712.tsv
-    limit: 8
-    max_new_tokens: 48
-EOF
+suite_job "$TMP/model.h5" "$TMP/slurm-out" 2 2 >"$JOB"
 BENCHES="pope mme sqa mmbench"
 NLONG=1200
 /usr/bin/python3 - tests/fixtures/bench/pope/llava_pope_test.jsonl "$TMP/long.jsonl" $NLONG <<'PY'

@@ -53,40 +53,9 @@ cp "$HL_BIN" "$BIN"
 
 # The fixture model with room for ScienceQA's long prompts (as test_eval.sh),
 # and a job with absolute paths: 4 benchmarks, each on 2 pipeline stages.
-cp tests/fixtures/models/all/model.h5 "$TMP/model.h5"
-/usr/bin/python3 -c "import h5py, sys; h5py.File(sys.argv[1], 'r+').attrs['max_positions'] = 1024" "$TMP/model.h5"
+roomy_model "$TMP/model.h5"
 JOB=$TMP/suite.yaml
-cat >"$JOB" <<EOF
-run:
-  model: $TMP/model.h5
-  parallel: {dp: 1, pp: 2, tp: 1}
-  batch_size: 3
-  micro_batches: 2
-output: $TMP/slurm-out
-model_id: tiny-all
-data_root: $ROOT/tests/fixtures/bench
-benchmarks:
-  - kind: pope
-    questions: pope/llava_pope_test.jsonl
-    images: pope/val2014
-    annotations: pope/coco
-    limit: 6
-  - kind: mme
-    questions: mme/llava_mme.jsonl
-    images: mme/MME_Benchmark_release_version
-    annotations: mme/MME_Benchmark_release_version
-    limit: 6
-  - kind: sqa
-    questions: sqa/llava_test_CQM-A.json
-    images: sqa/images/test
-    annotations: sqa
-    limit: 4
-    max_new_tokens: 48
-  - kind: mmbench
-    questions: mmbench/mmbench_dev_20230712.tsv
-    limit: 8
-    max_new_tokens: 48
-EOF
+suite_job "$TMP/model.h5" "$TMP/slurm-out" 1 2 >"$JOB"
 BENCHES="pope mme sqa mmbench"
 # The first benchmark over 3 layouts, as one sweep allocation, and a layout
 # invalid for the model (tp 4 does not divide its 6 heads), which is skipped.
