@@ -45,7 +45,8 @@ void rope_spans(const Ctx *ctx, float *x, int ld, const KvSpan *sp, int n_spans,
     rope_freqs(head_dim, theta, inv_freq);
     CUDA_TWIN(ctx, cuda_rope_spans(ctx->dev, x, ld, sp, n_spans, n_heads, head_dim, inv_freq));
     for (int s = 0; s < n_spans; s++)
-        rope(ctx, x + (size_t)sp[s].row0 * ld, sp[s].n, ld, sp[s].pos0, n_heads, head_dim, theta);
+        rope(ctx, x + (size_t)sp[s].row0 * ld, sp[s].n, ld, sp[s].pos0, n_heads, head_dim,
+             inv_freq);
 }
 
 void kv_store_spans(const Ctx *ctx, const KvSpan *sp, int n_spans, int n_heads, int head_dim,

@@ -242,10 +242,8 @@ void rope_freqs(int head_dim, float theta, float *inv_freq) {
 }
 
 void rope(const Ctx *ctx, float *x, int n_rows, int ld, int pos0, int n_heads, int head_dim,
-          float theta) {
+          const float *inv_freq) {
     const int half = head_dim / 2;
-    float inv_freq[ROPE_MAX_HALF];
-    rope_freqs(head_dim, theta, inv_freq);
     CUDA_TWIN(ctx, cuda_rope(ctx->dev, x, n_rows, ld, pos0, n_heads, head_dim, inv_freq));
 #pragma omp parallel for schedule(static) num_threads(chunks(ctx, (long)n_rows *ld))
     for (int r = 0; r < n_rows; r++) {

@@ -48,9 +48,10 @@ float exp_kernel(float x);
 /* inv_freq[i] = theta^(-2i/head_dim) for i < head_dim/2 (host memory). */
 void rope_freqs(int head_dim, float theta, float *inv_freq);
 /* Rotary embedding (HF rotate_half form) of n_rows rows (stride ld) holding
- * n_heads heads of head_dim; row r sits at position pos0 + r. */
+ * n_heads heads of head_dim; row r sits at position pos0 + r. inv_freq from
+ * rope_freqs (host memory), computed once for all the rows a caller turns. */
 void rope(const Ctx *ctx, float *x, int n_rows, int ld, int pos0, int n_heads, int head_dim,
-          float theta);
+          const float *inv_freq);
 /* Index of the largest value; the lowest index among equals (host memory). */
 int argmax(const float *x, int n);
 
