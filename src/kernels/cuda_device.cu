@@ -124,24 +124,24 @@ extern "C" void cuda_sync(void *dev) {
     CUDA_CALL(cudaStreamSynchronize(((CudaDev *)dev)->stream));
 }
 
+// A buffer reused from call to call, grown (once the queued work that may
+// still read it is done) to a quarter more than asked.
+static void *reused(CudaDev *d, void **buf, size_t *have, size_t bytes, int host) {
+    if (bytes > *have) {
+        cuda_sync(d);
+        if (*buf) CUDA_CALL(host ? cudaFreeHost(*buf) : cudaFree(*buf));
+        *have = bytes + bytes / 4;
+        CUDA_CALL(host ? cudaMallocHost(buf, *have) : cudaMalloc(buf, *have));
+    }
+    return *buf;
+}
+
 extern "C" void *cuda_exchange(void *dev, size_t bytes) {
     CudaDev *d = (CudaDev *)dev;
-    if (bytes > d->exchange_bytes) {
-        cuda_sync(d);
-        if (d->exchange) CUDA_CALL(cudaFree(d->exchange));
-        d->exchange_bytes = bytes + bytes / 4;
-        CUDA_CALL(cudaMalloc(&d->exchange, d->exchange_bytes));
-    }
-    return d->exchange;
+    return reused(d, &d->exchange, &d->exchange_bytes, bytes, 0);
 }
 
 extern "C" void *cuda_staging(void *dev, size_t bytes) {
     CudaDev *d = (CudaDev *)dev;
-    if (bytes > d->stage_bytes) {
-        cuda_sync(d);
-        if (d->stage) CUDA_CALL(cudaFreeHost(d->stage));
-        d->stage_bytes = bytes + bytes / 4;
-        CUDA_CALL(cudaMallocHost(&d->stage, d->stage_bytes));
-    }
-    return d->stage;
+    return reused(d, &d->stage, &d->stage_bytes, bytes, 1);
 }
