@@ -54,3 +54,16 @@ benchmarks:
     max_new_tokens: 48
 EOF
 }
+
+# For the tests that start a SLURM cluster in $1: ok prints "ok: what (time
+# since the start)" when no check failed since the last ok, and at exit the
+# cluster is stopped and $TMP removed, whatever happens.
+cluster_test_begin() {
+    CLUSTER_DIR=$1 T_START=$(date +%s) OK_SEEN=0
+    trap 'tests/slurm/cluster.sh stop "$CLUSTER_DIR"; rm -rf "$TMP"' EXIT
+    trap 'exit 1' INT TERM HUP
+}
+ok() {
+    [ "$fails" -eq "$OK_SEEN" ] && echo "ok: $* ($(($(date +%s) - T_START))s)"
+    OK_SEEN=$fails
+}

@@ -19,18 +19,7 @@ cd "$(dirname "$0")/../.." || exit 1
 . tests/cli/common.sh
 ROOT=$(pwd)
 CL=$TMP/c
-t_start=$(date +%s)
-seen=0
-ok() { # "ok: what (time)" when no check failed since the last ok
-    [ "$fails" -eq "$seen" ] && echo "ok: $* ($(($(date +%s) - t_start))s)"
-    seen=$fails
-}
-cleanup() {
-    tests/slurm/cluster.sh stop "$CL"
-    rm -rf "$TMP"
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM HUP
+cluster_test_begin "$CL"
 
 [ "$(id -u)" -eq 0 ] || { echo "skip: a test SLURM cluster runs slurmd as root; run as root"; exit 77; }
 PATH=$PATH:/usr/sbin:/sbin
