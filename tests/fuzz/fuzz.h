@@ -78,16 +78,29 @@ static inline void fuzz_file_remove(void) {
     unlink(fuzz_path);
 }
 
-/* A file holding data (named with `suffix`), rewritten for each input and
- * removed at exit; the readers that take a path read it. */
-static inline const char *fuzz_file(const uint8_t *data, size_t size, const char *suffix) {
-    char *path = fuzz_path;
-    if (!path[0]) {
+/* The path of this process's scratch file (named with `suffix`), made
+ * unique by mkstemps on first use (a pid is not unique where several PID
+ * namespaces share the temporary folder) and removed at exit. */
+static inline const char *fuzz_temp_path(const char *suffix) {
+    if (!fuzz_path[0]) {
         const char *dir = getenv("TMPDIR");
-        snprintf(path, sizeof fuzz_path, "%s/hl-fuzz-%ld%s", dir && *dir ? dir : "/tmp",
-                 (long)getpid(), suffix);
+        snprintf(fuzz_path, sizeof fuzz_path, "%s/hl-fuzz-XXXXXX%s", dir && *dir ? dir : "/tmp",
+                 suffix);
+        int fd = mkstemps(fuzz_path, (int)strlen(suffix));
+        if (fd < 0) {
+            perror(fuzz_path);
+            abort();
+        }
+        close(fd);
         atexit(fuzz_file_remove);
     }
+    return fuzz_path;
+}
+
+/* A file holding data, rewritten for each input; the readers that take a
+ * path read it. */
+static inline const char *fuzz_file(const uint8_t *data, size_t size, const char *suffix) {
+    const char *path = fuzz_temp_path(suffix);
     FILE *f = fopen(path, "wb");
     if (!f || fwrite(data, 1, size, f) != size || fclose(f) != 0) {
         perror(path);
