@@ -149,8 +149,10 @@ static void create_defective(const char *source) {
 
 static void check_errors(void) {
     /* a truncated copy of tiny.model */
-    char path[64];
-    snprintf(path, sizeof path, "/tmp/hl_tok_trunc_%d.model", (int)getpid());
+    char path[64] = "/tmp/hl_tok_trunc_XXXXXX.model";
+    int fd = mkstemps(path, 6);
+    CHECK(fd >= 0);
+    close(fd);
     FILE *in = hl_fopen("tests/fixtures/tokenizers/tiny.model", "rb"), *out = hl_fopen(path, "wb");
     char data[8192];
     size_t n = fread(data, 1, sizeof data, in);
