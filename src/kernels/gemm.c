@@ -35,7 +35,7 @@ typedef struct {
 
 /* Any panel width (the narrow last panel, and the generic variant). fmaf is
  * the same correctly rounded operation as the vector FMA instructions. */
-static void ukr_generic(const Tile *t, int width) {
+static AINLINE void ukr_generic_t(const Tile *t, int width) {
     CHECK(t->np == 1); /* the generic variant's tile is one panel wide */
     float c[16];
     for (int i = 0; i < t->mr; i++) {
@@ -51,6 +51,10 @@ static void ukr_generic(const Tile *t, int width) {
             for (int j = 0; j < width; j++) c[j] += t->bias[j];
         memcpy(cp, c, (size_t)width * sizeof(float));
     }
+}
+
+static void ukr_generic(const Tile *t, int width) {
+    ukr_generic_t(t, width);
 }
 
 #if defined(__x86_64__)
@@ -93,6 +97,48 @@ T512 static AINLINE void ukr512_t(const Tile *t, const int MR, const int NP, con
             if (t->bias) v = _mm512_add_ps(v, _mm512_loadu_ps(t->bias + 16 * p));
             _mm512_storeu_ps(t->c + (size_t)i * t->ldc + 16 * p, v);
         }
+}
+
+/* The narrow last panel (width < 16 columns, k-major at stride width):
+ * masked loads and stores, the same per-lane FMA chain as the full tiles
+ * and ukr_generic, so the same bits. */
+T512 static AINLINE __m512 load_narrow_512(const void *b, Dtype dt, size_t off, __mmask16 m) {
+    if (dt == DT_F32) return _mm512_maskz_loadu_ps(m, (const float *)b + off);
+    __m256i h = _mm256_maskz_loadu_epi16(m, (const uint16_t *)b + off);
+    if (dt == DT_BF16) return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
+    return _mm512_cvtph_ps(h);
+}
+
+T512 static AINLINE void ukr512_narrow_t(const Tile *t, int width, const Dtype dt) {
+    const __mmask16 m = (__mmask16)((1u << width) - 1);
+    const size_t lda = (size_t)t->lda, ldc = (size_t)t->ldc, w = (size_t)width;
+    __m512 bias = t->bias ? _mm512_maskz_loadu_ps(m, t->bias) : _mm512_setzero_ps();
+    for (int i0 = 0; i0 < t->mr; i0 += 4) {
+        const int rows = t->mr - i0 < 4 ? t->mr - i0 : 4;
+        __m512 c[4];
+        for (int i = 0; i < rows; i++)
+            c[i] = t->first ? _mm512_setzero_ps() : _mm512_maskz_loadu_ps(m, t->c + (i0 + i) * ldc);
+        const float *a = t->a + i0 * lda;
+        for (int k = 0; k < t->kc; k++) {
+            __m512 bk = load_narrow_512(t->b, dt, (size_t)k * w, m);
+#pragma GCC unroll 4
+            for (int i = 0; i < 4; i++)
+                if (i < rows) c[i] = _mm512_fmadd_ps(_mm512_set1_ps(a[i * lda + k]), bk, c[i]);
+        }
+        for (int i = 0; i < rows; i++) {
+            __m512 v = t->bias ? _mm512_add_ps(c[i], bias) : c[i];
+            _mm512_mask_storeu_ps(t->c + (i0 + i) * ldc, m, v);
+        }
+    }
+}
+
+T512 static void ukr512_narrow(const Tile *t, int width) {
+    if (t->dt == DT_F32)
+        ukr512_narrow_t(t, width, DT_F32);
+    else if (t->dt == DT_BF16)
+        ukr512_narrow_t(t, width, DT_BF16);
+    else
+        ukr512_narrow_t(t, width, DT_F16);
 }
 
 #define UKR512_DT(MR, NP)                                                                          \
@@ -194,6 +240,12 @@ static void (*const ukr256_table[6])(const Tile *) = {ukr256_1, ukr256_2, ukr256
 static void ukr256(const Tile *t) {
     ukr256_table[t->mr - 1](t);
 }
+
+/* The narrow last panel on AVX2: ukr_generic compiled for FMA (fmaf inline,
+ * not a library call). */
+T256 static void ukr256_narrow(const Tile *t, int width) {
+    ukr_generic_t(t, width);
+}
 #endif
 
 static void ukr_generic_full(const Tile *t) {
@@ -201,17 +253,18 @@ static void ukr_generic_full(const Tile *t) {
 }
 
 typedef struct {
-    void (*ukr)(const Tile *); /* full-width panels */
-    int mr, np;                /* tile: rows, panels */
+    void (*ukr)(const Tile *);           /* full-width panels */
+    void (*narrow)(const Tile *, int w); /* the narrow last panel, w columns */
+    int mr, np;                          /* tile: rows, panels */
 } Variant;
 
 static Variant variant(Isa isa) {
 #if defined(__x86_64__)
-    if (isa == ISA_AVX512) return (Variant){ukr512, 8, 2};
-    if (isa == ISA_AVX2) return (Variant){ukr256, 6, 1};
+    if (isa == ISA_AVX512) return (Variant){ukr512, ukr512_narrow, 8, 2};
+    if (isa == ISA_AVX2) return (Variant){ukr256, ukr256_narrow, 6, 1};
 #endif
     (void)isa;
-    return (Variant){ukr_generic_full, 4, 1};
+    return (Variant){ukr_generic_full, ukr_generic, 4, 1};
 }
 
 int gemm_tile_rows(Isa isa) {
@@ -242,7 +295,7 @@ void gemm_block(Isa isa, int mr, const float *a, int lda, const void *wdata, Dty
             int width = weight_panel_width(n, p);
             t.np = 1;
             t.b = (const char *)wdata + ((size_t)p * pstride + (size_t)k0 * width) * es;
-            ukr_generic(&t, width);
+            v.narrow(&t, width);
             p++;
             continue;
         }
