@@ -1,6 +1,9 @@
 /* bin/hyperllava: one binary, a subcommand per task. */
 #include <stdio.h>
 #include <string.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 
 #include "cli/commands.h"
 #include "kernels/ctx.h"
@@ -32,6 +35,15 @@ static void usage(FILE *f) {
 }
 
 int main(int argc, char **argv) {
+#ifdef __GLIBC__
+    /* Each pass allocates and frees its activation buffers. glibc would give
+     * the freed top of the heap back to the kernel and fault it in again on
+     * the next pass (a sixth of a small model's prefill); keep up to 256 MiB
+     * of it, and serve blocks below 32 MiB from the heap (KV caches of real
+     * models, and their large activations, still come from mmap). */
+    mallopt(M_MMAP_THRESHOLD, 32 << 20);
+    mallopt(M_TRIM_THRESHOLD, 256 << 20);
+#endif
     if (argc < 2) {
         usage(stderr);
         return 2;

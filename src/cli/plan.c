@@ -562,6 +562,10 @@ static int print_cost(const RunConfig *cfg, const Job *job, const Model *model, 
                cal->gemm_gflops, cal->stream_gbps);
         if (cal->p2p_gbps > 0)
             printf(", messages %.1f us + %.2f GB/s", cal->p2p_latency_s * 1e6, cal->p2p_gbps);
+        if (cal->attn_gflops > 0)
+            printf(",\n            attention %.3g GFLOP/s + %.3g ns per score", cal->attn_gflops,
+                   cal->attn_score_ns);
+        if (cal->rowop_ns > 0) printf(", row operations %.3g ns per element", cal->rowop_ns);
         printf("\n            (%s, %s, %d rank%s x %d thread%s, %s, %s)\n", cal->host, cal->date,
                cal->ranks, cal->ranks == 1 ? "" : "s", cal->threads, cal->threads == 1 ? "" : "s",
                cal->backend, cal->dtype);
@@ -613,8 +617,8 @@ static int print_cost(const RunConfig *cfg, const Job *job, const Model *model, 
         print_part("vision", e.vision);
         print_part("prefill", e.prefill);
         print_part("decode", e.decode);
-        print_part("total", (Cost){e.vision.flops + e.prefill.flops + e.decode.flops,
-                                   e.vision.bytes + e.prefill.bytes + e.decode.bytes});
+        print_part("total", (Cost){.flops = e.vision.flops + e.prefill.flops + e.decode.flops,
+                                   .bytes = e.vision.bytes + e.prefill.bytes + e.decode.bytes});
         if (!cal) continue;
         int ta = po->answer_tokens ? po->answer_tokens
                                    : (b ? typical_answer(b->kind, max_new) : max_new);

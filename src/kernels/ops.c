@@ -94,11 +94,6 @@ float exp_kernel(float x) {
         }                                                                                          \
     } while (0)
 
-/* exp of n values in place (the row kernels' inner loop). */
-CLONES static void exp_rows(float *x, long n) {
-    MAP16(x, n, exp16);
-}
-
 static inline v16 silu16(v16 x) {
     return x / (splat(1.0f) + exp16(-x));
 }
@@ -225,13 +220,40 @@ void patch_rows(const Ctx *ctx, float *cols, const float *px, int S, int P, int 
                    (size_t)P * sizeof(float));
 }
 
-void softmax(float *x, int n) {
+/* Lanes below k set. */
+static inline v16i first_lanes(int k) {
+    const v16i idx = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15};
+    return idx < (v16i){k, k, k, k, k, k, k, k, k, k, k, k, k, k, k, k};
+}
+
+/* The maximum is exact in any order (a NaN at x[0] stays, one elsewhere is
+ * never taken, as in a scalar loop), so it runs in lanes; the sum adds the
+ * tail into lanes 0.. as lane_sum does (the other lanes add +0: no change). */
+CLONES void softmax(float *x, int n) {
+    const int full = n & ~15, tail = n - full;
+    v16 m16 = splat(x[0]), t = splat(x[0]);
+    for (int i = 0; i < full; i += 16) {
+        v16 v = load16(x + i);
+        m16 = select16(v > m16, v, m16);
+    }
+    memcpy(&t, x + full, (size_t)tail * sizeof(float));
+    m16 = select16(t > m16, t, m16);
     float mx = x[0];
-    for (int i = 1; i < n; i++) mx = x[i] > mx ? x[i] : mx;
-    for (int i = 0; i < n; i++) x[i] -= mx;
-    exp_rows(x, n);
-    float inv = 1.0f / lane_sum(x, NULL, n);
-    for (int i = 0; i < n; i++) x[i] *= inv;
+    for (int j = 0; j < 16; j++) mx = m16[j] > mx ? m16[j] : mx;
+    v16 acc = splat(0.0f);
+    for (int i = 0; i < full; i += 16) {
+        v16 e = exp16(load16(x + i) - splat(mx));
+        store16(x + i, e);
+        acc += e;
+    }
+    if (tail) {
+        v16 e = select16(first_lanes(tail), exp16(t - splat(mx)), splat(0.0f));
+        memcpy(x + full, &e, (size_t)tail * sizeof(float));
+        acc += e;
+    }
+    const v16 inv = splat(1.0f / reduce16(acc));
+    for (int i = 0; i < full; i += 16) store16(x + i, load16(x + i) * inv);
+    for (int i = full; i < n; i++) x[i] *= inv[0];
 }
 
 void rope_freqs(int head_dim, float theta, float *inv_freq) {

@@ -6,6 +6,12 @@
  *   streaming  one-row products over 256 MiB of f32 weights (128 MiB at
  *              bf16 / f16), far beyond the caches, as a decode step reads
  *              them: GB/s of weight bytes per rank;
+ *   attention  causal attention of 256 rows over their 256 keys, 4 heads, at
+ *              head_dim 16 and 128: the time per score is a + 4 head_dim /
+ *              rate, so the two give the products' rate and the rest (the
+ *              softmax) per score;
+ *   row ops    RMS norms, RoPE, KV writes, residual adds and SwiGLU over
+ *              rows of 1024: nanoseconds per element;
  *   messages   (two ranks or more) ranks 0 and 1 exchange 8-byte and 4 MiB
  *              messages through the engine's own point-to-point calls:
  *              latency (half a round trip) and bandwidth.
@@ -19,8 +25,10 @@
 #include <unistd.h>
 
 #include "comm/comm.h"
+#include "kernels/attention.h"
 #include "kernels/ctx.h"
 #include "kernels/gemm.h"
+#include "kernels/ops.h"
 #include "kernels/weight.h"
 #include "run/cost.h"
 #include "util/check.h"
@@ -60,6 +68,84 @@ static void run_gemm(void *p) {
     Gemm *g = p;
     for (int i = 0; i < g->n_w; i++) gemm(&g->ctx, g->y, g->x, &g->w[i], NULL, g->M);
     ctx_sync(&g->ctx); /* a device runs the products after the calls return */
+}
+
+typedef struct {
+    Ctx *ctx;
+    int n, heads, hd;
+    float *q, *kc, *vc, *out, *work;
+} Attn;
+
+static void run_attention(void *p) {
+    Attn *a = p;
+    int w = a->heads * a->hd;
+    attention(a->ctx, a->out, w, a->q, w, a->n, 0, a->kc, a->vc, a->n, a->n, a->heads, a->hd, 1,
+              a->work);
+    ctx_sync(a->ctx);
+}
+
+/* Seconds per score of run_attention at head_dim hd. */
+static double attention_score_s(Ctx *ctx, int hd, double budget) {
+    Attn a = {.ctx = ctx, .n = 256, .heads = 4, .hd = hd};
+    size_t rows = (size_t)a.n * a.heads * hd, f = sizeof(float);
+    float *h = hl_malloc(rows * f);
+    fill(h, rows, 99u + (uint32_t)hd);
+    a.q = ctx_alloc(ctx, rows * f), a.kc = ctx_alloc(ctx, rows * f);
+    a.vc = ctx_alloc(ctx, rows * f), a.out = ctx_alloc(ctx, rows * f);
+    a.work = ctx_alloc(ctx, attention_workspace(ctx, a.n) * f + f);
+    ctx_upload(ctx, a.q, h, rows * f);
+    kv_store(ctx, a.kc, a.vc, a.n, a.heads, hd, 0, a.n, a.q, a.q, a.heads * hd);
+    free(h);
+    double t = per_call(run_attention, &a, budget);
+    ctx_free(ctx, a.q), ctx_free(ctx, a.kc), ctx_free(ctx, a.vc), ctx_free(ctx, a.out);
+    ctx_free(ctx, a.work);
+    return t / (a.heads * a.n * (a.n + 1) / 2.0);
+}
+
+/* A block's row operations on R rows of d: 9 R d elements a call. Every
+ * buffer stays bounded: h is x normalised, q and k only turn. */
+typedef struct {
+    Ctx *ctx;
+    int R, d, hd;
+    float *x, *h, *q, *k, *ln, *kc, *vc;
+    float inv_freq[ROPE_MAX_HALF];
+} Rows;
+
+static void run_rows(void *p) {
+    Rows *r = p;
+    Ctx *ctx = r->ctx;
+    long n = (long)r->R * r->d;
+    int heads = r->d / r->hd;
+    rmsnorm(ctx, r->h, r->x, r->ln, r->R, r->d, 1e-5f);
+    rope(ctx, r->q, r->R, r->d, 0, heads, r->hd, r->inv_freq);
+    rope(ctx, r->k, r->R, r->d, 0, heads, r->hd, r->inv_freq);
+    kv_store(ctx, r->kc, r->vc, r->R, heads, r->hd, 0, r->R, r->k, r->q, r->d);
+    add_inplace(ctx, r->x, r->h, n);
+    rmsnorm(ctx, r->h, r->x, r->ln, r->R, r->d, 1e-5f);
+    swiglu(ctx, r->h, r->q, n);
+    add_inplace(ctx, r->x, r->h, n);
+    ctx_sync(ctx);
+}
+
+static double rowop_s(Ctx *ctx, double budget) {
+    Rows r = {.ctx = ctx, .R = 64, .d = 1024, .hd = 128};
+    size_t n = (size_t)r.R * r.d, f = sizeof(float);
+    float *h = hl_malloc(n * f);
+    rope_freqs(r.hd, 10000.0f, r.inv_freq);
+    float **bufs[] = {&r.x, &r.h, &r.q, &r.k, &r.kc, &r.vc};
+    for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) {
+        fill(h, n, 5u + (uint32_t)i);
+        *bufs[i] = ctx_alloc(ctx, n * f);
+        ctx_upload(ctx, *bufs[i], h, n * f);
+    }
+    for (int i = 0; i < r.d; i++) h[i] = 1.0f;
+    r.ln = ctx_alloc(ctx, (size_t)r.d * f);
+    ctx_upload(ctx, r.ln, h, (size_t)r.d * f);
+    free(h);
+    double t = per_call(run_rows, &r, budget);
+    for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) ctx_free(ctx, *bufs[i]);
+    ctx_free(ctx, r.ln);
+    return t / (9.0 * n);
 }
 
 typedef struct {
@@ -138,7 +224,21 @@ void run_calibrate(int *argc, char ***argv, const char *json, int threads, Dtype
     for (int i = 0; i < 16; i++) weight_free(&g.ctx, &g.w[i]);
     free(src), free(g.w);
     ctx_free(&g.ctx, g.x), ctx_free(&g.ctx, g.y);
+
+    /* attention per score at two head sizes, row operations per element */
+    double per[3];
+    group_barrier(&comm.world);
+    per[0] = attention_score_s(&g.ctx, 16, budget / 2);
+    per[1] = attention_score_s(&g.ctx, 128, budget / 2);
+    per[2] = rowop_s(&g.ctx, budget);
     group_allreduce_max_double(&comm.world, s_per_gflop, 2); /* the slowest rank */
+    group_allreduce_max_double(&comm.world, per, 3);
+    /* per score: a + 4 hd / rate; a noisy pair that gives no positive rate
+     * charges all of it to the products */
+    double s_per_flop = (per[1] - per[0]) / (4.0 * (128 - 16));
+    if (s_per_flop <= 0) s_per_flop = per[1] / (4.0 * 128);
+    double score_s = per[0] - 4.0 * 16 * s_per_flop;
+    if (score_s < 0) score_s = 0;
 
     double lat = 0, gbps = 0;
     if (comm.size > 1) {
@@ -164,7 +264,10 @@ void run_calibrate(int *argc, char ***argv, const char *json, int threads, Dtype
                            .gemm_gflops = 1.0 / s_per_gflop[0],
                            .stream_gbps = 1.0 / s_per_gflop[1],
                            .p2p_latency_s = lat,
-                           .p2p_gbps = gbps};
+                           .p2p_gbps = gbps,
+                           .attn_gflops = 1e-9 / s_per_flop,
+                           .attn_score_ns = score_s * 1e9,
+                           .rowop_ns = per[2] * 1e9};
         gethostname(cal.host, sizeof cal.host - 1);
         time_t now = time(NULL);
         strftime(cal.date, sizeof cal.date, "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
@@ -180,6 +283,8 @@ void run_calibrate(int *argc, char ***argv, const char *json, int threads, Dtype
                    cal.dtype, isa_name(g.ctx.isa));
         printf("  GEMM %.1f GFLOP/s per rank, weight streaming %.2f GB/s per rank\n",
                cal.gemm_gflops, cal.stream_gbps);
+        printf("  attention %.1f GFLOP/s + %.2f ns per score, row operations %.3f ns per element\n",
+               cal.attn_gflops, cal.attn_score_ns, cal.rowop_ns);
         if (comm.size > 1)
             printf("  messages (ranks 0 and 1): latency %.1f us, bandwidth %.2f GB/s\n", lat * 1e6,
                    gbps);

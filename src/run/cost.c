@@ -18,6 +18,14 @@ typedef struct {
 
 static void add(Cost *a, Cost b) {
     a->flops += b.flops, a->bytes += b.bytes;
+    a->attn += b.attn, a->scores += b.scores, a->elems += b.elems;
+}
+
+/* Attention of query rows over keys: `scores` = rows x keys x heads, each
+ * two head_dim-long chains. */
+static void attend(Cost *k, double scores, double head_dim) {
+    k->flops += 4 * head_dim * scores, k->attn += 4 * head_dim * scores;
+    k->scores += scores;
 }
 
 /* Adapter generation (one sample, one expert): the prior encoder, then the
@@ -26,7 +34,7 @@ static Cost adapter_gen(const Part *p, double g_dim, double n_in, double out_n) 
     const ModelConfig *c = p->c;
     double de = c->e_embed, h = c->e_hidden, r = c->e_rank;
     double w = de * g_dim + h * de + h * (r * n_in + out_n * r);
-    return (Cost){2 * w, p->mat * w};
+    return (Cost){.flops = 2 * w, .bytes = p->mat * w, .elems = r * (n_in + out_n)};
 }
 
 /* The vision tower and projector on n images (stage 0; the tower's layers
@@ -35,16 +43,21 @@ static Cost vision_pass(const Part *p, double n) {
     const ModelConfig *c = p->c;
     double C = c->v_hidden, Cl = C / p->tp, Ivl = (double)c->v_inter / p->tp;
     double NP = c->n_patches, T = NP + 1, P = c->patch_size, d = c->hidden;
-    double used = c->v_layers_used;
-    Cost k = {0, 0};
+    double used = c->v_layers_used, hd = (double)C / c->v_heads;
+    Cost k = {0};
     k.flops += n * 2 * NP * 3 * P * P * C;
     k.bytes += p->mat * 3 * P * P * C;
+    k.elems += n * T * 2 * C; /* position embedding, pre-norm */
     /* q, k, v (C -> C/tp), out (C/tp -> C), fc1 and fc2; attention over T keys */
-    k.flops += used * n * (2 * T * (4 * C * Cl + 2 * C * Ivl) + 4 * T * T * Cl);
+    k.flops += used * n * 2 * T * (4 * C * Cl + 2 * C * Ivl);
     k.bytes += used * (p->mat * (4 * C * Cl + 2 * C * Ivl) + n * 2 * T * Cl * 4);
+    attend(&k, used * n * T * T * (Cl / hd), hd);
+    /* two norms, two biases and two residual adds of C, the KV writes, GELU */
+    k.elems += used * n * T * (6 * C + 2 * Cl + Ivl);
     /* projector, one image at a time */
     k.flops += n * 2 * NP * (C * d + d * d);
     k.bytes += n * p->mat * (C * d + d * d);
+    k.elems += n * NP * d;
     const int on[2] = {c->expert_v1, c->expert_v2};
     const double n_in[2] = {C, d};
     for (int e = 0; e < 2; e++) {
@@ -53,6 +66,7 @@ static Cost vision_pass(const Part *p, double n) {
         double K = c->e_rank * (n_in[e] + d);
         k.flops += n * (g.flops + 2 * NP * K);
         k.bytes += n * (g.bytes + 4 * K);
+        k.elems += n * (g.elems + NP * (c->e_rank + d));
     }
     return k;
 }
@@ -64,18 +78,22 @@ static Cost blocks_pass(const Part *p, int b0, int b1, double n, double rows, do
                         int prefill) {
     const ModelConfig *c = p->c;
     double d = c->hidden, dl = d / p->tp, Il = (double)c->inter / p->tp, r = c->e_rank;
-    double R = n * rows;
+    double R = n * rows, hd = d / c->heads;
     /* keys read by the rows of one sample, summed: row i sees pos0 + i + 1 */
     double keys = rows * pos0 + rows * (rows + 1) / 2;
-    Cost k = {0, 0};
+    Cost k = {0};
     for (int b = b0; b < b1; b++) {
         double w = 4 * d * dl + 3 * d * Il;
-        k.flops += 2 * R * w + n * 4 * dl * keys;
+        k.flops += 2 * R * w;
         k.bytes += p->mat * w + n * 2 * (pos0 + rows) * dl * 4;
+        attend(&k, n * keys * (dl / hd), hd);
+        /* two norms and two residual adds of d, RoPE on q and k, the KV writes, SwiGLU */
+        k.elems += R * (4 * d + 4 * dl + Il);
         if (c->expert_lang && b >= c->guide_layer) {
             double K = r * d + dl * r;
             k.flops += 2 * R * K;
             k.bytes += n * 4 * K;
+            k.elems += R * (r + dl);
             if (prefill) {
                 Cost g = adapter_gen(p, d, d, dl);
                 k.flops += n * g.flops, k.bytes += n * g.bytes;
@@ -88,11 +106,14 @@ static Cost blocks_pass(const Part *p, int b0, int b1, double n, double rows, do
 /* Final norm and LM head on the last row of n samples. */
 static Cost head_pass(const Part *p, double n) {
     double w = (double)p->c->hidden * p->c->vocab / p->tp;
-    return (Cost){2 * n * w, p->mat * w};
+    return (Cost){.flops = 2 * n * w, .bytes = p->mat * w, .elems = n * p->c->hidden};
 }
 
 static double seconds(Cost k, const Calibration *cal) {
-    return k.flops / (cal->gemm_gflops * 1e9) + k.bytes / (cal->stream_gbps * 1e9);
+    double t = k.bytes / (cal->stream_gbps * 1e9) + k.elems * cal->rowop_ns * 1e-9;
+    if (cal->attn_gflops <= 0) return t + k.flops / (cal->gemm_gflops * 1e9);
+    return t + (k.flops - k.attn) / (cal->gemm_gflops * 1e9) + k.attn / (cal->attn_gflops * 1e9) +
+           k.scores * cal->attn_score_ns * 1e-9;
 }
 
 /* Ring all-reduce of `bytes` over tp ranks. */
@@ -195,7 +216,8 @@ static void accumulate(CostEstimate *e, const BatchCost *b, double times) {
     const Cost *src[3] = {&b->vision, &b->prefill, &b->decode};
     Cost *dst[3] = {&e->vision, &e->prefill, &e->decode};
     for (int i = 0; i < 3; i++)
-        dst[i]->flops += times * src[i]->flops, dst[i]->bytes += times * src[i]->bytes;
+        add(dst[i], (Cost){times * src[i]->flops, times * src[i]->bytes, times * src[i]->attn,
+                           times * src[i]->scores, times * src[i]->elems});
 }
 
 void cost_estimate(const ModelConfig *c, const RunConfig *cfg, const CostWork *w,
@@ -277,6 +299,9 @@ void calibration_load(const char *path, Calibration *cal) {
     cal->stream_gbps = rate_of(o, "stream_gbps", path, 1);
     cal->p2p_latency_s = rate_of(o, "p2p_latency_us", path, 0) * 1e-6;
     cal->p2p_gbps = rate_of(o, "p2p_gbps", path, 0);
+    cal->attn_gflops = rate_of(o, "attention_gflops", path, 0);
+    cal->attn_score_ns = rate_of(o, "attention_score_ns", path, 0);
+    cal->rowop_ns = rate_of(o, "rowop_ns", path, 0);
     json_decref(o);
 }
 
@@ -290,6 +315,11 @@ void calibration_save(const char *path, const Calibration *cal) {
         json_object_set_new(o, "p2p_latency_us", json_real(cal->p2p_latency_s * 1e6));
         json_object_set_new(o, "p2p_gbps", json_real(cal->p2p_gbps));
     }
+    if (cal->attn_gflops > 0) {
+        json_object_set_new(o, "attention_gflops", json_real(cal->attn_gflops));
+        json_object_set_new(o, "attention_score_ns", json_real(cal->attn_score_ns));
+    }
+    if (cal->rowop_ns > 0) json_object_set_new(o, "rowop_ns", json_real(cal->rowop_ns));
     json_write_atomic(path, o, JSON_INDENT(2) | JSON_REAL_PRECISION(6));
     json_decref(o);
 }

@@ -5,8 +5,10 @@
  *
  * Counted: every matrix product (2 operations per multiply-add, attention's
  * QK^T and AV included), the weights streamed once per pass of a micro-batch
- * (at the held precision), the KV cache read by attention. Not counted:
- * norms, activations, RoPE, softmax, embedding lookups, image decoding. */
+ * (at the held precision), the KV cache read by attention; for the time,
+ * also attention's scores (the softmax) and the elements of the row
+ * operations (norms, RoPE, KV writes, residual adds, activations). Not
+ * counted: embedding lookups, sampling, image decoding. */
 #ifndef HL_COST_H
 #define HL_COST_H
 
@@ -14,7 +16,10 @@
 #include "run/config.h"
 
 typedef struct {
-    double flops, bytes;
+    double flops, bytes; /* operations (attn included) and bytes read */
+    double attn;         /* attention's QK^T and AV operations (4 head_dim per score) */
+    double scores;       /* attention scores (one per query row, key and head) */
+    double elems;        /* elements of the row operations */
 } Cost;
 
 /* What a benchmark asks of the model. */
@@ -34,6 +39,10 @@ typedef struct {
     double stream_gbps;   /* weight streaming (one-row products over matrices beyond cache) */
     double p2p_latency_s; /* message latency; 0: not measured (one rank) */
     double p2p_gbps;      /* message bandwidth; 0: not measured */
+    /* 0 where a file lacks them: attention at the GEMM rate, the rest free */
+    double attn_gflops;   /* attention's products per score (4 head_dim operations) */
+    double attn_score_ns; /* per score besides them (the softmax) */
+    double rowop_ns;      /* per element of the row operations */
 } Calibration;
 
 typedef struct {
