@@ -560,6 +560,7 @@ static int print_cost(const RunConfig *cfg, const Job *job, const Model *model, 
     if (cal) {
         printf("rates:      %s: %.3g GFLOP/s GEMM, %.3g GB/s weight streaming per rank", cal->path,
                cal->gemm_gflops, cal->stream_gbps);
+        if (cal->stream_alone_gbps > 0) printf(" (%.3g alone)", cal->stream_alone_gbps);
         if (cal->p2p_gbps > 0)
             printf(", messages %.1f us + %.2f GB/s", cal->p2p_latency_s * 1e6, cal->p2p_gbps);
         if (cal->attn_gflops > 0)

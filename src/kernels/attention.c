@@ -111,11 +111,7 @@ void attention(const Ctx *ctx, float *out, int ldo, const float *q, int ldq, int
             gemm_block(ctx->isa, mr, q + (size_t)i0 * ldq + (size_t)h * head_dim, ldq, kh, DT_F32,
                        cap, head_dim, 0, (lmax + WEIGHT_PANEL - 1) / WEIGHT_PANEL, 0, head_dim, s,
                        lds, 1, NULL);
-            for (int i = 0; i < mr; i++) {
-                float *si = s + (size_t)i * lds;
-                for (int t = 0; t < len[i]; t++) si[t] *= scale;
-                softmax(si, len[i]);
-            }
+            for (int i = 0; i < mr; i++) softmax(s + (size_t)i * lds, len[i], scale);
             /* out = p . v: the keys every row sees as one tile, then each row's own */
             float *o = out + (size_t)i0 * ldo + (size_t)h * head_dim;
             const int vp = (head_dim + WEIGHT_PANEL - 1) / WEIGHT_PANEL;

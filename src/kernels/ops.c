@@ -56,7 +56,7 @@ static inline float lane_sum(const float *x, const float *y, int n) {
 
 /* exp by Cody-Waite reduction to r in [-ln2/2, ln2/2] and a degree-7
  * polynomial (Cephes' expf coefficients); 0 below -87.33, inf above 88.3. */
-static inline v16 exp16(v16 x) {
+static inline __attribute__((always_inline)) v16 exp16(v16 x) {
     v16i hi = x > splat(88.3f), lo = x < splat(-87.33f), nan = x != x;
     v16 xc = select16(hi, splat(88.3f), select16(lo, splat(-87.33f), x));
     v16 fx = xc * splat(1.44269504088896341f) + splat(0.5f);
@@ -221,39 +221,34 @@ void patch_rows(const Ctx *ctx, float *cols, const float *px, int S, int P, int 
 }
 
 /* Lanes below k set. */
-static inline v16i first_lanes(int k) {
+static inline __attribute__((always_inline)) v16i first_lanes(int k) {
     const v16i idx = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15};
     return idx < (v16i){k, k, k, k, k, k, k, k, k, k, k, k, k, k, k, k};
 }
 
-/* The maximum is exact in any order (a NaN at x[0] stays, one elsewhere is
- * never taken, as in a scalar loop), so it runs in lanes; the sum adds the
- * tail into lanes 0.. as lane_sum does (the other lanes add +0: no change). */
-CLONES void softmax(float *x, int n) {
-    const int full = n & ~15, tail = n - full;
-    v16 m16 = splat(x[0]), t = splat(x[0]);
-    for (int i = 0; i < full; i += 16) {
-        v16 v = load16(x + i);
+/* In whole vectors over the padded row. The maximum is exact in any order
+ * (a NaN at x[0] stays, one elsewhere is never taken, as in a scalar loop);
+ * the lanes past n take part as x[0] in the maximum and as +0 in the sum,
+ * which changes neither, so the sum is lane_sum's. */
+CLONES void softmax(float *x, int n, float scale) {
+    const int np = (n + 15) & ~15;
+    const v16 sc = splat(scale), x0 = splat(x[0] * scale);
+    v16 m16 = x0;
+    for (int i = 0; i < np; i += 16) {
+        v16 v = select16(first_lanes(n - i), load16(x + i) * sc, x0);
         m16 = select16(v > m16, v, m16);
+        store16(x + i, v);
     }
-    memcpy(&t, x + full, (size_t)tail * sizeof(float));
-    m16 = select16(t > m16, t, m16);
     float mx = x[0];
     for (int j = 0; j < 16; j++) mx = m16[j] > mx ? m16[j] : mx;
     v16 acc = splat(0.0f);
-    for (int i = 0; i < full; i += 16) {
-        v16 e = exp16(load16(x + i) - splat(mx));
+    for (int i = 0; i < np; i += 16) {
+        v16 e = select16(first_lanes(n - i), exp16(load16(x + i) - splat(mx)), splat(0.0f));
         store16(x + i, e);
         acc += e;
     }
-    if (tail) {
-        v16 e = select16(first_lanes(tail), exp16(t - splat(mx)), splat(0.0f));
-        memcpy(x + full, &e, (size_t)tail * sizeof(float));
-        acc += e;
-    }
     const v16 inv = splat(1.0f / reduce16(acc));
-    for (int i = 0; i < full; i += 16) store16(x + i, load16(x + i) * inv);
-    for (int i = full; i < n; i++) x[i] *= inv[0];
+    for (int i = 0; i < np; i += 16) store16(x + i, load16(x + i) * inv);
 }
 
 void rope_freqs(int head_dim, float theta, float *inv_freq) {

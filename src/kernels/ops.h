@@ -38,8 +38,9 @@ HL_HD static inline size_t patch_src_index(int S, int P, int G, int p, int c) {
 /* The G*G patches of one image px [3, S, S] as rows of cols [G*G, 3*P*P],
  * columns in (channel, y, x) order: the patch convolution as a matmul. */
 void patch_rows(const Ctx *ctx, float *cols, const float *px, int S, int P, int G);
-/* In-place softmax of n values (host memory). */
-void softmax(float *x, int n);
+/* In-place softmax of scale * x over n values (host memory). x holds room
+ * for n rounded up to a multiple of 16 values; those past n are set to 0. */
+void softmax(float *x, int n, float scale);
 /* exp as the kernels compute it (within 2 ulp of the true value). */
 float exp_kernel(float x);
 /* Rotary embedding: pairs (i, i + head_dim/2) of each head turn by the

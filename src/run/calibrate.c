@@ -5,7 +5,9 @@
  *              prefill, repeated for about a second: GFLOP/s per rank;
  *   streaming  one-row products over 256 MiB of f32 weights (128 MiB at
  *              bf16 / f16), far beyond the caches, as a decode step reads
- *              them: GB/s of weight bytes per rank;
+ *              them: GB/s of weight bytes per rank, with every rank
+ *              streaming and (two ranks or more) with rank 0 alone, as a
+ *              pipeline's decode has only some stages busy;
  *   attention  causal attention of 256 rows over their 256 keys, 4 heads, at
  *              head_dim 16 and 128: the time per score is a + 4 head_dim /
  *              rate, so the two give the products' rate and the rest (the
@@ -221,6 +223,12 @@ void run_calibrate(int *argc, char ***argv, const char *json, int threads, Dtype
     group_barrier(&comm.world);
     t = per_call(run_gemm, &g, budget);
     s_per_gflop[1] = t / (bytes / 1e9);
+    double alone_gbps = bytes / 1e9 / t;
+    if (comm.size > 1) {
+        group_barrier(&comm.world);
+        if (comm.rank == 0) alone_gbps = bytes / 1e9 / per_call(run_gemm, &g, budget / 2);
+        group_barrier(&comm.world);
+    }
     for (int i = 0; i < 16; i++) weight_free(&g.ctx, &g.w[i]);
     free(src), free(g.w);
     ctx_free(&g.ctx, g.x), ctx_free(&g.ctx, g.y);
@@ -263,6 +271,7 @@ void run_calibrate(int *argc, char ***argv, const char *json, int threads, Dtype
                            .ranks = comm.size,
                            .gemm_gflops = 1.0 / s_per_gflop[0],
                            .stream_gbps = 1.0 / s_per_gflop[1],
+                           .stream_alone_gbps = alone_gbps,
                            .p2p_latency_s = lat,
                            .p2p_gbps = gbps,
                            .attn_gflops = 1e-9 / s_per_flop,
@@ -281,8 +290,10 @@ void run_calibrate(int *argc, char ***argv, const char *json, int threads, Dtype
             printf("calibration: %d rank%s x %d thread%s, weights %s (cpu kernels %s)\n", comm.size,
                    comm.size == 1 ? "" : "s", g.ctx.threads, g.ctx.threads == 1 ? "" : "s",
                    cal.dtype, isa_name(g.ctx.isa));
-        printf("  GEMM %.1f GFLOP/s per rank, weight streaming %.2f GB/s per rank\n",
-               cal.gemm_gflops, cal.stream_gbps);
+        printf("  GEMM %.1f GFLOP/s per rank, weight streaming %.2f GB/s per rank", cal.gemm_gflops,
+               cal.stream_gbps);
+        if (comm.size > 1) printf(" (%.2f GB/s with rank 0 alone)", alone_gbps);
+        printf("\n");
         printf("  attention %.1f GFLOP/s + %.2f ns per score, row operations %.3f ns per element\n",
                cal.attn_gflops, cal.attn_score_ns, cal.rowop_ns);
         if (comm.size > 1)

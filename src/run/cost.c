@@ -109,8 +109,9 @@ static Cost head_pass(const Part *p, double n) {
     return (Cost){.flops = 2 * n * w, .bytes = p->mat * w, .elems = n * p->c->hidden};
 }
 
-static double seconds(Cost k, const Calibration *cal) {
-    double t = k.bytes / (cal->stream_gbps * 1e9) + k.elems * cal->rowop_ns * 1e-9;
+/* gbps: the weight-streaming rate of a rank (stream_rate). */
+static double seconds(Cost k, const Calibration *cal, double gbps) {
+    double t = k.bytes / (gbps * 1e9) + k.elems * cal->rowop_ns * 1e-9;
     if (cal->attn_gflops <= 0) return t + k.flops / (cal->gemm_gflops * 1e9);
     return t + (k.flops - k.attn) / (cal->gemm_gflops * 1e9) + k.attn / (cal->attn_gflops * 1e9) +
            k.scores * cal->attn_score_ns * 1e-9;
@@ -135,6 +136,7 @@ typedef struct {
     double img_frac, text;
     int new_tokens;
     const Calibration *cal;
+    double gbps; /* a rank's streaming rate in this batch (stream_rate) */
 } Sim;
 
 typedef struct {
@@ -144,24 +146,35 @@ typedef struct {
 
 /* Per-rank time of stage s on a micro-batch of n samples: vision (stage 0,
  * prefill), blocks, head (last stage), tp all-reduces and the hand-over. */
+/* A rank's streaming rate when a share `busy` of the node's ranks stream at
+ * once (a pipeline of pp stages with m < pp micro-batches in flight keeps
+ * m/pp of them busy): the node's total rate shared among the busy ones,
+ * never above what one rank alone gets. */
+static double stream_rate(const Calibration *cal, double busy) {
+    if (cal->stream_alone_gbps <= 0 || busy >= 1) return cal->stream_gbps;
+    double shared = cal->stream_gbps / busy;
+    return shared < cal->stream_alone_gbps ? shared : cal->stream_alone_gbps;
+}
+
 static double stage_time(const Sim *S, int s, double n, double rows, double pos0, int prefill,
                          double *vis_s, double *comm_s) {
     const ModelConfig *c = S->c;
     const RunConfig *cfg = S->cfg;
     Part rp = {c, cfg->tp, strcmp(cfg->dtype, "f32") ? 2 : 4};
     int b0 = layout_first_block(S->counts, s), b1 = b0 + S->counts[s];
+    double gbps = S->gbps;
     double t = 0, comm = 0, d = c->hidden, R = n * rows;
     if (s == 0 && prefill && S->img_frac > 0) {
-        double v = seconds(vision_pass(&rp, n * S->img_frac), S->cal);
+        double v = seconds(vision_pass(&rp, n * S->img_frac), S->cal, gbps);
         double vr = n * S->img_frac * (c->n_patches + 1);
         v += 2.0 * c->v_layers_used * allreduce_s(vr * c->v_hidden * 4, cfg->tp, S->cal);
         t += v;
         if (vis_s) *vis_s += v;
     }
-    t += seconds(blocks_pass(&rp, b0, b1, n, rows, pos0, prefill), S->cal);
+    t += seconds(blocks_pass(&rp, b0, b1, n, rows, pos0, prefill), S->cal, gbps);
     comm += 2.0 * (b1 - b0) * allreduce_s(R * d * 4, cfg->tp, S->cal);
     if (s == cfg->pp - 1) {
-        t += seconds(head_pass(&rp, n), S->cal);
+        t += seconds(head_pass(&rp, n), S->cal, gbps);
         if (cfg->pp > 1) comm += message_s(n * 16, S->cal); /* the tokens back to stage 0 */
     } else {
         comm += message_s(R * d * 4, S->cal);
@@ -170,7 +183,8 @@ static double stage_time(const Sim *S, int s, double n, double rows, double pos0
     return t + comm;
 }
 
-static BatchCost batch_cost(const Sim *S, int n) {
+static BatchCost batch_cost(const Sim *S0, int n) {
+    const Sim *S = S0;
     const ModelConfig *c = S->c;
     const RunConfig *cfg = S->cfg;
     Part one = {c, 1, strcmp(cfg->dtype, "f32") ? 2 : 4};
@@ -190,6 +204,9 @@ static BatchCost batch_cost(const Sim *S, int n) {
         }
     }
     if (!S->cal) return bc;
+    Sim batch = *S0;
+    batch.gbps = stream_rate(S->cal, (double)(M < cfg->pp ? M : cfg->pp) / cfg->pp);
+    S = &batch;
     /* time: the largest micro-batch paces the pipeline */
     double mb = layout_micro_batch(n, M, 0, &lo), sum = 0, mx = 0;
     for (int s = 0; s < cfg->pp; s++) {
@@ -297,6 +314,7 @@ void calibration_load(const char *path, Calibration *cal) {
     cal->ranks = (int)rate_of(o, "ranks", path, 1);
     cal->gemm_gflops = rate_of(o, "gemm_gflops", path, 1);
     cal->stream_gbps = rate_of(o, "stream_gbps", path, 1);
+    cal->stream_alone_gbps = rate_of(o, "stream_alone_gbps", path, 0);
     cal->p2p_latency_s = rate_of(o, "p2p_latency_us", path, 0) * 1e-6;
     cal->p2p_gbps = rate_of(o, "p2p_gbps", path, 0);
     cal->attn_gflops = rate_of(o, "attention_gflops", path, 0);
@@ -320,6 +338,8 @@ void calibration_save(const char *path, const Calibration *cal) {
         json_object_set_new(o, "attention_score_ns", json_real(cal->attn_score_ns));
     }
     if (cal->rowop_ns > 0) json_object_set_new(o, "rowop_ns", json_real(cal->rowop_ns));
+    if (cal->stream_alone_gbps > 0 && cal->ranks > 1)
+        json_object_set_new(o, "stream_alone_gbps", json_real(cal->stream_alone_gbps));
     json_write_atomic(path, o, JSON_INDENT(2) | JSON_REAL_PRECISION(6));
     json_decref(o);
 }

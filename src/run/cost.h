@@ -35,10 +35,11 @@ typedef struct {
 typedef struct {
     char path[512], host[128], date[32], backend[8], dtype[8];
     int threads, ranks;
-    double gemm_gflops;   /* sustained GEMM rate */
-    double stream_gbps;   /* weight streaming (one-row products over matrices beyond cache) */
-    double p2p_latency_s; /* message latency; 0: not measured (one rank) */
-    double p2p_gbps;      /* message bandwidth; 0: not measured */
+    double gemm_gflops;       /* sustained GEMM rate */
+    double stream_gbps;       /* weight streaming (one-row products over matrices beyond cache) */
+    double stream_alone_gbps; /* the same with one rank of the node busy (0: not measured) */
+    double p2p_latency_s;     /* message latency; 0: not measured (one rank) */
+    double p2p_gbps;          /* message bandwidth; 0: not measured */
     /* 0 where a file lacks them: attention at the GEMM rate, the rest free */
     double attn_gflops;   /* attention's products per score (4 head_dim operations) */
     double attn_score_ns; /* per score besides them (the softmax) */
