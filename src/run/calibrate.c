@@ -8,12 +8,12 @@
  *              them: GB/s of weight bytes per rank, with every rank
  *              streaming and (two ranks or more) with rank 0 alone, as a
  *              pipeline's decode has only some stages busy;
- *   attention  causal attention of 256 rows over their 256 keys, 4 heads, at
- *              head_dim 16 and 128: the time per score is a + 4 head_dim /
- *              rate, so the two give the products' rate and the rest (the
- *              softmax) per score;
- *   row ops    RMS norms, RoPE, KV writes, residual adds and SwiGLU over
- *              rows of 1024: nanoseconds per element;
+ *   attention  causal attention, 4 heads, of 256 rows over their 256 keys
+ *              at head_dim 16 and 128, and of 32 rows at 16: the products'
+ *              rate (4 head_dim operations per score), and the rest (the
+ *              softmax) per score and per query row and head;
+ *   row ops    RMS norms, RoPE, KV writes, residual adds and SwiGLU on 64
+ *              rows of 1024 and 1024 rows of 64: per element and per row;
  *   messages   (two ranks or more) ranks 0 and 1 exchange 8-byte and 4 MiB
  *              messages through the engine's own point-to-point calls:
  *              latency (half a round trip) and bandwidth.
@@ -86,9 +86,10 @@ static void run_attention(void *p) {
     ctx_sync(a->ctx);
 }
 
-/* Seconds per score of run_attention at head_dim hd. */
-static double attention_score_s(Ctx *ctx, int hd, double budget) {
-    Attn a = {.ctx = ctx, .n = 256, .heads = 4, .hd = hd};
+/* Seconds per call of run_attention: n causal rows over their n keys, 4
+ * heads of hd. */
+static double attention_call_s(Ctx *ctx, int n, int hd, double budget) {
+    Attn a = {.ctx = ctx, .n = n, .heads = 4, .hd = hd};
     size_t rows = (size_t)a.n * a.heads * hd, f = sizeof(float);
     float *h = hl_malloc(rows * f);
     fill(h, rows, 99u + (uint32_t)hd);
@@ -101,11 +102,11 @@ static double attention_score_s(Ctx *ctx, int hd, double budget) {
     double t = per_call(run_attention, &a, budget);
     ctx_free(ctx, a.q), ctx_free(ctx, a.kc), ctx_free(ctx, a.vc), ctx_free(ctx, a.out);
     ctx_free(ctx, a.work);
-    return t / (a.heads * a.n * (a.n + 1) / 2.0);
+    return t;
 }
 
-/* A block's row operations on R rows of d: 9 R d elements a call. Every
- * buffer stays bounded: h is x normalised, q and k only turn. */
+/* A block's row operations on R rows of d (heads of 64): 9 R d elements a
+ * call. Every buffer stays bounded: h is x normalised, q and k only turn. */
 typedef struct {
     Ctx *ctx;
     int R, d, hd;
@@ -129,8 +130,9 @@ static void run_rows(void *p) {
     ctx_sync(ctx);
 }
 
-static double rowop_s(Ctx *ctx, double budget) {
-    Rows r = {.ctx = ctx, .R = 64, .d = 1024, .hd = 128};
+/* Seconds per call of run_rows. */
+static double rows_call_s(Ctx *ctx, int R, int d, double budget) {
+    Rows r = {.ctx = ctx, .R = R, .d = d, .hd = 64};
     size_t n = (size_t)r.R * r.d, f = sizeof(float);
     float *h = hl_malloc(n * f);
     rope_freqs(r.hd, 10000.0f, r.inv_freq);
@@ -147,7 +149,18 @@ static double rowop_s(Ctx *ctx, double budget) {
     double t = per_call(run_rows, &r, budget);
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) ctx_free(ctx, *bufs[i]);
     ctx_free(ctx, r.ln);
-    return t / (9.0 * n);
+    return t;
+}
+
+/* The costs that fit measured times t[k] = rows[k] a + units[k] b, from two
+ * measurements, neither negative. */
+static void fit2(const double t[2], const double rows[2], const double units[2], double *a,
+                 double *b) {
+    double det = rows[0] * units[1] - rows[1] * units[0];
+    *a = (t[0] * units[1] - t[1] * units[0]) / det;
+    *b = (rows[0] * t[1] - rows[1] * t[0]) / det;
+    if (*a < 0) *a = 0, *b = t[0] / units[0];
+    if (*b < 0) *b = 0, *a = t[0] / rows[0];
 }
 
 typedef struct {
@@ -233,20 +246,31 @@ void run_calibrate(int *argc, char ***argv, const char *json, int threads, Dtype
     free(src), free(g.w);
     ctx_free(&g.ctx, g.x), ctx_free(&g.ctx, g.y);
 
-    /* attention per score at two head sizes, row operations per element */
-    double per[3];
+    /* Attention: t = pairs a + scores b + 4 hd scores / rate (pairs: query
+     * rows x heads); three shapes give the three. Row operations: t = rows a
+     * + elements b; two shapes of as many elements give the two. */
+    enum { A_N = 256, A_SHORT = 32, R_LONG = 64, R_WIDE = 1024 };
+    double per[5];
     group_barrier(&comm.world);
-    per[0] = attention_score_s(&g.ctx, 16, budget / 2);
-    per[1] = attention_score_s(&g.ctx, 128, budget / 2);
-    per[2] = rowop_s(&g.ctx, budget);
+    per[0] = attention_call_s(&g.ctx, A_N, 16, budget / 3);
+    per[1] = attention_call_s(&g.ctx, A_N, 128, budget / 3);
+    per[2] = attention_call_s(&g.ctx, A_SHORT, 16, budget / 3);
+    per[3] = rows_call_s(&g.ctx, R_LONG, R_WIDE, budget / 2);
+    per[4] = rows_call_s(&g.ctx, R_WIDE, R_LONG, budget / 2);
     group_allreduce_max_double(&comm.world, s_per_gflop, 2); /* the slowest rank */
-    group_allreduce_max_double(&comm.world, per, 3);
-    /* per score: a + 4 hd / rate; a noisy pair that gives no positive rate
-     * charges all of it to the products */
-    double s_per_flop = (per[1] - per[0]) / (4.0 * (128 - 16));
-    if (s_per_flop <= 0) s_per_flop = per[1] / (4.0 * 128);
-    double score_s = per[0] - 4.0 * 16 * s_per_flop;
-    if (score_s < 0) score_s = 0;
+    group_allreduce_max_double(&comm.world, per, 5);
+    const double scores[2] = {4.0 * A_N * (A_N + 1) / 2, 4.0 * A_SHORT * (A_SHORT + 1) / 2};
+    const double pairs[2] = {4.0 * A_N, 4.0 * A_SHORT};
+    /* a noisy pair that gives no positive rate charges it all to the products */
+    double s_per_flop = (per[1] - per[0]) / (4.0 * (128 - 16) * scores[0]);
+    if (s_per_flop <= 0) s_per_flop = per[1] / (4.0 * 128 * scores[0]);
+    double rest[2] = {per[0] - 4.0 * 16 * scores[0] * s_per_flop,
+                      per[2] - 4.0 * 16 * scores[1] * s_per_flop};
+    for (int k = 0; k < 2; k++) rest[k] = rest[k] > 0 ? rest[k] : 0;
+    double pair_s, score_s, row_s, elem_s;
+    fit2(rest, pairs, scores, &pair_s, &score_s);
+    const double rrows[2] = {R_LONG, R_WIDE}, elems[2] = {9.0 * R_LONG * R_WIDE, elems[0]};
+    fit2(per + 3, rrows, elems, &row_s, &elem_s);
 
     double lat = 0, gbps = 0;
     if (comm.size > 1) {
@@ -276,7 +300,9 @@ void run_calibrate(int *argc, char ***argv, const char *json, int threads, Dtype
                            .p2p_gbps = gbps,
                            .attn_gflops = 1e-9 / s_per_flop,
                            .attn_score_ns = score_s * 1e9,
-                           .rowop_ns = per[2] * 1e9};
+                           .attn_row_ns = pair_s * 1e9,
+                           .rowop_ns = elem_s * 1e9,
+                           .rowop_row_ns = row_s * 1e9};
         gethostname(cal.host, sizeof cal.host - 1);
         time_t now = time(NULL);
         strftime(cal.date, sizeof cal.date, "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
@@ -294,8 +320,10 @@ void run_calibrate(int *argc, char ***argv, const char *json, int threads, Dtype
                cal.stream_gbps);
         if (comm.size > 1) printf(" (%.2f GB/s with rank 0 alone)", alone_gbps);
         printf("\n");
-        printf("  attention %.1f GFLOP/s + %.2f ns per score, row operations %.3f ns per element\n",
-               cal.attn_gflops, cal.attn_score_ns, cal.rowop_ns);
+        printf("  attention %.1f GFLOP/s + %.2f ns per score + %.1f ns per query row and head\n",
+               cal.attn_gflops, cal.attn_score_ns, cal.attn_row_ns);
+        printf("  row operations %.3f ns per element + %.1f ns per row and block\n", cal.rowop_ns,
+               cal.rowop_row_ns);
         if (comm.size > 1)
             printf("  messages (ranks 0 and 1): latency %.1f us, bandwidth %.2f GB/s\n", lat * 1e6,
                    gbps);

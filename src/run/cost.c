@@ -18,14 +18,15 @@ typedef struct {
 
 static void add(Cost *a, Cost b) {
     a->flops += b.flops, a->bytes += b.bytes;
-    a->attn += b.attn, a->scores += b.scores, a->elems += b.elems;
+    a->attn += b.attn, a->scores += b.scores, a->pairs += b.pairs;
+    a->elems += b.elems, a->rows += b.rows;
 }
 
-/* Attention of query rows over keys: `scores` = rows x keys x heads, each
- * two head_dim-long chains. */
-static void attend(Cost *k, double scores, double head_dim) {
+/* Attention of `pairs` query rows x heads over keys: `scores` = rows x keys
+ * x heads, each two head_dim-long chains. */
+static void attend(Cost *k, double pairs, double scores, double head_dim) {
     k->flops += 4 * head_dim * scores, k->attn += 4 * head_dim * scores;
-    k->scores += scores;
+    k->scores += scores, k->pairs += pairs;
 }
 
 /* Adapter generation (one sample, one expert): the prior encoder, then the
@@ -51,9 +52,10 @@ static Cost vision_pass(const Part *p, double n) {
     /* q, k, v (C -> C/tp), out (C/tp -> C), fc1 and fc2; attention over T keys */
     k.flops += used * n * 2 * T * (4 * C * Cl + 2 * C * Ivl);
     k.bytes += used * (p->mat * (4 * C * Cl + 2 * C * Ivl) + n * 2 * T * Cl * 4);
-    attend(&k, used * n * T * T * (Cl / hd), hd);
+    attend(&k, used * n * T * (Cl / hd), used * n * T * T * (Cl / hd), hd);
     /* two norms, two biases and two residual adds of C, the KV writes, GELU */
     k.elems += used * n * T * (6 * C + 2 * Cl + Ivl);
+    k.rows += used * n * T;
     /* projector, one image at a time */
     k.flops += n * 2 * NP * (C * d + d * d);
     k.bytes += n * p->mat * (C * d + d * d);
@@ -86,9 +88,10 @@ static Cost blocks_pass(const Part *p, int b0, int b1, double n, double rows, do
         double w = 4 * d * dl + 3 * d * Il;
         k.flops += 2 * R * w;
         k.bytes += p->mat * w + n * 2 * (pos0 + rows) * dl * 4;
-        attend(&k, n * keys * (dl / hd), hd);
+        attend(&k, R * (dl / hd), n * keys * (dl / hd), hd);
         /* two norms and two residual adds of d, RoPE on q and k, the KV writes, SwiGLU */
         k.elems += R * (4 * d + 4 * dl + Il);
+        k.rows += R;
         if (c->expert_lang && b >= c->guide_layer) {
             double K = r * d + dl * r;
             k.flops += 2 * R * K;
@@ -111,10 +114,11 @@ static Cost head_pass(const Part *p, double n) {
 
 /* gbps: the weight-streaming rate of a rank (stream_rate). */
 static double seconds(Cost k, const Calibration *cal, double gbps) {
-    double t = k.bytes / (gbps * 1e9) + k.elems * cal->rowop_ns * 1e-9;
+    double t =
+        k.bytes / (gbps * 1e9) + (k.elems * cal->rowop_ns + k.rows * cal->rowop_row_ns) * 1e-9;
     if (cal->attn_gflops <= 0) return t + k.flops / (cal->gemm_gflops * 1e9);
     return t + (k.flops - k.attn) / (cal->gemm_gflops * 1e9) + k.attn / (cal->attn_gflops * 1e9) +
-           k.scores * cal->attn_score_ns * 1e-9;
+           (k.scores * cal->attn_score_ns + k.pairs * cal->attn_row_ns) * 1e-9;
 }
 
 /* Ring all-reduce of `bytes` over tp ranks. */
@@ -234,7 +238,8 @@ static void accumulate(CostEstimate *e, const BatchCost *b, double times) {
     Cost *dst[3] = {&e->vision, &e->prefill, &e->decode};
     for (int i = 0; i < 3; i++)
         add(dst[i], (Cost){times * src[i]->flops, times * src[i]->bytes, times * src[i]->attn,
-                           times * src[i]->scores, times * src[i]->elems});
+                           times * src[i]->scores, times * src[i]->pairs, times * src[i]->elems,
+                           times * src[i]->rows});
 }
 
 void cost_estimate(const ModelConfig *c, const RunConfig *cfg, const CostWork *w,
@@ -319,7 +324,9 @@ void calibration_load(const char *path, Calibration *cal) {
     cal->p2p_gbps = rate_of(o, "p2p_gbps", path, 0);
     cal->attn_gflops = rate_of(o, "attention_gflops", path, 0);
     cal->attn_score_ns = rate_of(o, "attention_score_ns", path, 0);
+    cal->attn_row_ns = rate_of(o, "attention_row_ns", path, 0);
     cal->rowop_ns = rate_of(o, "rowop_ns", path, 0);
+    cal->rowop_row_ns = rate_of(o, "rowop_row_ns", path, 0);
     json_decref(o);
 }
 
@@ -336,8 +343,10 @@ void calibration_save(const char *path, const Calibration *cal) {
     if (cal->attn_gflops > 0) {
         json_object_set_new(o, "attention_gflops", json_real(cal->attn_gflops));
         json_object_set_new(o, "attention_score_ns", json_real(cal->attn_score_ns));
+        json_object_set_new(o, "attention_row_ns", json_real(cal->attn_row_ns));
+        json_object_set_new(o, "rowop_ns", json_real(cal->rowop_ns));
+        json_object_set_new(o, "rowop_row_ns", json_real(cal->rowop_row_ns));
     }
-    if (cal->rowop_ns > 0) json_object_set_new(o, "rowop_ns", json_real(cal->rowop_ns));
     if (cal->stream_alone_gbps > 0 && cal->ranks > 1)
         json_object_set_new(o, "stream_alone_gbps", json_real(cal->stream_alone_gbps));
     json_write_atomic(path, o, JSON_INDENT(2) | JSON_REAL_PRECISION(6));

@@ -19,7 +19,9 @@ typedef struct {
     double flops, bytes; /* operations (attn included) and bytes read */
     double attn;         /* attention's QK^T and AV operations (4 head_dim per score) */
     double scores;       /* attention scores (one per query row, key and head) */
+    double pairs;        /* attention's query rows x heads */
     double elems;        /* elements of the row operations */
+    double rows;         /* rows through a block's (or layer's) row operations */
 } Cost;
 
 /* What a benchmark asks of the model. */
@@ -43,7 +45,9 @@ typedef struct {
     /* 0 where a file lacks them: attention at the GEMM rate, the rest free */
     double attn_gflops;   /* attention's products per score (4 head_dim operations) */
     double attn_score_ns; /* per score besides them (the softmax) */
+    double attn_row_ns;   /* per query row and head */
     double rowop_ns;      /* per element of the row operations */
+    double rowop_row_ns;  /* per row through a block's row operations */
 } Calibration;
 
 typedef struct {

@@ -2,7 +2,8 @@
 # plan's cost model (docs/plan.md): the FLOPs and bytes of vision, prefill
 # and decode for the fixture model against the formulas written out here from
 # the model's numbers; the pipeline bubble; the wall time from a hand-written
-# calibration file and the warning past the time limit; that bench --calibrate
+# calibration file and the warning past the time limit; the counts behind the
+# attention and row-operation terms; that bench --calibrate
 # writes a file plan reads; the same numbers from
 # the checkpoint's config.json (--model-config); and the one-line refusals.
 set -u
@@ -104,6 +105,40 @@ grep -q "^warning: array task 0 (pope): estimated $want exceeds the time limit "
 $HL_BIN plan --job "$TMP/job.yaml" --calibration "$TMP/cal.json" 2>/dev/null | grep -q "with 4-token answers, at most" ||
     fail "default answer length of a POPE benchmark is not 4 tokens"
 
+# ---- the attention and row-operation terms: each key of a calibration file
+# adds its count times its cost. With 1e9 ns (one second) per score, per query
+# row and head, or per row through a block, the estimate grows by exactly the
+# count the formulas give; attention at the GEMM's rate changes nothing ------
+estimate() { # extra JSON keys -> plan's "N s estimated"
+    sed "s/}\$/, $1}/" "$TMP/cal.json" >"$TMP/cal-x.json"
+    $HL_BIN plan --job "$TMP/job.yaml" --text-tokens 10 --answer-tokens 5 --calibration "$TMP/cal-x.json" 2>&1 |
+        sed -n 's/^ *\([0-9.]*\) s estimated:.*/\1/p'
+}
+base=$(estimate '"attention_gflops": 0.001')
+/usr/bin/python3 - "$MODEL" "$tf" "$tb" "$base" \
+    "$(estimate '"attention_gflops": 0.001, "attention_score_ns": 1e9')" \
+    "$(estimate '"attention_gflops": 0.001, "attention_row_ns": 1e9')" \
+    "$(estimate '"rowop_row_ns": 1e9')" <<'PY' || fail "attention or row-operation counts differ from the formulas"
+import sys, h5py
+a = dict(h5py.File(sys.argv[1], "r").attrs)
+tf, tb, base, t_score, t_pair, t_row = (float(x) for x in sys.argv[2:])
+NP = (a["vision_image_size"] // a["vision_patch_size"]) ** 2; T = NP + 1
+used = a["vision_layers"] + 1 + a["vision_select_layer"]
+L, hv, hl, S, K = a["layers"], a["vision_heads"], a["heads"], NP + 10, 5
+scores = pairs = rows = 0
+for n in (2, 1):                                   # the two batches
+    scores += n * used * T * T * hv + L * n * hl * S * (S + 1) // 2
+    pairs += n * used * T * hv + L * n * S * hl
+    rows += n * used * T + L * n * S
+    for j in range(1, K):                          # decode step j: one row over S + j keys
+        scores += L * n * hl * (S + j); pairs += L * n * hl; rows += L * n
+bad = 0
+if abs(base - (tf / 1e6 + tb / 2e6)) > 0.002: print("attention at the GEMM rate:", base, tf / 1e6 + tb / 2e6); bad = 1
+for name, t, want in (("scores", t_score, scores), ("pairs", t_pair, pairs), ("rows", t_row, rows)):
+    if abs(t - base - want) > 0.002: print(name, "plan", t - base, "formula", want); bad = 1
+sys.exit(bad)
+PY
+
 # ---- --model-config: the checkpoint's config.json gives the same numbers ------
 /usr/bin/python3 - "$MODEL" "$TMP/config.json" <<'PY'
 import json, sys, h5py
@@ -144,10 +179,12 @@ import json, sys
 c = json.load(open(sys.argv[1]))
 assert c["format"] == "hyperllava-calibration-1" and c["ranks"] == 2 and c["threads"] == 1, c
 assert c["dtype"] == "f32" and c["backend"] == "cpu", c
-assert all(c[k] > 0 for k in ("gemm_gflops", "stream_gbps", "p2p_latency_us", "p2p_gbps")), c
+assert all(c[k] > 0 for k in ("gemm_gflops", "stream_gbps", "stream_alone_gbps", "p2p_latency_us", "p2p_gbps",
+                              "attention_gflops")), c
+assert all(c[k] >= 0 for k in ("attention_score_ns", "attention_row_ns", "rowop_ns", "rowop_row_ns")), c
 PY
 $HL_BIN plan --job "$TMP/job.yaml" --calibration "$TMP/node.json" >"$TMP/plan" 2>&1 || fail "plan with the measured calibration: $(tail -n 1 "$TMP/plan")"
-grep -q "^rates:      $TMP/node.json: .* GFLOP/s GEMM, .* GB/s weight streaming per rank, messages " "$TMP/plan" ||
+grep -q "^rates:      $TMP/node.json: .* GFLOP/s GEMM, .* GB/s weight streaming per rank (.* alone), messages " "$TMP/plan" ||
     fail "rates line: $(grep '^rates' "$TMP/plan")"
 grep -q "^      time     ~" "$TMP/plan" || fail "no time with the measured calibration"
 
