@@ -198,5 +198,10 @@ format:
 clean:
 	rm -rf build bin
 
+# `make print-VAR` prints a variable (the tests link a CPU-only binary with
+# `make NVCC= print-LDLIBS`).
+print-%:
+	@echo $($*)
+
 -include $(OBJ:.o=.d) $(CU_OBJ:.o=.d) $(BUILD)/src/cli/main.d
 -include $(wildcard build/fuzz/replay/src/*/*.d build/fuzz/libfuzzer/src/*/*.d)

@@ -3,7 +3,10 @@
 # the CUDA objects); a bad --backend is one line; backend cuda on a node
 # without a usable GPU (or in a CPU-only binary) ends every rank with one
 # line naming the reason, from the command line and from a run config.
-# On a machine where the CUDA backend runs, tests/gpu/run.sh tests it.
+# Where nvcc is present, the sources also build without it (NVCC=, as on a
+# machine without the CUDA toolkit), warnings as errors, and that binary
+# names only cpu. On a machine where the CUDA backend runs, tests/gpu/run.sh
+# tests it.
 set -u
 cd "$(dirname "$0")/../.."
 . tests/cli/common.sh
@@ -43,5 +46,20 @@ else
     $HL_BIN generate --model $M --jsonl $REQ --ids --max-new-tokens 3 >"$TMP/a" || fail "cpu run"
     $HL_BIN generate --model $M --jsonl $REQ --ids --max-new-tokens 3 --backend cpu >"$TMP/b" || fail "--backend cpu run"
     cmp -s "$TMP/a" "$TMP/b" || fail "--backend cpu changes the answers"
+fi
+
+if command -v nvcc >/dev/null; then
+    # a CPU-only build in its own folder (objects kept between runs)
+    B=build/cpu-only
+    make -s NVCC= BUILD=$B "$B/libhyperllava.a" "$B/src/cli/main.o" >"$TMP/build" 2>&1 ||
+        fail "CPU-only build (NVCC=): $(grep -m 3 -E 'error|warning' "$TMP/build")"
+    if [ -f "$B/libhyperllava.a" ]; then
+        # the Makefile's link line without the CUDA libraries
+        $(make -s --no-print-directory print-CC) -o "$TMP/hl-cpu" "$B/src/cli/main.o" "$B/libhyperllava.a" \
+            $(make -s --no-print-directory NVCC= print-LDLIBS) 2>"$TMP/link" ||
+            fail "CPU-only link: $(head -n 3 "$TMP/link")"
+        [ -x "$TMP/hl-cpu" ] && { "$TMP/hl-cpu" --version | grep -qx "backends: cpu" ||
+            fail "CPU-only binary: $("$TMP/hl-cpu" --version)"; }
+    fi
 fi
 pass_or_fail
