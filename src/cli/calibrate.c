@@ -10,14 +10,17 @@
 
 static const char *help =
     "usage: hyperllava bench --calibrate [--json FILE] [--threads N] [--dtype D]\n"
-    "Measures this node's rates for `hyperllava plan --calibration FILE`: the GEMM's\n"
-    "GFLOP/s and the weight-streaming GB/s of one rank with every rank busy, and with\n"
-    "two ranks or more the message latency and bandwidth between ranks 0 and 1.\n"
+    "Measures this node's rates for `hyperllava plan --calibration FILE`, for one rank\n"
+    "with every rank busy: the GEMM's GFLOP/s, the weight-streaming GB/s (also with\n"
+    "rank 0 alone), attention (per FLOP, score and query row) and a block's row\n"
+    "operations (per element and row); with two ranks or more the message latency\n"
+    "and bandwidth between ranks 0 and 1.\n"
     "Start it as the run will be (mpirun -n WORLD / srun, same threads); takes ~10 s.\n"
     "  --json FILE   where to write the rates (default calibration.json)\n"
     "  --threads N   compute threads per rank (default 1)\n"
     "  --dtype D     weights held as f32, bf16 or f16 (default f32)\n"
-    "  --seconds S   time spent on each of the two rates (default 1.5)\n"
+    "  --seconds S   time spent on the GEMM rate, the streaming rate, all attention\n"
+    "                shapes and all row-operation shapes each (default 1.5)\n"
     "  --backend B   cpu (default) or cuda: the rates of each rank's GPU\n";
 
 int bench_calibrate(int argc, char **argv) {

@@ -56,7 +56,7 @@ static void group_from(Group *g, MPI_Comm mc) {
  * are waiting too answer from their polling loops, saying whom they wait on;
  * the ranks that do not answer within the grace time are the silent ones. */
 enum { WD_PING = 1, WD_PONG = 2, WD_ENDING = 3 };
-enum { WD_GROUP = -1, WD_IDLE = -2 }; /* waited on: a group, nobody */
+enum { WD_GROUP = -1, WD_IDLE = -2, WD_BUSY = -3 }; /* waited on: a group, nobody; working */
 
 static struct {
     double limit;  /* seconds; 0: off */
@@ -111,8 +111,10 @@ static void wd_place(int r, char *buf, size_t n) {
 
 /* The limit passed on this rank: find the silent rank; the first rank to
  * get there announces it ends the job, prints one line and exits (several
- * ranks can time out at once: the lower one wins a near tie). */
-HL_NORETURN static void wd_fire(void) {
+ * ranks can time out at once: the lower one wins a near tie). Returns only
+ * when every rank answered and one of them is busy on its own work (reading
+ * the weights, comm_alive): then the wait goes on. */
+static void wd_fire(void) {
     wd.timed_out = 1;
     int me, n;
     MPI_Comm_rank(wd.comm, &me);
@@ -136,6 +138,15 @@ HL_NORETURN static void wd_fire(void) {
             MPI_Test(&rq[2 * r], &done, MPI_STATUS_IGNORE);
             if (done) got[r] = 1, pending--;
         }
+    }
+    int busy = 0;
+    for (int r = 0; r < n; r++) busy |= r != me && got[r] && pong[2 * r] == WD_BUSY;
+    if (busy && pending == 0 && !wd.ending) {
+        for (int r = 0; r < n; r++)
+            if (r != me) MPI_Wait(&rq[2 * r + 1], MPI_STATUS_IGNORE); /* the pings, received */
+        wd.timed_out = 0;
+        free(pong), free(got), free(rq);
+        return;
     }
     double t1 = MPI_Wtime(), tie = 0.02 * (me < 50 ? me : 50);
     while (!wd.ending && MPI_Wtime() - t1 < tie) wd_answer(), wd_sleep_ms(1);
@@ -193,7 +204,10 @@ static void wd_wait(MPI_Request *q, int probe_src, MPI_Status *st, int peer) {
         if (done) break;
         if (it % 64 == 0) {
             wd_answer();
-            if (MPI_Wtime() - t0 > wd.limit) wd_fire();
+            if (MPI_Wtime() - t0 > wd.limit) {
+                wd_fire(); /* returns when a rank it waits on is still working */
+                t0 = MPI_Wtime();
+            }
         }
     }
     wd.peer = WD_IDLE;
@@ -211,6 +225,15 @@ static void wd_arrive(MPI_Comm mc) {
 void comm_watchdog(Comm *c, double seconds) {
     (void)c;
     wd.limit = seconds > 0 ? seconds : 0;
+}
+
+void comm_alive(Comm *c) {
+    (void)c;
+    if (wd.limit <= 0) return;
+    int peer = wd.peer;
+    wd.peer = WD_BUSY;
+    wd_answer();
+    wd.peer = peer;
 }
 
 void comm_init(int *argc, char ***argv, Comm *c) {
@@ -249,6 +272,7 @@ void comm_grid(Comm *c, int dp, int pp, int tp) {
     c->dp_rank = me.d, c->pp_rank = me.p, c->tp_rank = me.t;
     wd.layout = l;
     MPI_Comm m;
+    wd_arrive(MPI_COMM_WORLD); /* a split blocks until every rank calls it */
     MPI_Comm_split(MPI_COMM_WORLD, c->dp_rank * pp + c->pp_rank, c->tp_rank, &m);
     group_from(&c->tp_group, m);
     c->tp_group.device_memory = c->device_memory;
@@ -257,6 +281,7 @@ void comm_grid(Comm *c, int dp, int pp, int tp) {
 void comm_subgroup(Comm *c, int color, int key, Group *out) {
     (void)c;
     MPI_Comm m;
+    wd_arrive(MPI_COMM_WORLD); /* after loading weights: a rank frozen there is named */
     MPI_Comm_split(MPI_COMM_WORLD, color >= 0 ? color : MPI_UNDEFINED, key, &m);
     if (color < 0) {
         group_solo(out);

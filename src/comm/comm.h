@@ -47,6 +47,11 @@ void comm_fail_all(Comm *c, const char *msg);
  * (plain blocking waits). With it on, each blocking collective is preceded
  * by a watched barrier, as a blocking collective cannot be interrupted. */
 void comm_watchdog(Comm *c, double seconds);
+/* Called now and then from long work of this rank alone (reading its
+ * weights): answers the watchdog's pings as busy, so ranks that wait for it
+ * wait on instead of ending the job; a rank that stops calling it (frozen)
+ * is named once the limit passes. */
+void comm_alive(Comm *c);
 /* 1 if any rank of the world passed a non-zero flag. */
 int comm_any(Comm *c, int flag);
 

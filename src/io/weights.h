@@ -18,6 +18,8 @@ typedef struct {
     uint64_t bytes_held; /* parameter bytes handed out to the model (see model/param.h) */
     Dtype hold;          /* precision the model holds its matrices at (model/param.h) */
     const Ctx *place;    /* context whose memory parameters go to (model/param.h); NULL: host */
+    void (*alive)(void *arg); /* called before each tensor read (the watchdog), or NULL */
+    void *alive_arg;
 } WeightFile;
 
 typedef struct {

@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # The progress watchdog: a frozen rank (SIGSTOP, not dead) ends the job.
-#  - a rank stopped mid-run (HL_TEST_STOP_AT) on 1x2x1, 1x1x2 and 2x1x1: every
-#    process is gone within a bound, mpirun exits 1, and one line names the
-#    stopped rank;
+#  - a rank stopped mid-run (HL_TEST_STOP_AT) on 1x2x1, 1x1x2 and 2x1x1, or
+#    while it loads the weights: every process is gone within a bound, mpirun
+#    exits 1, and one line names the stopped rank;
 #  - watchdog_s in the run config and --watchdog set the limit; 0 turns it off
 #    (the job then hangs, as before);
 #  - a slow stage (HL_TEST_SLEEP_AT) whose every step is shorter than the
 #    limit runs to the same answer, however long the whole run takes, and a
-#    long step does not trip the default limit;
+#    long step does not trip the default limit; so does a rank that reads its
+#    weights slowly;
 #  - bad values are one line.
 set -u
 cd "$(dirname "$0")/../.."
@@ -39,9 +40,9 @@ launch() { # limit_s, layout, world, rank, env for that rank, extra options... -
     fi
     return $rc
 }
-frozen() { # layout, world, rank to stop, expected place, extra options...
+frozen() { # layout, world, rank to stop, expected place, extra options... (POINT: where it stops)
     local l=$1 n=$2 who=$3 place=$4; shift 4
-    launch 60 "$l" "$n" "$who" HL_TEST_STOP_AT=engine.stage:3 "$@"
+    launch 60 "$l" "$n" "$who" HL_TEST_STOP_AT=${POINT:-engine.stage:3} "$@"
     local rc=$?
     [ $rc -eq 1 ] || fail "$l, rank $who stopped: exit status $rc (want 1): $(head -n 3 "$TMP/err")"
     [ "$secs" -le 40 ] || fail "$l, rank $who stopped: the job took ${secs}s to end"
@@ -59,6 +60,9 @@ frozen 1x1x2 2 1 "stage 0, tp rank 1" --watchdog 3 # a tensor-parallel collectiv
 frozen 2x1x1 2 0 "replica 0, stage 0" --watchdog 3 # the world gathers the results
 printf 'model: %s\nwatchdog_s: 3\n' "$M" >"$TMP/run.yaml"
 frozen 1x2x1 2 1 "stage 1" --config "$TMP/run.yaml" # the limit from the run config
+# while loading the weights (the second tensor it reads): the others wait for it to join
+POINT=weights.read:2 frozen 1x2x1 2 1 "stage 1" --watchdog 3
+POINT=weights.read:2 frozen 1x1x2 2 0 "stage 0, tp rank 0" --watchdog 3
 
 # --- 0 turns it off: the job waits for the stopped rank until killed
 launch 10 1x2x1 2 1 HL_TEST_STOP_AT=engine.stage:3 --watchdog 0
@@ -77,6 +81,14 @@ rc=$?
 [ "$secs" -ge 4 ] || fail "a stage taking 0.8 s a step: the run took ${secs}s (want longer than the limit)"
 cmp -s "$TMP/ref.out" "$TMP/out" || fail "a slow stage changed the answers"
 echo "ok: a stage taking 0.8 s a step, limit 3 s: a ${secs}s run, the same answers"
+# a rank reading its weights slowly (every tensor shorter than the limit, the
+# whole load longer) is busy, not silent: the others wait for it
+launch 120 1x2x1 2 1 HL_TEST_SLEEP_AT=weights.read:400 --watchdog 3 --max-new-tokens 4
+rc=$?
+[ $rc -eq 0 ] || fail "a slow load (0.4 s a tensor), limit 3 s: exit status $rc: $(head -n 3 "$TMP/err")"
+[ "$secs" -ge 4 ] || fail "a slow load: the run took ${secs}s (want longer than the limit)"
+cmp -s "$TMP/ref.out" "$TMP/out" || fail "a slow load changed the answers"
+echo "ok: a slow load (0.4 s a tensor), limit 3 s: a ${secs}s run, the same answers"
 launch 120 1x2x1 2 0 HL_TEST_SLEEP_AT=engine.stage:5000 --max-new-tokens 1
 rc=$?
 [ $rc -eq 0 ] || fail "a stage taking 5 s a step, default limit: exit status $rc: $(head -n 3 "$TMP/err")"
