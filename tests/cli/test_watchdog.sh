@@ -75,20 +75,19 @@ echo "ok: --watchdog 0: still waiting after 10s"
 launch 120 1x1x1 1 9 "" --max-new-tokens 4
 cp "$TMP/out" "$TMP/ref.out"
 [ -s "$TMP/ref.out" ] || fail "reference run: no answer: $(head -n 3 "$TMP/err")"
-launch 120 1x2x1 2 1 HL_TEST_SLEEP_AT=engine.stage:800 --watchdog 3 --max-new-tokens 4
-rc=$?
-[ $rc -eq 0 ] || fail "a stage taking 0.8 s a step, limit 3 s: exit status $rc: $(head -n 3 "$TMP/err")"
-[ "$secs" -ge 4 ] || fail "a stage taking 0.8 s a step: the run took ${secs}s (want longer than the limit)"
-cmp -s "$TMP/ref.out" "$TMP/out" || fail "a slow stage changed the answers"
-echo "ok: a stage taking 0.8 s a step, limit 3 s: a ${secs}s run, the same answers"
+slow() { # what, rank 1's sleep point -> a 1x2x1 run, limit 3 s, that must end as the reference
+    local what=$1 point=$2
+    launch 120 1x2x1 2 1 "HL_TEST_SLEEP_AT=$point" --watchdog 3 --max-new-tokens 4
+    local rc=$?
+    [ $rc -eq 0 ] || fail "$what, limit 3 s: exit status $rc: $(head -n 3 "$TMP/err")"
+    [ "$secs" -ge 4 ] || fail "$what: the run took ${secs}s (want longer than the limit)"
+    cmp -s "$TMP/ref.out" "$TMP/out" || fail "$what: the answers changed"
+    echo "ok: $what, limit 3 s: a ${secs}s run, the same answers"
+}
+slow "a stage taking 0.8 s a step" engine.stage:800
 # a rank reading its weights slowly (every tensor shorter than the limit, the
 # whole load longer) is busy, not silent: the others wait for it
-launch 120 1x2x1 2 1 HL_TEST_SLEEP_AT=weights.read:400 --watchdog 3 --max-new-tokens 4
-rc=$?
-[ $rc -eq 0 ] || fail "a slow load (0.4 s a tensor), limit 3 s: exit status $rc: $(head -n 3 "$TMP/err")"
-[ "$secs" -ge 4 ] || fail "a slow load: the run took ${secs}s (want longer than the limit)"
-cmp -s "$TMP/ref.out" "$TMP/out" || fail "a slow load changed the answers"
-echo "ok: a slow load (0.4 s a tensor), limit 3 s: a ${secs}s run, the same answers"
+slow "a slow load (0.4 s a tensor)" weights.read:400
 launch 120 1x2x1 2 0 HL_TEST_SLEEP_AT=engine.stage:5000 --max-new-tokens 1
 rc=$?
 [ $rc -eq 0 ] || fail "a stage taking 5 s a step, default limit: exit status $rc: $(head -n 3 "$TMP/err")"
