@@ -564,9 +564,13 @@ static int print_cost(const RunConfig *cfg, const Job *job, const Model *model, 
         if (cal->p2p_gbps > 0)
             printf(", messages %.1f us + %.2f GB/s", cal->p2p_latency_s * 1e6, cal->p2p_gbps);
         if (cal->attn_gflops > 0)
-            printf(",\n            attention %.3g GFLOP/s + %.3g ns per score", cal->attn_gflops,
-                   cal->attn_score_ns);
-        if (cal->rowop_ns > 0) printf(", row operations %.3g ns per element", cal->rowop_ns);
+            printf(
+                ",\n            attention %.3g GFLOP/s + %.3g ns per score + %.3g ns per query row "
+                "and head",
+                cal->attn_gflops, cal->attn_score_ns, cal->attn_row_ns);
+        if (cal->rowop_ns > 0 || cal->rowop_row_ns > 0)
+            printf(",\n            row operations %.3g ns per element + %.3g ns per row and block",
+                   cal->rowop_ns, cal->rowop_row_ns);
         printf("\n            (%s, %s, %d rank%s x %d thread%s, %s, %s)\n", cal->host, cal->date,
                cal->ranks, cal->ranks == 1 ? "" : "s", cal->threads, cal->threads == 1 ? "" : "s",
                cal->backend, cal->dtype);
