@@ -90,6 +90,13 @@ stamp "make test-gpu"
 tests/gpu/run.sh 2>&1 | tee "$OUT/test-gpu.log"
 tests_rc=${PIPESTATUS[0]}
 tests_line=$(tail -n 1 "$OUT/test-gpu.log")
+# a skip on a machine whose driver lists a GPU is a failure, not a pass: the
+# runtime could not use it (a CUDA 13 toolkit needs driver 580 or newer)
+if [ "$tests_rc" -eq 77 ] && nvidia-smi -L 2>/dev/null | grep -q "^GPU "; then
+    tests_line="FAILED: nvidia-smi lists a GPU but the tests skipped ($tests_line); driver $(nvidia-smi --query-gpu=driver_version --format=csv,noheader 2>/dev/null | head -n 1), nvcc $(nvcc --version | sed -n 's/.*release \([0-9.]*\).*/\1/p')"
+    echo "gpu-check: $tests_line" >&2
+    tests_rc=1
+fi
 
 if [ "${HL_GPU_QUICK:-0}" = 1 ]; then
     printf '| check | result |\n|---|---|\n| make test-gpu | %s |\n' "$tests_line" | tee "$OUT/report.md"

@@ -53,6 +53,7 @@ extern "C" void *cuda_open(int device, char *err, size_t n) {
     }
     if (e != cudaSuccess) {
         snprintf(err, n, "GPU %d: %s", device, cudaGetErrorString(e));
+        if (d->stream) cudaStreamDestroy(d->stream);
         free(d);
         return NULL;
     }

@@ -232,6 +232,7 @@ __global__ void k_rope_spans(float *x, int ld, SpanTable t, int n_heads, int hea
 
 extern "C" void cuda_rope_spans(void *dev, float *x, int ld, const KvSpan *sp, int n_spans,
                                 int n_heads, int head_dim, const float *inv_freq) {
+    CHECK(head_dim / 2 <= ROPE_MAX_HALF); /* inv.f holds that many */
     InvFreq inv;
     memset(&inv, 0, sizeof inv);
     memcpy(inv.f, inv_freq, (size_t)(head_dim / 2) * sizeof(float));
@@ -396,6 +397,8 @@ extern "C" void cuda_attention_spans(void *dev, float *out, int ldo, const float
                                      const KvSpan *sp, int n_spans, int n_heads, int head_dim,
                                      int causal) {
     const float scale = 1.0f / sqrtf((float)head_dim);
+    for (int i = 0; i < n_spans; i++) /* as attention() checks on the CPU */
+        CHECK(sp[i].pos0 + sp[i].n <= sp[i].cap);
     by_tables(sp, n_spans, [&](const SpanTable &t) {
         int max_kv = 0;
         for (int i = 0; i < t.n; i++)
