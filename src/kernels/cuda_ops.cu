@@ -369,9 +369,22 @@ __global__ void k_attention_spans(float *out, int ldo, const float *q, int ldq, 
         s[k] = acc * scale;
     }
     __syncthreads();
+    // the maximum over the block: exact in any order; as on the CPU every
+    // partial starts from s[0] and takes only a larger value, so a NaN at
+    // s[0] stays and one elsewhere is never taken (a zero's sign may differ,
+    // which exp(s - mx) does not see)
+    __shared__ float wmax[ATT_THREADS / 32];
+    float m = s[0];
+    for (int k = threadIdx.x; k < len; k += blockDim.x) m = s[k] > m ? s[k] : m;
+    for (int o = 16; o > 0; o >>= 1) {
+        float v = __shfl_down_sync(0xffffffffu, m, o);
+        m = v > m ? v : m;
+    }
+    if ((threadIdx.x & 31) == 0) wmax[threadIdx.x >> 5] = m;
+    __syncthreads();
     if (threadIdx.x == 0) {
-        float mx = s[0];
-        for (int k = 1; k < len; k++) mx = s[k] > mx ? s[k] : mx;
+        float mx = wmax[0];
+        for (int w = 1; w < ATT_THREADS / 32; w++) mx = wmax[w] > mx ? wmax[w] : mx;
         stat = mx;
     }
     __syncthreads();
