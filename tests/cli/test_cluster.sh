@@ -180,8 +180,10 @@ ok "mpirun: 2x2x1 and 1x2x2 over hl1 hl2 hl3 (TCP) answer as one rank"
 
 # (c) mpirun: hl2's link cut mid-run.
 out=$TMP/mpi-cut
-on hl1 env HL_BIN="$BIN" HL_MPIRUN_ARGS="$MPI_ARGS" launcher/hyperllava-run "$LONG" --layout 1x2x2 \
-    --output "$out" >"$out.log" 2>&1 &
+# (rank 0 runs on hl1, where the launcher starts: its rounds are paced, as
+# for the SLURM job below)
+on hl1 env HL_BIN="$BIN" HL_MPIRUN_ARGS="$MPI_ARGS" HL_TEST_SLEEP_AT=answers.synced:400 \
+    launcher/hyperllava-run "$LONG" --layout 1x2x2 --output "$out" >"$out.log" 2>&1 &
 launcher=$!
 if wait_lines "$out/vizwiz/answers.jsonl" 20 120; then
     tests/slurm/netns.sh link "$CL" hl2 down
@@ -251,7 +253,10 @@ node_idle() { # host, seconds
 }
 # hl2's link was cut above: SLURM may have found it down meanwhile.
 nodes_idle 60
-on hl1 env HL_BIN="$BIN" launcher/hyperllava-submit --nodes 3 "$LONG" >"$TMP/submit-long.log" 2>&1 ||
+# Its rounds are paced (0.4 s each on rank 0, 200 rounds): a loss must find
+# it running however fast the engine gets.
+on hl1 env HL_BIN="$BIN" HL_TEST_SLEEP_AT=answers.synced:400 launcher/hyperllava-submit --nodes 3 "$LONG" \
+    >"$TMP/submit-long.log" 2>&1 ||
     { fail "hyperllava-submit: $(cat "$TMP/submit-long.log")"; pass_or_fail; }
 read -r long long_merge < <(sed -n 's/.*array job \([0-9]*\) .*scoring job \([0-9]*\) .*/\1 \2/p' "$TMP/submit-long.log")
 ans=$TMP/long-slurm/vizwiz/answers.jsonl
