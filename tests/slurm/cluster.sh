@@ -186,7 +186,9 @@ stop() {
     for t in $(slurmd_pidfiles); do stop_pidfile "$t"; done
     stop_pidfile "$DIR/slurmctld.pid"
     stop_pidfile "$DIR/munge/munged.pid"
-    for ((t = 0; t < 10; t++)); do # processes of cancelled steps may take a moment to exit
+    # processes of cancelled steps may take a moment to exit (longer on a
+    # loaded machine); what is still there after 15 s outlived its job
+    for ((t = 0; t < 30; t++)); do
         left=$(users_of_dir)
         [ -z "$left" ] && break
         sleep 0.5
