@@ -58,10 +58,22 @@ EOF
 # For the tests that start a SLURM cluster in $1: ok prints "ok: what (time
 # since the start)" when no check failed since the last ok, and at exit the
 # cluster is stopped and $TMP removed, whatever happens.
+# cluster_test_begin DIR WHY-ROOT PACKAGES TOOL...: skips (77) unless root
+# (WHY-ROOT says why it needs it), fails when a TOOL is missing (PACKAGES:
+# what tools/setup-deps.sh installs for them), then stops the cluster in DIR
+# and removes $TMP at exit.
 cluster_test_begin() {
     CLUSTER_DIR=$1 T_START=$(date +%s) OK_SEEN=0
+    local why=$2 pkgs=$3 t
+    shift 3
     trap 'tests/slurm/cluster.sh stop "$CLUSTER_DIR"; rm -rf "$TMP"' EXIT
     trap 'exit 1' INT TERM HUP
+    [ "$(id -u)" -eq 0 ] || { echo "skip: $why"; exit 77; }
+    PATH=$PATH:/usr/sbin:/sbin
+    for t in "$@"; do
+        command -v "$t" >/dev/null 2>&1 ||
+            { echo "FAIL: $t not found: tools/setup-deps.sh installs $pkgs"; exit 1; }
+    done
 }
 ok() {
     [ "$fails" -eq "$OK_SEEN" ] && echo "ok: $* ($(($(date +%s) - T_START))s)"

@@ -21,14 +21,9 @@ cd "$(dirname "$0")/../.." || exit 1
 . tests/cli/common.sh
 ROOT=$(pwd)
 CL=$TMP/c
-cluster_test_begin "$CL"
-
-[ "$(id -u)" -eq 0 ] || { echo "skip: a cluster of network namespaces needs root"; exit 77; }
-PATH=$PATH:/usr/sbin:/sbin
-for t in ip unshare munged slurmctld slurmd sbatch srun squeue scontrol mpirun; do
-    command -v $t >/dev/null 2>&1 ||
-        { echo "FAIL: $t not found: tools/setup-deps.sh installs iproute2 munge slurmctld slurmd slurm-client openmpi-bin"; exit 1; }
-done
+cluster_test_begin "$CL" "a cluster of network namespaces needs root" \
+    "iproute2 munge slurmctld slurmd slurm-client openmpi-bin" \
+    ip unshare munged slurmctld slurmd sbatch srun squeue scontrol mpirun
 for v in $(compgen -v SLURM_) $(compgen -v SBATCH_) $(compgen -v SRUN_); do unset "$v"; done
 export OMPI_MCA_mpi_yield_when_idle=1 # see tests/cli/test_slurm.sh
 [ -x "$HL_BIN" ] || { echo "FAIL: $HL_BIN not built"; exit 1; }

@@ -19,14 +19,9 @@ cd "$(dirname "$0")/../.." || exit 1
 . tests/cli/common.sh
 ROOT=$(pwd)
 CL=$TMP/c
-cluster_test_begin "$CL"
-
-[ "$(id -u)" -eq 0 ] || { echo "skip: a test SLURM cluster runs slurmd as root; run as root"; exit 77; }
-PATH=$PATH:/usr/sbin:/sbin
-for t in munged slurmctld slurmd sbatch srun squeue scontrol; do
-    command -v $t >/dev/null 2>&1 ||
-        { echo "FAIL: $t not found: tools/setup-deps.sh installs munge slurmctld slurmd slurm-client"; exit 1; }
-done
+cluster_test_begin "$CL" "a test SLURM cluster runs slurmd as root; run as root" \
+    "munge slurmctld slurmd slurm-client" \
+    munged slurmctld slurmd sbatch srun squeue scontrol
 # Nothing from an outer allocation or another cluster may leak in.
 for v in $(compgen -v SLURM_) $(compgen -v SBATCH_) $(compgen -v SRUN_); do unset "$v"; done
 # Waiting ranks spin by default; on a busy machine with few cores they then

@@ -4,20 +4,13 @@
 #include "fuzz.h"
 #include "run/config.h"
 #include "run/job.h"
+#include "../unit/shape_7b.h"
 
 static void run_config(const char *path) {
     RunConfig c;
     run_config_load(path, &c);
-    ModelShape m = {.vision_heads = 16,
-                    .vision_hidden = 1024,
-                    .vision_intermediate = 4096,
-                    .heads = 32,
-                    .hidden = 4096,
-                    .intermediate = 11008,
-                    .layers = 32,
-                    .vocab = 32000,
-                    .guide_layer = 16,
-                    .vision_cost = 1.4};
+    ModelShape m = shape_7b();
+    m.vision_cost = 1.4;
     free(run_config_check_layout(&c, &m, 0));
     run_config_free(&c);
 }

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "run/config.h"
+#include "shape_7b.h"
 #include "test.h"
 #include "util/path.h"
 
@@ -199,15 +200,7 @@ static void expect_layout(const RunConfig *c, const ModelShape *m, int world, co
 }
 
 static void test_layout(void) {
-    ModelShape m = {.vision_heads = 16,
-                    .vision_hidden = 1024,
-                    .vision_intermediate = 4096,
-                    .heads = 32,
-                    .hidden = 4096,
-                    .intermediate = 11008,
-                    .layers = 32,
-                    .vocab = 32000,
-                    .guide_layer = 16};
+    ModelShape m = shape_7b();
     RunConfig c;
     run_config_defaults(&c);
     c.path = hl_strdup("configs/x.yaml");
