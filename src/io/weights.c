@@ -299,7 +299,7 @@ int64_t wf_count_nonfinite(WeightFile *wf, const char *name, char *first, size_t
     if (row > 0 && (size_t)step * row > ((size_t)1 << 24))
         step = (int64_t)(((size_t)1 << 24) / row);
     if (step < 1) step = 1;
-    float *buf = hl_malloc((size_t)(step > 0 ? step : 1) * row * sizeof(float));
+    float *buf = hl_malloc((size_t)step * row * sizeof(float));
     int64_t bad = 0;
     if (first_cap) first[0] = 0;
     for (int64_t r0 = 0; r0 < rows && row > 0; r0 += step) {
