@@ -58,6 +58,17 @@ EOF
 # For the tests that start a SLURM cluster in $1: ok prints "ok: what (time
 # since the start)" when no check failed since the last ok, and at exit the
 # cluster is stopped and $TMP removed, whatever happens.
+scores_match() { # two scores.json files equal but for the output paths under "files"
+    [ -f "$1" ] && [ -f "$2" ] || return 1
+    /usr/bin/python3 - "$1" "$2" <<'PY'
+import json, sys
+def strip(o):
+    if isinstance(o, dict): return {k: strip(v) for k, v in o.items() if k != "files"}
+    if isinstance(o, list): return [strip(v) for v in o]
+    return o
+sys.exit(0 if strip(json.load(open(sys.argv[1]))) == strip(json.load(open(sys.argv[2]))) else 1)
+PY
+}
 # cluster_test_begin DIR WHY-ROOT PACKAGES TOOL...: skips (77) unless root
 # (WHY-ROOT says why it needs it), fails when a TOOL is missing (PACKAGES:
 # what tools/setup-deps.sh installs for them), then stops the cluster in DIR

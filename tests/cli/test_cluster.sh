@@ -69,17 +69,6 @@ benchmarks:
     questions: $TMP/long.jsonl
     images: pope/val2014
 EOF
-same_scores() { # two scores.json files equal but for the output paths under "files"
-    [ -f "$1" ] && [ -f "$2" ] || return 1
-    /usr/bin/python3 - "$1" "$2" <<'PY'
-import json, sys
-def strip(o):
-    if isinstance(o, dict): return {k: strip(v) for k, v in o.items() if k != "files"}
-    if isinstance(o, list): return [strip(v) for v in o]
-    return o
-sys.exit(0 if strip(json.load(open(sys.argv[1]))) == strip(json.load(open(sys.argv[2]))) else 1)
-PY
-}
 hosts_of() { # metrics.json -> the hosts of its ranks, sorted, unique
     /usr/bin/python3 -c "import json, sys; print(' '.join(sorted({r['host'] for r in json.load(open(sys.argv[1]))['ranks']})))" "$1" 2>/dev/null
 }
@@ -153,11 +142,11 @@ done
 grep -E "^JobId=$merge " <<<"$states" | grep -q "JobState=COMPLETED .*ExitCode=0:0" || fail "scoring job did not complete"
 for b in $BENCHES; do
     cmp -s "$TMP/one/$b/answers.jsonl" "$TMP/slurm-out/$b/answers.jsonl" || fail "array job $b: answers differ from 1 rank"
-    same_scores "$TMP/one/$b/scores.json" "$TMP/slurm-out/$b/scores.json" || fail "array job $b: scores differ from 1 rank"
+    scores_match "$TMP/one/$b/scores.json" "$TMP/slurm-out/$b/scores.json" || fail "array job $b: scores differ from 1 rank"
     [ "$(hosts_of "$TMP/slurm-out/$b/metrics.json")" = "hl1 hl2 hl3" ] ||
         fail "array job $b: ranks ran on '$(hosts_of "$TMP/slurm-out/$b/metrics.json")', not hl1 hl2 hl3"
 done
-same_scores "$TMP/one/scores.json" "$TMP/slurm-out/scores.json" || fail "array job: suite scores differ from 1 rank"
+scores_match "$TMP/one/scores.json" "$TMP/slurm-out/scores.json" || fail "array job: suite scores differ from 1 rank"
 ok "hyperllava-submit: array job $array on hl[1-3] (srun), answers and scores as one rank, scoring job $merge done"
 
 # (a) mpirun from hl1, ranks spread over the hosts.
@@ -168,7 +157,7 @@ for layout in 2x2x1 1x2x2; do
     for b in $BENCHES; do
         cmp -s "$TMP/one/$b/answers.jsonl" "$out/$b/answers.jsonl" || fail "$layout $b: answers differ from 1 rank"
     done
-    same_scores "$TMP/one/scores.json" "$out/scores.json" || fail "$layout: scores differ from 1 rank"
+    scores_match "$TMP/one/scores.json" "$out/scores.json" || fail "$layout: scores differ from 1 rank"
     [ "$(hosts_of "$out/metrics.json")" = "hl1 hl2 hl3" ] || fail "$layout: ranks ran on '$(hosts_of "$out/metrics.json")', not hl1 hl2 hl3"
 done
 ok "mpirun: 2x2x1 and 1x2x2 over hl1 hl2 hl3 (TCP) answer as one rank"

@@ -48,17 +48,6 @@ sed -e "s#^output: .*#output: $TMP/sweep-out#" -e '/^  - kind: mme/,$d' "$JOB" >
 printf 'sweep:\n  layouts: [1x1x1, 1x2x1, 1x1x4, 2x1x1]\n  batch_sizes: [3]\n' >>"$SWEEP_JOB"
 SWEEP_RUNS="1x1x1-b3 1x2x1-b3 2x1x1-b3"
 SWEEP_SKIP="parallel.tp: vision heads 6 is not divisible by tp = 4"
-same_scores() { # two scores.json files equal but for the output paths under "files"
-    [ -f "$1" ] && [ -f "$2" ] || return 1
-    /usr/bin/python3 - "$1" "$2" <<'PY'
-import json, sys
-def strip(o):
-    if isinstance(o, dict): return {k: strip(v) for k, v in o.items() if k != "files"}
-    if isinstance(o, list): return [strip(v) for v in o]
-    return o
-sys.exit(0 if strip(json.load(open(sys.argv[1]))) == strip(json.load(open(sys.argv[2]))) else 1)
-PY
-}
 
 # Reference: the whole job under mpirun, outside SLURM.
 HL_BIN=$BIN timeout 300 launcher/hyperllava-run "$JOB" --output "$TMP/ref" >"$TMP/ref.log" 2>&1 ||
@@ -184,12 +173,12 @@ ok "array tasks, scoring and sweep jobs completed; each benchmark on 2 ranks of 
 # the scoring job only (an eval of one benchmark does not write it).
 for b in $BENCHES; do
     cmp -s "$TMP/ref/$b/answers.jsonl" "$TMP/slurm-out/$b/answers.jsonl" || fail "$b: answers differ from the mpirun run"
-    same_scores "$TMP/ref/$b/scores.json" "$TMP/slurm-out/$b/scores.json" || fail "$b: scores.json differs from the mpirun run"
+    scores_match "$TMP/ref/$b/scores.json" "$TMP/slurm-out/$b/scores.json" || fail "$b: scores.json differs from the mpirun run"
     /usr/bin/python3 -c "import json, sys; m = json.load(open(sys.argv[1])); sys.exit(0 if m['layout']['world'] == 2 and len(m['ranks']) == 2 else 1)" \
         "$TMP/slurm-out/$b/metrics.json" 2>/dev/null || fail "$b: metrics.json does not show 2 ranks"
 done
 [ -s "$TMP/slurm-out/scores.json" ] || fail "no scores.json from the scoring job"
-same_scores "$TMP/ref/scores.json" "$TMP/slurm-out/scores.json" || fail "suite scores.json differs from the mpirun run"
+scores_match "$TMP/ref/scores.json" "$TMP/slurm-out/scores.json" || fail "suite scores.json differs from the mpirun run"
 /usr/bin/python3 -c "import json, sys; s = json.load(open(sys.argv[1])); sys.exit(0 if sorted(s) == sorted(sys.argv[2:]) else 1)" \
     "$TMP/slurm-out/scores.json" $BENCHES 2>/dev/null || fail "suite scores.json does not hold exactly: $BENCHES"
 for r in $SWEEP_RUNS; do
