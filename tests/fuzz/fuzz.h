@@ -60,9 +60,12 @@ static inline void fuzz_close_leaked_fds(void) {
     for (int fd = base + 1; fd <= top; fd++) close(fd);
 }
 
-/* Runs stmt; a refusal (exit) inside it returns here. The memory a refusal
- * leaves behind is not reclaimed (run with detect_leaks=0). */
-#define FUZZ_TRY(stmt)                                                                             \
+/* Runs stmt; a refusal (exit) inside it returns here. `cleanup` then closes
+ * what the refusal left open in a library (an HDF5 file) before the leaked
+ * descriptors are closed: closing a library's descriptor under it first
+ * leaves it a file it can no longer close. The memory a refusal leaves
+ * behind is not reclaimed (run with detect_leaks=0). */
+#define FUZZ_TRY_THEN(stmt, cleanup)                                                               \
     do {                                                                                           \
         fuzz_close_leaked_fds();                                                                   \
         if (setjmp(fuzz_jmp) == 0) {                                                               \
@@ -70,8 +73,10 @@ static inline void fuzz_close_leaked_fds(void) {
             stmt;                                                                                  \
         }                                                                                          \
         fuzz_armed = 0;                                                                            \
+        cleanup;                                                                                   \
         fuzz_close_leaked_fds();                                                                   \
     } while (0)
+#define FUZZ_TRY(stmt) FUZZ_TRY_THEN(stmt, (void)0)
 
 static char fuzz_path[256];
 static inline void fuzz_file_remove(void) {

@@ -110,7 +110,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     }
     free(text);
     H5Fclose(f);
-    FUZZ_TRY(check(path));
-    close_refused();
+    FUZZ_TRY_THEN(check(path), close_refused());
     return 0;
 }
