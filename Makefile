@@ -131,8 +131,10 @@ FUZZ_FLAGS := -std=c11 -O1 -g -Wall -Wextra -Werror -fopenmp -D_POSIX_C_SOURCE=2
   -D_DEFAULT_SOURCE -Isrc -I$(BUILD) $(PKG_CFLAGS) $(HL_CPPFLAGS)
 FUZZ_LINK  := -Wl,--wrap=exit,--wrap=hl_fail_at $(PKG_LIBS) $(HL_LDFLAGS) -lm -fopenmp
 FUZZ_SHORT_S ?= 10
+FUZZ_SHORT_SEED ?= 1
 TARGET  ?= yaml
 SECONDS ?= 600
+SEED    ?=
 FUZZ_REPLAY := $(FUZZ_TARGETS:%=build/fuzz/replay/fuzz_%)
 FUZZ_LIBFUZZER := $(FUZZ_TARGETS:%=build/fuzz/libfuzzer/fuzz_%)
 .SECONDARY: $(FUZZ_SRC:%.c=build/fuzz/replay/%.o) $(FUZZ_SRC:%.c=build/fuzz/libfuzzer/%.o)
@@ -172,16 +174,18 @@ fuzz-short:
 	    $(FUZZ_CLANG) -fsanitize=fuzzer -x c - -o /dev/null 2>/dev/null; then \
 	  $(MAKE) --no-print-directory $(FUZZ_LIBFUZZER) || exit 1; \
 	  for t in $(FUZZ_TARGETS); do \
-	    $(MAKE) --no-print-directory fuzz TARGET=$$t SECONDS=$(FUZZ_SHORT_S) || exit 1; done; \
+	    $(MAKE) --no-print-directory fuzz TARGET=$$t SECONDS=$(FUZZ_SHORT_S) \
+	      SEED=$(FUZZ_SHORT_SEED) || exit 1; done; \
 	else echo "fuzz-short: clang with libFuzzer not found: only the replay ran"; fi
 
-# One target for SECONDS; new inputs go to build/fuzz/corpus/TARGET, a crash
+# One target for SECONDS (SEED= fixes libFuzzer's seed; empty: a random one);
+# new inputs go to build/fuzz/corpus/TARGET, a crash
 # to build/fuzz/crash-*: fix it and commit the input to tests/fuzz/corpus/TARGET.
 fuzz: build/fuzz/libfuzzer/fuzz_$(TARGET)
 	@mkdir -p build/fuzz/corpus/$(TARGET)
 	@ASAN_OPTIONS=detect_leaks=0:allocator_may_return_null=1:max_allocation_size_mb=2048 \
 	  build/fuzz/libfuzzer/fuzz_$(TARGET) -fork=1 -ignore_ooms=1 -max_total_time=$(SECONDS) \
-	  -rss_limit_mb=3072 -timeout=20 -close_fd_mask=3 \
+	  $(if $(SEED),-seed=$(SEED)) -rss_limit_mb=3072 -timeout=20 -close_fd_mask=3 \
 	  -artifact_prefix=build/fuzz/crash-$(TARGET)- \
 	  build/fuzz/corpus/$(TARGET) tests/fuzz/corpus/$(TARGET) >build/fuzz/$(TARGET).log 2>&1; \
 	if grep -q "ERROR: libFuzzer\|ERROR: AddressSanitizer\|runtime error\|internal error" \

@@ -403,6 +403,7 @@ static void hf_stretch(const Tokenizer *t, const char *s, size_t n, StrBuf *tmp,
     int from = out->n;
     sp_encode(t, tmp->s, tmp->n, 0, norm, out);
     int drop = out->n - from >= t->hf_unk_len ? t->hf_unk_len : 0;
+    if (drop == 0) return; /* out->v may still be NULL */
     memmove(out->v + from, out->v + from + drop, (size_t)(out->n - from - drop) * sizeof(Tok));
     out->n -= drop;
 }
