@@ -16,10 +16,15 @@ typedef struct {
     double mat; /* bytes per held matrix element */
 } Part;
 
+/* a += times b */
+static void add_times(Cost *a, Cost b, double times) {
+    a->flops += times * b.flops, a->bytes += times * b.bytes;
+    a->attn += times * b.attn, a->scores += times * b.scores, a->pairs += times * b.pairs;
+    a->elems += times * b.elems, a->rows += times * b.rows;
+}
+
 static void add(Cost *a, Cost b) {
-    a->flops += b.flops, a->bytes += b.bytes;
-    a->attn += b.attn, a->scores += b.scores, a->pairs += b.pairs;
-    a->elems += b.elems, a->rows += b.rows;
+    add_times(a, b, 1);
 }
 
 /* Attention of `pairs` query rows x heads over keys: `scores` = rows x keys
@@ -64,11 +69,11 @@ static Cost vision_pass(const Part *p, double n) {
     const double n_in[2] = {C, d};
     for (int e = 0; e < 2; e++) {
         if (!on[e]) continue;
-        Cost g = adapter_gen(p, C, n_in[e], d);
+        add_times(&k, adapter_gen(p, C, n_in[e], d), n);
         double K = c->e_rank * (n_in[e] + d);
-        k.flops += n * (g.flops + 2 * NP * K);
-        k.bytes += n * (g.bytes + 4 * K);
-        k.elems += n * (g.elems + NP * (c->e_rank + d));
+        k.flops += n * 2 * NP * K;
+        k.bytes += n * 4 * K;
+        k.elems += n * NP * (c->e_rank + d);
     }
     return k;
 }
@@ -97,10 +102,7 @@ static Cost blocks_pass(const Part *p, int b0, int b1, double n, double rows, do
             k.flops += 2 * R * K;
             k.bytes += n * 4 * K;
             k.elems += R * (r + dl);
-            if (prefill) {
-                Cost g = adapter_gen(p, d, d, dl);
-                k.flops += n * g.flops, k.bytes += n * g.bytes;
-            }
+            if (prefill) add_times(&k, adapter_gen(p, d, d, dl), n);
         }
     }
     return k;
@@ -148,8 +150,6 @@ typedef struct {
     double time_s, vision_s, prefill_s, decode_s, comm_s;
 } BatchCost;
 
-/* Per-rank time of stage s on a micro-batch of n samples: vision (stage 0,
- * prefill), blocks, head (last stage), tp all-reduces and the hand-over. */
 /* A rank's streaming rate when a share `busy` of the node's ranks stream at
  * once (a pipeline of pp stages with m < pp micro-batches in flight keeps
  * m/pp of them busy): the node's total rate shared among the busy ones,
@@ -160,25 +160,26 @@ static double stream_rate(const Calibration *cal, double busy) {
     return shared < cal->stream_alone_gbps ? shared : cal->stream_alone_gbps;
 }
 
+/* Per-rank time of stage s on a micro-batch of n samples: vision (stage 0,
+ * prefill), blocks, head (last stage), tp all-reduces and the hand-over. */
 static double stage_time(const Sim *S, int s, double n, double rows, double pos0, int prefill,
                          double *vis_s, double *comm_s) {
     const ModelConfig *c = S->c;
     const RunConfig *cfg = S->cfg;
     Part rp = {c, cfg->tp, strcmp(cfg->dtype, "f32") ? 2 : 4};
     int b0 = layout_first_block(S->counts, s), b1 = b0 + S->counts[s];
-    double gbps = S->gbps;
     double t = 0, comm = 0, d = c->hidden, R = n * rows;
     if (s == 0 && prefill && S->img_frac > 0) {
-        double v = seconds(vision_pass(&rp, n * S->img_frac), S->cal, gbps);
+        double v = seconds(vision_pass(&rp, n * S->img_frac), S->cal, S->gbps);
         double vr = n * S->img_frac * (c->n_patches + 1);
         v += 2.0 * c->v_layers_used * allreduce_s(vr * c->v_hidden * 4, cfg->tp, S->cal);
         t += v;
         if (vis_s) *vis_s += v;
     }
-    t += seconds(blocks_pass(&rp, b0, b1, n, rows, pos0, prefill), S->cal, gbps);
+    t += seconds(blocks_pass(&rp, b0, b1, n, rows, pos0, prefill), S->cal, S->gbps);
     comm += 2.0 * (b1 - b0) * allreduce_s(R * d * 4, cfg->tp, S->cal);
     if (s == cfg->pp - 1) {
-        t += seconds(head_pass(&rp, n), S->cal, gbps);
+        t += seconds(head_pass(&rp, n), S->cal, S->gbps);
         if (cfg->pp > 1) comm += message_s(n * 16, S->cal); /* the tokens back to stage 0 */
     } else {
         comm += message_s(R * d * 4, S->cal);
@@ -187,8 +188,7 @@ static double stage_time(const Sim *S, int s, double n, double rows, double pos0
     return t + comm;
 }
 
-static BatchCost batch_cost(const Sim *S0, int n) {
-    const Sim *S = S0;
+static BatchCost batch_cost(const Sim *S, int n) {
     const ModelConfig *c = S->c;
     const RunConfig *cfg = S->cfg;
     Part one = {c, 1, strcmp(cfg->dtype, "f32") ? 2 : 4};
@@ -208,13 +208,13 @@ static BatchCost batch_cost(const Sim *S0, int n) {
         }
     }
     if (!S->cal) return bc;
-    Sim batch = *S0;
-    batch.gbps = stream_rate(S->cal, (double)(M < cfg->pp ? M : cfg->pp) / cfg->pp);
-    S = &batch;
+    /* min(M, pp) of the pp stages stream at once */
+    Sim busy = *S;
+    busy.gbps = stream_rate(S->cal, (double)(M < cfg->pp ? M : cfg->pp) / cfg->pp);
     /* time: the largest micro-batch paces the pipeline */
     double mb = layout_micro_batch(n, M, 0, &lo), sum = 0, mx = 0;
     for (int s = 0; s < cfg->pp; s++) {
-        double t = stage_time(S, s, mb, rows, 0, 1, &bc.vision_s, &bc.comm_s);
+        double t = stage_time(&busy, s, mb, rows, 0, 1, &bc.vision_s, &bc.comm_s);
         sum += t, mx = t > mx ? t : mx;
     }
     bc.prefill_s = sum + (M - 1) * mx; /* fill, then one micro-batch per slowest stage */
@@ -222,7 +222,7 @@ static BatchCost batch_cost(const Sim *S0, int n) {
     for (int j = 1; j < S->new_tokens; j++) {
         double dsum = 0, dmx = 0, comm = 0;
         for (int s = 0; s < cfg->pp; s++) {
-            double t = stage_time(S, s, mb, 1, rows + j - 1, 0, NULL, &comm);
+            double t = stage_time(&busy, s, mb, 1, rows + j - 1, 0, NULL, &comm);
             dsum += t, dmx = t > dmx ? t : dmx;
         }
         /* a micro-batch's token goes round the ring; each stage serves M of them */
@@ -236,10 +236,7 @@ static BatchCost batch_cost(const Sim *S0, int n) {
 static void accumulate(CostEstimate *e, const BatchCost *b, double times) {
     const Cost *src[3] = {&b->vision, &b->prefill, &b->decode};
     Cost *dst[3] = {&e->vision, &e->prefill, &e->decode};
-    for (int i = 0; i < 3; i++)
-        add(dst[i], (Cost){times * src[i]->flops, times * src[i]->bytes, times * src[i]->attn,
-                           times * src[i]->scores, times * src[i]->pairs, times * src[i]->elems,
-                           times * src[i]->rows});
+    for (int i = 0; i < 3; i++) add_times(dst[i], *src[i], times);
 }
 
 void cost_estimate(const ModelConfig *c, const RunConfig *cfg, const CostWork *w,
