@@ -55,9 +55,6 @@ benchmarks:
 EOF
 }
 
-# For the tests that start a SLURM cluster in $1: ok prints "ok: what (time
-# since the start)" when no check failed since the last ok, and at exit the
-# cluster is stopped and $TMP removed, whatever happens.
 scores_match() { # two scores.json files equal but for the output paths under "files"
     [ -f "$1" ] && [ -f "$2" ] || return 1
     /usr/bin/python3 - "$1" "$2" <<'PY'
@@ -69,10 +66,14 @@ def strip(o):
 sys.exit(0 if strip(json.load(open(sys.argv[1]))) == strip(json.load(open(sys.argv[2]))) else 1)
 PY
 }
+
+# For the tests that start a SLURM cluster.
 # cluster_test_begin DIR WHY-ROOT PACKAGES TOOL...: skips (77) unless root
 # (WHY-ROOT says why it needs it), fails when a TOOL is missing (PACKAGES:
-# what tools/setup-deps.sh installs for them), then stops the cluster in DIR
-# and removes $TMP at exit.
+# what tools/setup-deps.sh installs for them); at exit, whatever happens, the
+# cluster in DIR is stopped and $TMP removed.
+# ok WHAT: prints "ok: WHAT (time since the start)" when no check failed since
+# the last ok.
 cluster_test_begin() {
     CLUSTER_DIR=$1 T_START=$(date +%s) OK_SEEN=0
     local why=$2 pkgs=$3 t
