@@ -269,7 +269,7 @@ void run_calibrate(int *argc, char ***argv, const char *json, int threads, Dtype
     for (int k = 0; k < 2; k++) rest[k] = rest[k] > 0 ? rest[k] : 0;
     double pair_s, score_s, row_s, elem_s;
     fit2(rest, pairs, scores, &pair_s, &score_s);
-    const double rrows[2] = {R_LONG, R_WIDE}, elems[2] = {9.0 * R_LONG * R_WIDE, elems[0]};
+    const double rrows[2] = {R_LONG, R_WIDE}, elem = 9.0 * R_LONG * R_WIDE, elems[2] = {elem, elem};
     fit2(per + 3, rrows, elems, &row_s, &elem_s);
 
     double lat = 0, gbps = 0;
